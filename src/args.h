@@ -1,0 +1,9 @@
+/* args.h: command-line arguments shared by the programs (twin of args.rs). */
+#ifndef ARGS_H
+#define ARGS_H
+
+#define DEFAULT_PORT 8000
+
+int port_arg(int argc, char *argv[], int i);
+
+#endif

@@ -1,0 +1,69 @@
+/* process_server.c: one child process per connection (twin of process_server.rs). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../args.h"
+#include "../echo.h"
+#include "../wrap.h"
+
+/* Reap every child that has exited, keeping errno for the code interrupted. */
+static void do_sigchild(int num)
+{
+	int saved_errno = errno;
+
+	(void)num;
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	errno = saved_errno;
+}
+
+int main(int argc, char *argv[])
+{
+	struct sockaddr_in servaddr, cliaddr;
+	socklen_t cliaddr_len;
+	struct sigaction newact;
+	int listenfd, connfd, opt = 1;
+	int port = port_arg(argc, argv, 1);
+	pid_t pid;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	memset(&newact, 0, sizeof(newact));
+	newact.sa_handler = do_sigchild;
+	sigemptyset(&newact.sa_mask);
+	newact.sa_flags = 0;
+	sigaction(SIGCHLD, &newact, NULL);
+
+	listenfd = Socket(AF_INET, SOCK_STREAM, 0);
+	if (setsockopt(listenfd, SOL_SOCKET, SO_REUSEADDR, &opt, sizeof(opt)) < 0)
+		perr_exit("setsockopt");
+	memset(&servaddr, 0, sizeof(servaddr));
+	servaddr.sin_family = AF_INET;
+	servaddr.sin_port = htons(port);
+	servaddr.sin_addr.s_addr = htonl(INADDR_ANY);
+	Bind(listenfd, (struct sockaddr *)&servaddr, sizeof(servaddr));
+	Listen(listenfd, 128);
+
+	printf("listening on 0.0.0.0:%d\n", port);
+	for (;;) {
+		cliaddr_len = sizeof(cliaddr);
+		connfd = Accept(listenfd, (struct sockaddr *)&cliaddr, &cliaddr_len);
+		pid = fork();
+		if (pid == 0) {
+			Close(listenfd);
+			echo_upper(connfd, &cliaddr);
+			Close(connfd);
+			exit(0);
+		} else if (pid > 0) {
+			Close(connfd);
+		} else {
+			perr_exit("fork");
+		}
+	}
+}

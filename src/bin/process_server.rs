@@ -1,0 +1,87 @@
+//! One child process per connection (twin of `process_server.c`).
+#![no_std]
+#![no_main]
+
+use concserv::args::port_arg;
+use concserv::echo::echo_upper;
+use concserv::ffi::stdout;
+use concserv::wrap::{Accept, Bind, Close, Listen, Socket, errno, perr_exit, set_errno};
+use core::ffi::{c_char, c_int, c_void};
+use core::mem::{size_of, zeroed};
+use core::ptr;
+use libc::{in_addr, sa_family_t, sockaddr_in, socklen_t};
+
+concserv::no_std_program!();
+
+/// Reaps every child that has exited, keeping errno for the code interrupted.
+extern "C" fn do_sigchild(_num: c_int) {
+    let saved_errno = errno();
+
+    // SAFETY: waitpid(2) accepts a null status pointer and is async-signal-safe.
+    while unsafe { libc::waitpid(-1, ptr::null_mut(), libc::WNOHANG) } > 0 {}
+    set_errno(saved_errno);
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    let mut cliaddr = sockaddr_in { sin_family: 0, sin_port: 0, sin_addr: in_addr { s_addr: 0 }, sin_zero: [0; 8] };
+    let mut cliaddr_len: socklen_t;
+    let opt: c_int = 1;
+    // SAFETY: argv is main's, as glibc's start-up passes it.
+    let port = unsafe { port_arg(argc, argv, 1) };
+
+    // SAFETY: stdout is glibc's stream and nothing has been written to it yet.
+    unsafe { libc::setvbuf(stdout, ptr::null_mut(), libc::_IOLBF, 0) };
+
+    // SAFETY: an all-zero sigaction is valid; every pointer passed outlives the call.
+    unsafe {
+        let mut newact: libc::sigaction = zeroed();
+        newact.sa_sigaction = do_sigchild as extern "C" fn(c_int) as libc::sighandler_t;
+        libc::sigemptyset(&mut newact.sa_mask);
+        newact.sa_flags = 0;
+        libc::sigaction(libc::SIGCHLD, &newact, ptr::null_mut());
+    }
+
+    let listenfd = Socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+    // SAFETY: opt is a c_int of the size passed.
+    if unsafe {
+        libc::setsockopt(
+            listenfd,
+            libc::SOL_SOCKET,
+            libc::SO_REUSEADDR,
+            (&raw const opt).cast::<c_void>(),
+            size_of::<c_int>() as socklen_t,
+        )
+    } < 0
+    {
+        perr_exit(c"setsockopt");
+    }
+    let servaddr = sockaddr_in {
+        sin_family: libc::AF_INET as sa_family_t,
+        sin_port: libc::htons(port as u16),
+        sin_addr: in_addr { s_addr: libc::htonl(libc::INADDR_ANY) },
+        sin_zero: [0; 8],
+    };
+    Bind(listenfd, &servaddr);
+    Listen(listenfd, 128);
+
+    // SAFETY: the format's one conversion, %d, gets a c_int.
+    unsafe { libc::printf(c"listening on 0.0.0.0:%d\n".as_ptr(), port) };
+    loop {
+        cliaddr_len = size_of::<sockaddr_in>() as socklen_t;
+        let connfd = Accept(listenfd, &mut cliaddr, &mut cliaddr_len);
+        // SAFETY: the process has one thread, so the child may go on running anything.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            Close(listenfd);
+            echo_upper(connfd, &cliaddr);
+            Close(connfd);
+            // SAFETY: exit(3) flushes stdio and does not return.
+            unsafe { libc::exit(0) };
+        } else if pid > 0 {
+            Close(connfd);
+        } else {
+            perr_exit(c"fork");
+        }
+    }
+}

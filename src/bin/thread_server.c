@@ -1,0 +1,80 @@
+/* thread_server.c: one detached thread per connection (twin of thread_server.rs). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../args.h"
+#include "../echo.h"
+#include "../wrap.h"
+
+#define MAXSLOTS 128
+
+/* What one connection's thread needs; connfd == -1 marks a free slot. */
+struct s_info {
+	struct sockaddr_in cliaddr;
+	int connfd;
+};
+
+static struct s_info ts[MAXSLOTS] = { [0 ... MAXSLOTS - 1] = { .connfd = -1 } };
+
+static void *do_work(void *arg)
+{
+	struct s_info *info = arg;
+
+	echo_upper(info->connfd, &info->cliaddr);
+	Close(info->connfd);
+	__atomic_store_n(&info->connfd, -1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* A free slot; while every slot is busy, look again each second. */
+static struct s_info *free_slot(void)
+{
+	int i;
+
+	for (;;) {
+		for (i = 0; i < MAXSLOTS; i++)
+			if (__atomic_load_n(&ts[i].connfd, __ATOMIC_ACQUIRE) == -1)
+				return &ts[i];
+		sleep(1);
+	}
+}
+
+int main(int argc, char *argv[])
+{
+	struct sockaddr_in servaddr, cliaddr;
+	socklen_t cliaddr_len;
+	struct s_info *info;
+	pthread_t tid;
+	int listenfd, connfd, ret, opt = 1;
+	int port = port_arg(argc, argv, 1);
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	listenfd = Socket(AF_INET, SOCK_STREAM, 0);
+	if (setsockopt(listenfd, SOL_SOCKET, SO_REUSEADDR, &opt, sizeof(opt)) < 0)
+		perr_exit("setsockopt");
+	memset(&servaddr, 0, sizeof(servaddr));
+	servaddr.sin_family = AF_INET;
+	servaddr.sin_port = htons(port);
+	servaddr.sin_addr.s_addr = htonl(INADDR_ANY);
+	Bind(listenfd, (struct sockaddr *)&servaddr, sizeof(servaddr));
+	Listen(listenfd, 128);
+
+	printf("listening on 0.0.0.0:%d\n", port);
+	for (;;) {
+		info = free_slot();
+		cliaddr_len = sizeof(cliaddr);
+		connfd = Accept(listenfd, (struct sockaddr *)&cliaddr, &cliaddr_len);
+		info->cliaddr = cliaddr;
+		__atomic_store_n(&info->connfd, connfd, __ATOMIC_RELAXED);
+		if ((ret = pthread_create(&tid, NULL, do_work, info)) != 0) {
+			errno = ret;
+			perr_exit("pthread_create");
+		}
+		pthread_detach(tid);
+	}
+}

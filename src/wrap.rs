@@ -1,0 +1,214 @@
+//! One wrapper per call, one check, one `perror` message (twin of `wrap.c`).
+//!
+//! Names are the C names, so that a program reads the same in both languages.
+#![allow(non_snake_case)]
+
+use core::ffi::{CStr, c_int, c_void};
+use core::mem::size_of;
+use libc::{sockaddr, sockaddr_in, socklen_t, ssize_t};
+
+pub const MAXLINE: usize = 8192;
+
+/// The calling thread's `errno`, see errno(3).
+pub fn errno() -> c_int {
+    // SAFETY: __errno_location() always returns a valid pointer to this thread's errno.
+    unsafe { *libc::__errno_location() }
+}
+
+/// Sets the calling thread's `errno`, see errno(3).
+pub fn set_errno(e: c_int) {
+    // SAFETY: as in errno().
+    unsafe { *libc::__errno_location() = e }
+}
+
+/// `perror(3)` then `exit(3)` with status 1.
+pub fn perr_exit(s: &CStr) -> ! {
+    // SAFETY: s is NUL-terminated; exit(3) does not return.
+    unsafe {
+        libc::perror(s.as_ptr());
+        libc::exit(1)
+    }
+}
+
+/// `socket(2)`, exiting on failure.
+pub fn Socket(family: c_int, ty: c_int, protocol: c_int) -> c_int {
+    // SAFETY: socket(2) takes no pointers.
+    let n = unsafe { libc::socket(family, ty, protocol) };
+    if n < 0 {
+        perr_exit(c"socket");
+    }
+    n
+}
+
+/// `bind(2)` to an IPv4 address, exiting on failure.
+pub fn Bind(fd: c_int, sa: &sockaddr_in) {
+    let salen = size_of::<sockaddr_in>() as socklen_t;
+    // SAFETY: sa points to a sockaddr_in of salen bytes.
+    if unsafe { libc::bind(fd, (sa as *const sockaddr_in).cast::<sockaddr>(), salen) } < 0 {
+        perr_exit(c"bind");
+    }
+}
+
+/// `listen(2)`, exiting on failure.
+pub fn Listen(fd: c_int, backlog: c_int) {
+    // SAFETY: listen(2) takes no pointers.
+    if unsafe { libc::listen(fd, backlog) } < 0 {
+        perr_exit(c"listen");
+    }
+}
+
+/// `accept(2)`, retried after ECONNABORTED and EINTR, exiting on other failures.
+pub fn Accept(fd: c_int, sa: &mut sockaddr_in, salenptr: &mut socklen_t) -> c_int {
+    loop {
+        // SAFETY: sa is writable for *salenptr bytes, which the caller set to at most its size.
+        let n = unsafe { libc::accept(fd, (sa as *mut sockaddr_in).cast::<sockaddr>(), salenptr) };
+        if n >= 0 {
+            return n;
+        }
+        let e = errno();
+        if e != libc::ECONNABORTED && e != libc::EINTR {
+            perr_exit(c"accept");
+        }
+    }
+}
+
+/// `connect(2)` to an IPv4 address, exiting on failure.
+pub fn Connect(fd: c_int, sa: &sockaddr_in) {
+    let salen = size_of::<sockaddr_in>() as socklen_t;
+    // SAFETY: sa points to a sockaddr_in of salen bytes.
+    if unsafe { libc::connect(fd, (sa as *const sockaddr_in).cast::<sockaddr>(), salen) } < 0 {
+        perr_exit(c"connect");
+    }
+}
+
+/// `read(2)` into `buf`, retried after EINTR; -1 with a message on other failures.
+pub fn Read(fd: c_int, buf: &mut [u8]) -> ssize_t {
+    loop {
+        // SAFETY: buf is writable for buf.len() bytes.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast::<c_void>(), buf.len()) };
+        if n < 0 {
+            if errno() == libc::EINTR {
+                continue;
+            }
+            // SAFETY: the message is NUL-terminated.
+            unsafe { libc::perror(c"read".as_ptr()) };
+        }
+        return n;
+    }
+}
+
+/// `write(2)` of `buf`, retried after EINTR; -1 with a message on other failures.
+pub fn Write(fd: c_int, buf: &[u8]) -> ssize_t {
+    loop {
+        // SAFETY: buf is readable for buf.len() bytes.
+        let n = unsafe { libc::write(fd, buf.as_ptr().cast::<c_void>(), buf.len()) };
+        if n < 0 {
+            if errno() == libc::EINTR {
+                continue;
+            }
+            // SAFETY: the message is NUL-terminated.
+            unsafe { libc::perror(c"write".as_ptr()) };
+        }
+        return n;
+    }
+}
+
+/// `close(2)`, exiting on failure.
+pub fn Close(fd: c_int) {
+    // SAFETY: close(2) takes no pointers; the caller owns fd.
+    if unsafe { libc::close(fd) } < 0 {
+        perr_exit(c"close");
+    }
+}
+
+/// Reads until `buf` is full, fewer bytes only at end of file; -1 on failure.
+pub fn Readn(fd: c_int, buf: &mut [u8]) -> ssize_t {
+    let n = buf.len();
+    let mut nleft = n;
+
+    while nleft > 0 {
+        let nread = Read(fd, &mut buf[n - nleft..]);
+        if nread < 0 {
+            return -1;
+        }
+        if nread == 0 {
+            break;
+        }
+        nleft -= nread as usize;
+    }
+    (n - nleft) as ssize_t
+}
+
+/// Writes all of `buf`; -1 on failure.
+pub fn Writen(fd: c_int, buf: &[u8]) -> ssize_t {
+    let n = buf.len();
+    let mut nleft = n;
+
+    while nleft > 0 {
+        let nwritten = Write(fd, &buf[n - nleft..]);
+        if nwritten < 0 {
+            return -1;
+        }
+        nleft -= nwritten as usize;
+    }
+    n as ssize_t
+}
+
+/// Per-caller state for [`Readline`]: one per (caller, fd), never shared
+/// (C: `struct rline`).
+pub struct Rline {
+    fd: c_int,
+    cnt: ssize_t,
+    pos: usize,
+    buf: [u8; MAXLINE],
+}
+
+impl Rline {
+    /// Empty state reading from `fd` (C: `rline_init`).
+    pub const fn new(fd: c_int) -> Rline {
+        Rline { fd, cnt: 0, pos: 0, buf: [0; MAXLINE] }
+    }
+
+    /// One byte from the buffer, refilled with one `Read` when empty.
+    fn byte(&mut self, c: &mut u8) -> ssize_t {
+        if self.cnt <= 0 {
+            self.cnt = Read(self.fd, &mut self.buf);
+            if self.cnt <= 0 {
+                return self.cnt;
+            }
+            self.pos = 0;
+        }
+        self.cnt -= 1;
+        *c = self.buf[self.pos];
+        self.pos += 1;
+        1
+    }
+}
+
+/// Reads a line of at most `buf.len() - 1` bytes into `buf`, newline kept,
+/// NUL added; returns its length, 0 at end of file, -1 on failure.
+pub fn Readline(rl: &mut Rline, buf: &mut [u8]) -> ssize_t {
+    let maxlen = buf.len();
+    let mut n = 0;
+    let mut c = 0u8;
+
+    if maxlen == 0 {
+        return 0;
+    }
+    while n < maxlen - 1 {
+        let rc = rl.byte(&mut c);
+        if rc < 0 {
+            return -1;
+        }
+        if rc == 0 {
+            break;
+        }
+        buf[n] = c;
+        n += 1;
+        if c == b'\n' {
+            break;
+        }
+    }
+    buf[n] = 0;
+    n as ssize_t
+}
