@@ -11,10 +11,30 @@ const CFLAGS: &[&str] = &["-O2", "-Wall", "-Wextra", "-Werror"];
 
 /// Each C program: its name and sources; all twins share the wrappers.
 const PROGRAMS: &[(&str, &[&str])] = &[
-    ("process_server", &["src/bin/process_server.c", "src/echo.c", "src/args.c", "src/wrap.c"]),
-    ("thread_server", &["src/bin/thread_server.c", "src/echo.c", "src/args.c", "src/wrap.c", "-pthread"]),
+    (
+        "process_server",
+        &[
+            "src/bin/process_server.c",
+            "src/echo.c",
+            "src/args.c",
+            "src/wrap.c",
+        ],
+    ),
+    (
+        "thread_server",
+        &[
+            "src/bin/thread_server.c",
+            "src/echo.c",
+            "src/args.c",
+            "src/wrap.c",
+            "-pthread",
+        ],
+    ),
     ("client", &["src/bin/client.c", "src/args.c", "src/wrap.c"]),
-    ("wrap_driver", &["tests/drivers/wrap_driver.c", "src/wrap.c"]),
+    (
+        "wrap_driver",
+        &["tests/drivers/wrap_driver.c", "src/wrap.c"],
+    ),
 ];
 
 const HEADERS: &[&str] = &["src/args.h", "src/echo.h", "src/wrap.h"];
@@ -24,7 +44,11 @@ fn main() {
     fs::create_dir_all(&out).expect("create OUT_DIR/c");
     let cc = env::var("CC").unwrap_or_else(|_| "cc".to_string());
     // OUT_DIR is target/<profile>/build/<pkg>-<hash>/out.
-    let target_c = out.ancestors().nth(5).expect("OUT_DIR under target/").join("c");
+    let target_c = out
+        .ancestors()
+        .nth(5)
+        .expect("OUT_DIR under target/")
+        .join("c");
     fs::create_dir_all(&target_c).expect("create target/c");
 
     for (name, sources) in PROGRAMS {

@@ -15,7 +15,12 @@ unsafe extern "C" {
     /// `fprintf(3)`.
     pub fn fprintf(stream: *mut FILE, format: *const c_char, ...) -> c_int;
     /// `inet_ntop(3)`.
-    pub fn inet_ntop(af: c_int, src: *const c_void, dst: *mut c_char, size: socklen_t) -> *const c_char;
+    pub fn inet_ntop(
+        af: c_int,
+        src: *const c_void,
+        dst: *mut c_char,
+        size: socklen_t,
+    ) -> *const c_char;
     /// `inet_pton(3)`.
     pub fn inet_pton(af: c_int, src: *const c_char, dst: *mut c_void) -> c_int;
 }

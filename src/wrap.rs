@@ -166,7 +166,12 @@ pub struct Rline {
 impl Rline {
     /// Empty state reading from `fd` (C: `rline_init`).
     pub const fn new(fd: c_int) -> Rline {
-        Rline { fd, cnt: 0, pos: 0, buf: [0; MAXLINE] }
+        Rline {
+            fd,
+            cnt: 0,
+            pos: 0,
+            buf: [0; MAXLINE],
+        }
     }
 
     /// One byte from the buffer, refilled with one `Read` when empty.

@@ -11,10 +11,14 @@ use libc::{in_addr, sa_family_t, sockaddr_in};
 concserv::no_std_program!();
 
 #[unsafe(no_mangle)]
-pub extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let mut buf = [0u8; MAXLINE];
     // SAFETY: argv is main's, as glibc's start-up passes it, and argv[1] exists when argc > 1.
-    let host = if argc > 1 { unsafe { *argv.add(1) } } else { c"127.0.0.1".as_ptr() };
+    let host = if argc > 1 {
+        unsafe { *argv.add(1) }
+    } else {
+        c"127.0.0.1".as_ptr()
+    };
     // SAFETY: as above.
     let port = unsafe { port_arg(argc, argv, 2) };
 
@@ -25,10 +29,22 @@ pub extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         sin_zero: [0; 8],
     };
     // SAFETY: host is a C string and sin_addr has room for an IPv4 address.
-    if unsafe { inet_pton(libc::AF_INET, host, (&raw mut servaddr.sin_addr).cast::<c_void>()) } != 1 {
+    if unsafe {
+        inet_pton(
+            libc::AF_INET,
+            host,
+            (&raw mut servaddr.sin_addr).cast::<c_void>(),
+        )
+    } != 1
+    {
         // SAFETY: both %s conversions get C strings.
         unsafe {
-            fprintf(stderr, c"%s: invalid IPv4 address: %s\n".as_ptr(), *argv, host);
+            fprintf(
+                stderr,
+                c"%s: invalid IPv4 address: %s\n".as_ptr(),
+                *argv,
+                host,
+            );
             libc::exit(2);
         }
     }
@@ -37,7 +53,9 @@ pub extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     Connect(sockfd, &servaddr);
 
     // SAFETY: buf has room for the MAXLINE bytes fgets(3) may store.
-    while !unsafe { libc::fgets(buf.as_mut_ptr().cast::<c_char>(), MAXLINE as c_int, stdin) }.is_null() {
+    while !unsafe { libc::fgets(buf.as_mut_ptr().cast::<c_char>(), MAXLINE as c_int, stdin) }
+        .is_null()
+    {
         // SAFETY: fgets(3) NUL-terminated buf.
         let len = unsafe { libc::strlen(buf.as_ptr().cast::<c_char>()) };
         if Writen(sockfd, &buf[..len]) < 0 {

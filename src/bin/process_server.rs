@@ -23,8 +23,13 @@ extern "C" fn do_sigchild(_num: c_int) {
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
-    let mut cliaddr = sockaddr_in { sin_family: 0, sin_port: 0, sin_addr: in_addr { s_addr: 0 }, sin_zero: [0; 8] };
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    let mut cliaddr = sockaddr_in {
+        sin_family: 0,
+        sin_port: 0,
+        sin_addr: in_addr { s_addr: 0 },
+        sin_zero: [0; 8],
+    };
     let mut cliaddr_len: socklen_t;
     let opt: c_int = 1;
     // SAFETY: argv is main's, as glibc's start-up passes it.
@@ -59,7 +64,9 @@ pub extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let servaddr = sockaddr_in {
         sin_family: libc::AF_INET as sa_family_t,
         sin_port: libc::htons(port as u16),
-        sin_addr: in_addr { s_addr: libc::htonl(libc::INADDR_ANY) },
+        sin_addr: in_addr {
+            s_addr: libc::htonl(libc::INADDR_ANY),
+        },
         sin_zero: [0; 8],
     };
     Bind(listenfd, &servaddr);

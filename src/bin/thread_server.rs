@@ -30,19 +30,26 @@ struct s_info {
 // which pthread_create starts after the write.
 unsafe impl Sync for s_info {}
 
-const FREE: s_info = s_info {
-    cliaddr: UnsafeCell::new(sockaddr_in { sin_family: 0, sin_port: 0, sin_addr: in_addr { s_addr: 0 }, sin_zero: [0; 8] }),
-    connfd: AtomicI32::new(-1),
-};
-
-static ts: [s_info; MAXSLOTS] = [FREE; MAXSLOTS];
+static ts: [s_info; MAXSLOTS] = [const {
+    s_info {
+        cliaddr: UnsafeCell::new(sockaddr_in {
+            sin_family: 0,
+            sin_port: 0,
+            sin_addr: in_addr { s_addr: 0 },
+            sin_zero: [0; 8],
+        }),
+        connfd: AtomicI32::new(-1),
+    }
+}; MAXSLOTS];
 
 extern "C" fn do_work(arg: *mut c_void) -> *mut c_void {
     // SAFETY: arg is the &ts[i] that main passed to pthread_create.
     let info = unsafe { &*arg.cast::<s_info>() };
 
     // SAFETY: main finished writing cliaddr before it started this thread.
-    echo_upper(info.connfd.load(Ordering::Relaxed), unsafe { &*info.cliaddr.get() });
+    echo_upper(info.connfd.load(Ordering::Relaxed), unsafe {
+        &*info.cliaddr.get()
+    });
     Close(info.connfd.load(Ordering::Relaxed));
     info.connfd.store(-1, Ordering::Release);
     ptr::null_mut()
@@ -62,8 +69,13 @@ fn free_slot() -> &'static s_info {
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
-    let mut cliaddr = sockaddr_in { sin_family: 0, sin_port: 0, sin_addr: in_addr { s_addr: 0 }, sin_zero: [0; 8] };
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    let mut cliaddr = sockaddr_in {
+        sin_family: 0,
+        sin_port: 0,
+        sin_addr: in_addr { s_addr: 0 },
+        sin_zero: [0; 8],
+    };
     let mut cliaddr_len: socklen_t;
     let mut tid: libc::pthread_t = 0;
     let opt: c_int = 1;
@@ -90,7 +102,9 @@ pub extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let servaddr = sockaddr_in {
         sin_family: libc::AF_INET as sa_family_t,
         sin_port: libc::htons(port as u16),
-        sin_addr: in_addr { s_addr: libc::htonl(libc::INADDR_ANY) },
+        sin_addr: in_addr {
+            s_addr: libc::htonl(libc::INADDR_ANY),
+        },
         sin_zero: [0; 8],
     };
     Bind(listenfd, &servaddr);

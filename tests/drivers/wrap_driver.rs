@@ -36,19 +36,29 @@ fn record(b: &[u8], n: ssize_t) {
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let mut n: ssize_t;
 
     if argc != 3 {
         // SAFETY: argv[0] is a C string.
-        unsafe { fprintf(stderr, c"usage: %s readline|readn|writen|perr_exit ARG\n".as_ptr(), *argv) };
+        unsafe {
+            fprintf(
+                stderr,
+                c"usage: %s readline|readn|writen|perr_exit ARG\n".as_ptr(),
+                *argv,
+            )
+        };
         return 2;
     }
     // SAFETY: argv holds argc C strings; stdout is glibc's stream, unused so far;
     // buf is used by this one thread only.
     let (cmd, argv2, b) = unsafe {
         libc::setvbuf(stdout, ptr::null_mut(), libc::_IONBF, 0);
-        (CStr::from_ptr(*argv.add(1)), CStr::from_ptr(*argv.add(2)), &mut *buf.0.get())
+        (
+            CStr::from_ptr(*argv.add(1)),
+            CStr::from_ptr(*argv.add(2)),
+            &mut *buf.0.get(),
+        )
     };
     // SAFETY: argv2 is a C string.
     let arg = unsafe { libc::atoi(argv2.as_ptr()) };
@@ -82,7 +92,11 @@ pub extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         for (i, c) in b[..arg].iter_mut().enumerate() {
             *c = (i * 7 + 3) as u8;
         }
-        return if Writen(libc::STDOUT_FILENO, &b[..arg]) == arg as ssize_t { 0 } else { 1 };
+        return if Writen(libc::STDOUT_FILENO, &b[..arg]) == arg as ssize_t {
+            0
+        } else {
+            1
+        };
     } else {
         return 2;
     }

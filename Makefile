@@ -1,0 +1,45 @@
+# make help lists the targets.
+PORT ?= 8000
+HOST ?= 127.0.0.1
+CARGO ?= cargo
+
+RUST := target/release
+C := target/c
+
+.PHONY: help build test lint clean run-process run-thread run-client \
+	run-process-c run-thread-c run-client-c
+
+help: ## List the targets
+	@awk -F ':.*## ' '/^[a-z-]+:.*## / { printf "  %-16s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@echo "  PORT=$(PORT) HOST=$(HOST) override the defaults, e.g. make run-thread PORT=9000"
+
+build: ## Build the Rust programs (target/release) and C twins (target/c)
+	$(CARGO) build --release
+
+test: ## Run every test (cargo test)
+	$(CARGO) test --release
+
+lint: ## clippy with -D warnings and cargo fmt --check
+	$(CARGO) clippy --release --all-targets -- -D warnings
+	$(CARGO) fmt --check
+
+clean: ## Remove target/
+	$(CARGO) clean
+
+run-process: build ## Run the Rust multi-process server on PORT
+	$(RUST)/process_server $(PORT)
+
+run-thread: build ## Run the Rust multi-thread server on PORT
+	$(RUST)/thread_server $(PORT)
+
+run-client: build ## Run the Rust client against HOST:PORT
+	$(RUST)/client $(HOST) $(PORT)
+
+run-process-c: build ## Run the C multi-process server on PORT
+	$(C)/process_server $(PORT)
+
+run-thread-c: build ## Run the C multi-thread server on PORT
+	$(C)/thread_server $(PORT)
+
+run-client-c: build ## Run the C client against HOST:PORT
+	$(C)/client $(HOST) $(PORT)
