@@ -1,0 +1,445 @@
+//! Turns one `strace -ff` file (one task) into lines that two runs of the same
+//! program, or of two twins, share exactly. Only what legitimately differs
+//! between runs is masked: pids and tids, addresses, the clients' ephemeral
+//! ports (also inside printed strings), getrandom's bytes, the executable's
+//! path, and the lengths the loader passes to mprotect for RELRO. Strace's
+//! column padding is folded, as masking changes the widths it pads to.
+
+use std::collections::BTreeSet;
+
+/// Calls whose return value is a pid or tid.
+const RETURNS_PID: &[&str] = &[
+    "clone",
+    "clone3",
+    "fork",
+    "vfork",
+    "wait4",
+    "waitid",
+    "set_tid_address",
+    "getpid",
+    "gettid",
+    "getppid",
+];
+
+/// Calls whose leading numeric arguments are pids or tids.
+const TAKES_PID: &[&str] = &["kill", "tkill", "tgkill"];
+
+/// What masking needs to know about the run a task belongs to.
+#[derive(Debug, Default, Clone)]
+pub struct Run {
+    /// The server's port: kept; every other port is ephemeral and masked.
+    pub keep_port: u16,
+    /// Ephemeral ports seen anywhere in the run, masked inside strings too.
+    pub ephemeral: BTreeSet<u16>,
+}
+
+impl Run {
+    /// Collects the ephemeral ports in `lines` (all tasks of one run).
+    pub fn scan<'a>(&mut self, lines: impl IntoIterator<Item = &'a str>) {
+        for line in lines {
+            let mut rest = line;
+            while let Some(i) = rest.find("htons(") {
+                rest = &rest[i + 6..];
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                if let Ok(port) = digits.parse::<u16>()
+                    && port != self.keep_port
+                {
+                    self.ephemeral.insert(port);
+                }
+            }
+        }
+    }
+}
+
+/// Joins `<unfinished ...>` lines with their `<... NAME resumed>` ends, so
+/// that every call is one line.
+pub fn join_resumed(raw: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut pending: Option<String> = None;
+    for line in raw.lines() {
+        if let Some(head) = line.strip_suffix(" <unfinished ...>") {
+            pending = Some(head.to_string());
+        } else if line.starts_with("<... ")
+            && let Some(i) = line.find(" resumed>")
+        {
+            let head = pending.take().unwrap_or_default();
+            out.push(format!("{head}{}", &line[i + " resumed>".len()..]));
+        } else if line.starts_with("--- ") {
+            // A signal arrived while the call was blocked: it comes first.
+            out.push(line.to_string());
+        } else {
+            out.extend(pending.take());
+            out.push(line.to_string());
+        }
+    }
+    out.extend(pending);
+    out
+}
+
+/// A whole task's file, joined and masked.
+pub fn task(raw: &str, run: &Run) -> Vec<String> {
+    join_resumed(raw).iter().map(|l| line(l, run)).collect()
+}
+
+/// One line, masked.
+pub fn line(l: &str, run: &Run) -> String {
+    let name: String = l
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let mut s = fold_spaces(&mask_hex(l));
+    if name == "execve" {
+        s = mask_execve(&s);
+    }
+    if name == "getrandom" {
+        s = mask_first_string(&s, "RANDOM");
+    }
+    if name == "mprotect" && s.ends_with(", PROT_READ) = 0") {
+        s = mask_arg(&s, 1, "LEN");
+    }
+    if RETURNS_PID.contains(&name.as_str()) {
+        s = mask_return(&s);
+    }
+    if TAKES_PID.contains(&name.as_str()) {
+        s = mask_arg(&mask_arg(&s, 0, "PID"), 1, "PID");
+    }
+    for key in [
+        "si_pid=",
+        "si_utime=",
+        "si_stime=",
+        "parent_tid=[",
+        "child_tid=[",
+    ] {
+        s = mask_number_after(&s, key);
+    }
+    mask_ports(&s, run)
+}
+
+/// Every hexadecimal number, 0x..., becomes ADDR: addresses, and the few
+/// constants strace prints in hex, which two twins pass alike anyway.
+fn mask_hex(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < b.len() {
+        let word_start = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'\\');
+        if word_start
+            && b[i] == b'0'
+            && b.get(i + 1) == Some(&b'x')
+            && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
+        {
+            i += 2;
+            while i < b.len() && b[i].is_ascii_hexdigit() {
+                i += 1;
+            }
+            out.push_str("ADDR");
+        } else {
+            let ch = s[i..].chars().next().unwrap();
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    out
+}
+
+/// Runs of spaces outside strings become one space (strace pads results to a column).
+fn fold_spaces(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_str = false;
+    let mut escaped = false;
+    for c in s.chars() {
+        if in_str {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_str = false;
+            }
+        } else if c == '"' {
+            in_str = true;
+        } else if c == ' ' && out.ends_with(' ') {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The span of the first quoted string in `s`, quotes included.
+fn first_string(s: &str) -> Option<(usize, usize)> {
+    let start = s.find('"')?;
+    let mut escaped = false;
+    for (i, c) in s[start + 1..].char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => return Some((start, start + 1 + i + 1)),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn mask_first_string(s: &str, with: &str) -> String {
+    match first_string(s) {
+        Some((a, b)) => format!("{}{with}{}", &s[..a], &s[b..]),
+        None => s.to_string(),
+    }
+}
+
+/// execve("PATH", ["ARGV0", ...]: the executable's path, twice.
+fn mask_execve(s: &str) -> String {
+    let s = mask_first_string(s, "EXE");
+    match s.find(", [") {
+        Some(i) => format!("{}{}", &s[..i + 3], mask_first_string(&s[i + 3..], "EXE")),
+        None => s,
+    }
+}
+
+/// The call's n-th argument (0-based, top level only) becomes `with`.
+fn mask_arg(s: &str, n: usize, with: &str) -> String {
+    let Some(open) = s.find('(') else {
+        return s.to_string();
+    };
+    let (mut depth, mut arg, mut start) = (0, 0, open + 1);
+    let (mut in_str, mut escaped) = (false, false);
+    for (i, c) in s.char_indices().skip_while(|(i, _)| *i <= open) {
+        if in_str {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_str = true,
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' if depth > 0 => depth -= 1,
+            ',' | ')' if depth == 0 => {
+                if arg == n {
+                    let lead = if start > open + 1 { " " } else { "" };
+                    return format!("{}{lead}{with}{}", &s[..start], &s[i..]);
+                }
+                arg += 1;
+                start = i + 1;
+                if c == ')' {
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    s.to_string()
+}
+
+/// `... = N` at the end of a line becomes `... = PID` (not -1 errors).
+fn mask_return(s: &str) -> String {
+    match s.rfind(" = ") {
+        Some(i)
+            if s[i + 3..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit()) =>
+        {
+            let tail = &s[i + 3..];
+            let digits = tail.chars().take_while(char::is_ascii_digit).count();
+            format!("{} = PID{}", &s[..i], &tail[digits..])
+        }
+        _ => s.to_string(),
+    }
+}
+
+/// The number right after each `key` becomes N.
+fn mask_number_after(s: &str, key: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find(key) {
+        out.push_str(&rest[..i + key.len()]);
+        rest = &rest[i + key.len()..];
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        if digits > 0 {
+            out.push('N');
+            rest = &rest[digits..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// htons(EPHEMERAL) for every port but the server's, and the ephemeral
+/// ports' digits inside strings (the servers print the client's port).
+fn mask_ports(s: &str, run: &Run) -> String {
+    let mut s = s.to_string();
+    for port in &run.ephemeral {
+        s = s.replace(&format!("htons({port})"), "htons(EPHEMERAL)");
+        if s.contains('"') {
+            s = replace_in_strings(&s, &port.to_string(), "EPHEMERAL");
+        }
+    }
+    s
+}
+
+fn replace_in_strings(s: &str, from: &str, to: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some((a, b)) = first_string(rest) {
+        out.push_str(&rest[..a]);
+        out.push_str(&rest[a..b].replace(from, to));
+        rest = &rest[b..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run() -> Run {
+        let mut r = Run {
+            keep_port: 9000,
+            ..Run::default()
+        };
+        r.scan(["accept(3, {sa_family=AF_INET, sin_port=htons(43252), sin_addr=inet_addr(\"127.0.0.1\")}, [16]) = 4"]);
+        r
+    }
+
+    #[test]
+    fn ephemeral_ports_are_collected_but_not_the_servers() {
+        let mut r = run();
+        r.scan(["bind(3, {sa_family=AF_INET, sin_port=htons(9000), sin_addr=inet_addr(\"0.0.0.0\")}, 16) = 0"]);
+        assert_eq!(r.ephemeral.iter().copied().collect::<Vec<_>>(), vec![43252]);
+    }
+
+    #[test]
+    fn accept_masks_the_client_port_keeps_the_rest() {
+        let l = "accept(3, {sa_family=AF_INET, sin_port=htons(43252), sin_addr=inet_addr(\"127.0.0.1\")}, [16]) = 4";
+        assert_eq!(
+            line(l, &run()),
+            "accept(3, {sa_family=AF_INET, sin_port=htons(EPHEMERAL), sin_addr=inet_addr(\"127.0.0.1\")}, [16]) = 4"
+        );
+        let bind = "bind(3, {sa_family=AF_INET, sin_port=htons(9000), sin_addr=inet_addr(\"0.0.0.0\")}, 16) = 0";
+        assert_eq!(line(bind, &run()), bind);
+    }
+
+    #[test]
+    fn port_digits_in_printed_strings_are_masked() {
+        let l = "write(1, \"received from 127.0.0.1 at PORT 43252\\n\", 38) = 38";
+        assert_eq!(
+            line(l, &run()),
+            "write(1, \"received from 127.0.0.1 at PORT EPHEMERAL\\n\", 38) = 38"
+        );
+    }
+
+    #[test]
+    fn padding_is_folded_but_not_inside_strings() {
+        let l = "close(4)                                = 0";
+        assert_eq!(line(l, &run()), "close(4) = 0");
+        let w = "write(4, \"a  b\", 4)                      = 4";
+        assert_eq!(line(w, &run()), "write(4, \"a  b\", 4) = 4");
+    }
+
+    #[test]
+    fn addresses_and_pids_are_masked() {
+        let clone = "clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f87de54ba10) = 2339";
+        assert_eq!(
+            line(clone, &run()),
+            "clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=ADDR) = PID"
+        );
+        let clone3 = "clone3({flags=CLONE_VM, child_tid=0x7efd10b22990, stack_size=0x7fff80} => {parent_tid=[5932]}, 88) = 5932";
+        assert_eq!(
+            line(clone3, &run()),
+            "clone3({flags=CLONE_VM, child_tid=ADDR, stack_size=ADDR} => {parent_tid=[N]}, 88) = PID"
+        );
+        assert_eq!(
+            line("wait4(-1, NULL, WNOHANG, NULL)          = 2339", &run()),
+            "wait4(-1, NULL, WNOHANG, NULL) = PID"
+        );
+        assert_eq!(
+            line(
+                "wait4(-1, NULL, WNOHANG, NULL)          = -1 ECHILD (No child processes)",
+                &run()
+            ),
+            "wait4(-1, NULL, WNOHANG, NULL) = -1 ECHILD (No child processes)"
+        );
+        assert_eq!(
+            line("tgkill(2339, 2340, SIGABRT) = 0", &run()),
+            "tgkill(PID, PID, SIGABRT) = 0"
+        );
+    }
+
+    #[test]
+    fn signal_lines_lose_pid_and_times() {
+        let l = "--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=2339, si_uid=0, si_status=0, si_utime=1, si_stime=0} ---";
+        assert_eq!(
+            line(l, &run()),
+            "--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=N, si_uid=0, si_status=0, si_utime=N, si_stime=N} ---"
+        );
+    }
+
+    #[test]
+    fn exit_lines_are_kept() {
+        assert_eq!(
+            line("+++ exited with 0 +++", &run()),
+            "+++ exited with 0 +++"
+        );
+        assert_eq!(
+            line("+++ killed by SIGTERM +++", &run()),
+            "+++ killed by SIGTERM +++"
+        );
+    }
+
+    #[test]
+    fn execve_getrandom_and_relro_are_masked() {
+        let e = "execve(\"/w/target/release/client\", [\"/w/target/release/client\", \"127.0.0.1\"], 0x7ffe /* 35 vars */) = 0";
+        assert_eq!(
+            line(e, &run()),
+            "execve(EXE, [EXE, \"127.0.0.1\"], ADDR /* 35 vars */) = 0"
+        );
+        let g = "getrandom(\"\\x7a\\x8e\\x3e\\xa1\\xe6\\x1a\\xc1\\x3c\", 8, GRND_NONBLOCK) = 8";
+        assert_eq!(line(g, &run()), "getrandom(RANDOM, 8, GRND_NONBLOCK) = 8");
+        assert_eq!(
+            line("mprotect(0x56311b0c3000, 4096, PROT_READ) = 0", &run()),
+            "mprotect(ADDR, LEN, PROT_READ) = 0"
+        );
+        // Thread stacks are mprotected too, and their lengths are kept.
+        let stack = "mprotect(0x7efd10323000, 8388608, PROT_READ|PROT_WRITE) = 0";
+        assert_eq!(
+            line(stack, &run()),
+            "mprotect(ADDR, 8388608, PROT_READ|PROT_WRITE) = 0"
+        );
+    }
+
+    #[test]
+    fn unfinished_and_resumed_lines_are_joined() {
+        let raw = "accept(3,  <unfinished ...>\n--- SIGCHLD {si_signo=SIGCHLD} ---\n<... accept resumed>0x7ffd, [16]) = ? ERESTARTSYS\nclose(4) = 0\n";
+        assert_eq!(
+            join_resumed(raw),
+            vec![
+                "--- SIGCHLD {si_signo=SIGCHLD} ---",
+                "accept(3, 0x7ffd, [16]) = ? ERESTARTSYS",
+                "close(4) = 0"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unfinished_line_at_the_end_is_kept() {
+        assert_eq!(
+            join_resumed("read(4,  <unfinished ...>\n"),
+            vec!["read(4, "]
+        );
+    }
+
+    #[test]
+    fn strings_with_quotes_and_hex_escapes_survive() {
+        let l = "read(4, \"\\x00\\x01 \\\"0x41\\\"\", 8192) = 8";
+        assert_eq!(
+            line(l, &run()),
+            "read(4, \"\\x00\\x01 \\\"ADDR\\\"\", 8192) = 8"
+        );
+    }
+}

@@ -1,0 +1,345 @@
+//! The scripted sessions that every program runs under strace. Each step
+//! waits until the programs have settled, polling /proc against a deadline,
+//! so that two runs make the same calls in the same order.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Connections open at once in the thread server's batch. glibc caches the
+/// stacks of exited threads up to 40 MiB, four 8 MiB stacks: with more, the
+/// thread that exits when the cache is full unmaps a stack, an extra call.
+pub const BATCH: usize = 4;
+
+pub type Result<T> = std::result::Result<T, String>;
+
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) -> Result<()> {
+    let start = Instant::now();
+    while !cond() {
+        if start.elapsed() > DEADLINE {
+            return Err(format!("timed out after {DEADLINE:?} waiting for {what}"));
+        }
+        thread::sleep(Duration::from_millis(2));
+    }
+    Ok(())
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn strace(dir: &Path) -> Command {
+    let mut cmd = Command::new("strace");
+    cmd.args(["-ff", "-q", "-s", "64", "-o"])
+        .arg(dir.join("trace"));
+    cmd
+}
+
+/// A program running under `strace -ff`, its output collected.
+pub struct Traced {
+    strace: Child,
+    pub pid: i32,
+    stdout: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Traced {
+    /// Starts `exe args...` under strace, tracing into `dir`.
+    pub fn start(exe: &Path, args: &[&str], dir: &Path, stdin: Stdio) -> Result<Traced> {
+        let mut strace = strace(dir)
+            .arg(exe)
+            .args(args)
+            .stdin(stdin)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot run strace: {e} (Debian: apt-get install strace)"))?;
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let (mut pipe, sink) = (strace.stdout.take().unwrap(), stdout.clone());
+        thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n @ 1..) = pipe.read(&mut chunk) {
+                sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        });
+        // strace may have other children for a moment: find the one running exe.
+        let spid = strace.id() as i32;
+        let want = fs::canonicalize(exe).map_err(|e| format!("{}: {e}", exe.display()))?;
+        let mut pid = 0;
+        wait_until("strace to start the program", || {
+            let running =
+                |c: &i32| fs::read_link(format!("/proc/{c}/exe")).is_ok_and(|p| p == want);
+            pid = children(spid).into_iter().find(running).unwrap_or(0);
+            pid != 0
+        })?;
+        Ok(Traced {
+            strace,
+            pid,
+            stdout,
+        })
+    }
+
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.stdout.lock().unwrap()).into_owned()
+    }
+
+    /// Waits for strace to finish, the program having exited.
+    pub fn wait(mut self) -> Result<String> {
+        let mut done = false;
+        wait_until("strace to finish", || {
+            done = matches!(self.strace.try_wait(), Ok(Some(_)));
+            done
+        })?;
+        // The reader thread may still hold the last bytes.
+        thread::sleep(Duration::from_millis(20));
+        Ok(self.stdout())
+    }
+}
+
+impl Drop for Traced {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) takes no pointers.
+        unsafe { libc::kill(self.pid, libc::SIGKILL) };
+        let _ = self.strace.kill();
+        let _ = self.strace.wait();
+    }
+}
+
+fn children(pid: i32) -> Vec<i32> {
+    fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+fn tasks(pid: i32) -> Vec<i32> {
+    fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The system call a task is blocked in (x86_64 numbers), None if running.
+fn syscall(pid: i32, tid: i32) -> Option<i64> {
+    fs::read_to_string(format!("/proc/{pid}/task/{tid}/syscall"))
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+const SYS_READ: i64 = 0;
+const SYS_ACCEPT: i64 = 43;
+
+/// A server with no connection left: one process, one thread, blocked in accept.
+fn settle(server: &Traced) -> Result<()> {
+    let pid = server.pid;
+    wait_until("the server to settle in accept", || {
+        children(pid).is_empty() && tasks(pid) == [pid] && syscall(pid, pid) == Some(SYS_ACCEPT)
+    })
+    .map_err(|e| {
+        format!(
+            "{e}: pid {pid}, children {:?}, tasks {:?}, syscall {:?}",
+            children(pid),
+            tasks(pid),
+            syscall(pid, pid)
+        )
+    })
+}
+
+/// `n` connections served, each by a child or thread blocked in read.
+fn workers_in_read(server: &Traced, n: usize) -> Result<()> {
+    let pid = server.pid;
+    wait_until(&format!("{n} workers blocked in read"), || {
+        let mut workers: Vec<(i32, i32)> = tasks(pid)
+            .into_iter()
+            .filter(|&t| t != pid)
+            .map(|t| (pid, t))
+            .collect();
+        workers.extend(children(pid).into_iter().map(|c| (c, c)));
+        workers.len() == n
+            && workers
+                .iter()
+                .all(|&(p, t)| syscall(p, t) == Some(SYS_READ))
+    })
+}
+
+/// One client connection.
+struct Conn(TcpStream);
+
+impl Conn {
+    fn to(port: u16) -> Result<Conn> {
+        let s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
+        s.set_read_timeout(Some(DEADLINE)).unwrap();
+        s.set_write_timeout(Some(DEADLINE)).unwrap();
+        Ok(Conn(s))
+    }
+
+    /// Sends `msg` and checks that it comes back upper-cased.
+    fn check(&mut self, msg: &[u8]) -> Result<()> {
+        self.0.write_all(msg).map_err(|e| format!("send: {e}"))?;
+        let mut reply = vec![0; msg.len()];
+        self.0
+            .read_exact(&mut reply)
+            .map_err(|e| format!("reply: {e}"))?;
+        if reply != msg.to_ascii_uppercase() {
+            return Err(format!("wrong reply to {msg:?}: {reply:?}"));
+        }
+        Ok(())
+    }
+
+    /// Closes the writing side and reads to the server's end of file.
+    fn finish(mut self) -> Result<()> {
+        self.0
+            .shutdown(Shutdown::Write)
+            .map_err(|e| e.to_string())?;
+        let mut rest = Vec::new();
+        self.0
+            .read_to_end(&mut rest)
+            .map_err(|e| format!("read to EOF: {e}"))?;
+        Ok(())
+    }
+
+    /// Closes with SO_LINGER 0: the server gets a reset, not an end of file.
+    fn reset(self) {
+        let linger = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        // SAFETY: linger is a struct linger of the size passed.
+        unsafe {
+            libc::setsockopt(
+                self.0.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                (&raw const linger).cast(),
+                size_of::<libc::linger>() as libc::socklen_t,
+            )
+        };
+    }
+}
+
+/// Every byte value, for the binary messages.
+fn all_bytes() -> Vec<u8> {
+    (0..=255).collect()
+}
+
+/// The server session: sequential clients with the server settled between
+/// them (SIGCHLD interrupts accept), binary messages, a client that resets,
+/// one that leaves without a word, and, if `batch`, concurrent clients.
+pub fn server(exe: &Path, port: u16, dir: &Path, batch: bool) -> Result<String> {
+    let server = Traced::start(exe, &[&port.to_string()], dir, Stdio::null())?;
+    let ready = format!("listening on 0.0.0.0:{port}\n");
+    wait_until("the ready line", || server.stdout().contains(&ready))?;
+    settle(&server)?;
+
+    for round in 0..3 {
+        let mut c = Conn::to(port)?;
+        c.check(format!("round {round}: Hello, server!\n").as_bytes())?;
+        c.check(&all_bytes())?;
+        c.finish()?;
+        settle(&server)?;
+    }
+
+    let mut c = Conn::to(port)?;
+    c.check(b"this client will reset\n")?;
+    workers_in_read(&server, 1)?;
+    c.reset();
+    settle(&server)?;
+
+    let c = Conn::to(port)?;
+    workers_in_read(&server, 1)?;
+    drop(c);
+    settle(&server)?;
+
+    if batch {
+        // BATCH connections open at once, a thread each; each accepted, then
+        // each served and closed, in turn: threads printing at the same
+        // moment contend for stdout's lock, and the futex calls that makes
+        // differ between two runs of the same program.
+        let mut conns = Vec::new();
+        for i in 0..BATCH {
+            conns.push(Conn::to(port)?);
+            workers_in_read(&server, i + 1)?;
+        }
+        for (i, c) in conns.iter_mut().enumerate() {
+            c.check(format!("batch client {i}\n").as_bytes())?;
+            c.check(&all_bytes())?;
+            workers_in_read(&server, BATCH)?;
+        }
+        for (i, c) in conns.into_iter().enumerate() {
+            c.finish()?;
+            workers_in_read(&server, BATCH - 1 - i)?;
+        }
+        settle(&server)?;
+    }
+
+    // SAFETY: kill(2) takes no pointers.
+    unsafe { libc::kill(server.pid, libc::SIGTERM) };
+    server.wait()
+}
+
+/// The client session: lines from a file on stdin, against an untraced
+/// server on `port`; returns the client's stdout.
+pub fn client(exe: &Path, port: u16, dir: &Path) -> Result<String> {
+    let input = dir.join("input.txt");
+    let lines = "hello, server\nMixed Case 123\n\t tabs and  spaces \u{e9}\nlast line, no newline";
+    fs::write(&input, lines).map_err(|e| e.to_string())?;
+    let stdin = fs::File::open(&input).map_err(|e| e.to_string())?;
+    let client = Traced::start(
+        exe,
+        &["127.0.0.1", &port.to_string()],
+        dir,
+        Stdio::from(stdin),
+    )?;
+    let out = client.wait()?;
+    if out != lines.to_ascii_uppercase() {
+        return Err(format!("the client printed {out:?}"));
+    }
+    Ok(out)
+}
+
+/// An untraced server for the client session, killed on drop.
+pub struct Plain(Child);
+
+impl Plain {
+    pub fn start(exe: &Path, port: u16) -> Result<Plain> {
+        let child = Command::new(exe)
+            .arg(port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
+        let server = Plain(child);
+        wait_until("the server to listen", || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        })?;
+        Ok(server)
+    }
+}
+
+use std::os::unix::process::CommandExt;
+
+impl Drop for Plain {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) takes no pointers; the group is the server's own.
+        unsafe { libc::kill(-(self.0.id() as i32), libc::SIGKILL) };
+        let _ = self.0.wait();
+    }
+}
