@@ -181,9 +181,18 @@ fn first_string(s: &str) -> Option<(usize, usize)> {
     None
 }
 
+/// The first quoted string, and the "..." strace adds when it cut it short,
+/// becomes `with`.
 fn mask_first_string(s: &str, with: &str) -> String {
     match first_string(s) {
-        Some((a, b)) => format!("{}{with}{}", &s[..a], &s[b..]),
+        Some((a, b)) => {
+            let rest = &s[b..];
+            format!(
+                "{}{with}{}",
+                &s[..a],
+                rest.strip_prefix("...").unwrap_or(rest)
+            )
+        }
         None => s.to_string(),
     }
 }
@@ -398,6 +407,11 @@ mod tests {
         assert_eq!(
             line(e, &run()),
             "execve(EXE, [EXE, \"127.0.0.1\"], ADDR /* 35 vars */) = 0"
+        );
+        let long = r#"execve("/w/target/release/build/concserv-5465547d6fcdb886/out/c/client", ["/w/target/release/build/concserv-5465547d6fcdb886/out/c/"..., "8000"], 0x7fff832402f0 /* 1 var */) = 0"#;
+        assert_eq!(
+            line(long, &run()),
+            "execve(EXE, [EXE, \"8000\"], ADDR /* 1 var */) = 0"
         );
         let g = "getrandom(\"\\x7a\\x8e\\x3e\\xa1\\xe6\\x1a\\xc1\\x3c\", 8, GRND_NONBLOCK) = 8";
         assert_eq!(line(g, &run()), "getrandom(RANDOM, 8, GRND_NONBLOCK) = 8");

@@ -39,8 +39,12 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// strace tracing into `dir`, in a small fixed environment: the loader's
+/// search (LD_LIBRARY_PATH, which cargo sets) and the count of variables
+/// show in a trace, and should not depend on who runs it.
 fn strace(dir: &Path) -> Command {
     let mut cmd = Command::new("strace");
+    cmd.env_clear().env("PATH", "/usr/local/bin:/usr/bin:/bin");
     cmd.args(["-ff", "-q", "-s", "64", "-o"])
         .arg(dir.join("trace"));
     cmd
