@@ -41,6 +41,12 @@ again:
 	if ((n = accept(fd, sa, salenptr)) < 0) {
 		if (errno == ECONNABORTED || errno == EINTR)
 			goto again;
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			/* The connection waits in the queue until resources free up. */
+			perror("accept");
+			usleep(ACCEPT_BACKOFF_USEC);
+			goto again;
+		}
 		perr_exit("accept");
 	}
 	return n;

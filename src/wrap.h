@@ -7,6 +7,9 @@
 
 #define MAXLINE 8192
 
+/* How long Accept waits after running out of descriptors or memory. */
+#define ACCEPT_BACKOFF_USEC 100000
+
 /* Per-caller state for Readline: one per (caller, fd), never shared. */
 struct rline {
 	int fd;

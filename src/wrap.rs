@@ -9,6 +9,9 @@ use libc::{sockaddr, sockaddr_in, socklen_t, ssize_t};
 
 pub const MAXLINE: usize = 8192;
 
+/// How long [`Accept`] waits after running out of descriptors or memory.
+pub const ACCEPT_BACKOFF_USEC: libc::useconds_t = 100_000;
+
 /// The calling thread's `errno`, see errno(3).
 pub fn errno() -> c_int {
     // SAFETY: __errno_location() always returns a valid pointer to this thread's errno.
@@ -57,7 +60,8 @@ pub fn Listen(fd: c_int, backlog: c_int) {
     }
 }
 
-/// `accept(2)`, retried after ECONNABORTED and EINTR, exiting on other failures.
+/// `accept(2)`, retried after ECONNABORTED and EINTR, and after a report and
+/// a pause when out of descriptors or memory; exits on other failures.
 pub fn Accept(fd: c_int, sa: &mut sockaddr_in, salenptr: &mut socklen_t) -> c_int {
     loop {
         // SAFETY: sa is writable for *salenptr bytes, which the caller set to at most its size.
@@ -66,9 +70,19 @@ pub fn Accept(fd: c_int, sa: &mut sockaddr_in, salenptr: &mut socklen_t) -> c_in
             return n;
         }
         let e = errno();
-        if e != libc::ECONNABORTED && e != libc::EINTR {
-            perr_exit(c"accept");
+        if e == libc::ECONNABORTED || e == libc::EINTR {
+            continue;
         }
+        if e == libc::EMFILE || e == libc::ENFILE || e == libc::ENOBUFS || e == libc::ENOMEM {
+            // The connection waits in the queue until resources free up.
+            // SAFETY: a NUL-terminated message; usleep(3) takes no pointers.
+            unsafe {
+                libc::perror(c"accept".as_ptr());
+                libc::usleep(ACCEPT_BACKOFF_USEC);
+            }
+            continue;
+        }
+        perr_exit(c"accept");
     }
 }
 

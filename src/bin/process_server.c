@@ -49,6 +49,7 @@ int main(int argc, char *argv[])
 	servaddr.sin_addr.s_addr = htonl(INADDR_ANY);
 	Bind(listenfd, (struct sockaddr *)&servaddr, sizeof(servaddr));
 	Listen(listenfd, 128);
+	signal(SIGPIPE, SIG_IGN);
 
 	printf("listening on 0.0.0.0:%d\n", port);
 	for (;;) {
@@ -63,7 +64,8 @@ int main(int argc, char *argv[])
 		} else if (pid > 0) {
 			Close(connfd);
 		} else {
-			perr_exit("fork");
+			perror("fork");
+			Close(connfd);
 		}
 	}
 }

@@ -71,6 +71,8 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     };
     Bind(listenfd, &servaddr);
     Listen(listenfd, 128);
+    // SAFETY: SIG_IGN is a valid disposition for SIGPIPE.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
 
     // SAFETY: the format's one conversion, %d, gets a c_int.
     unsafe { libc::printf(c"listening on 0.0.0.0:%d\n".as_ptr(), port) };
@@ -88,7 +90,9 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         } else if pid > 0 {
             Close(connfd);
         } else {
-            perr_exit(c"fork");
+            // SAFETY: a NUL-terminated message.
+            unsafe { libc::perror(c"fork".as_ptr()) };
+            Close(connfd);
         }
     }
 }

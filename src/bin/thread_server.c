@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,7 +19,17 @@ struct s_info {
 	int connfd;
 };
 
+/* Guards the connfd of every slot, the mark that hands a slot over. */
+static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct s_info ts[MAXSLOTS] = { [0 ... MAXSLOTS - 1] = { .connfd = -1 } };
+
+/* Mark a slot free; its thread no longer touches it. */
+static void release_slot(struct s_info *info)
+{
+	pthread_mutex_lock(&slots_lock);
+	info->connfd = -1;
+	pthread_mutex_unlock(&slots_lock);
+}
 
 static void *do_work(void *arg)
 {
@@ -26,19 +37,24 @@ static void *do_work(void *arg)
 
 	echo_upper(info->connfd, &info->cliaddr);
 	Close(info->connfd);
-	__atomic_store_n(&info->connfd, -1, __ATOMIC_RELEASE);
+	release_slot(info);
 	return NULL;
 }
 
 /* A free slot; while every slot is busy, look again each second. */
-static struct s_info *free_slot(void)
+static struct s_info *find_slot(void)
 {
+	struct s_info *info = NULL;
 	int i;
 
 	for (;;) {
-		for (i = 0; i < MAXSLOTS; i++)
-			if (__atomic_load_n(&ts[i].connfd, __ATOMIC_ACQUIRE) == -1)
-				return &ts[i];
+		pthread_mutex_lock(&slots_lock);
+		for (i = 0; i < MAXSLOTS && info == NULL; i++)
+			if (ts[i].connfd == -1)
+				info = &ts[i];
+		pthread_mutex_unlock(&slots_lock);
+		if (info != NULL)
+			return info;
 		sleep(1);
 	}
 }
@@ -63,17 +79,21 @@ int main(int argc, char *argv[])
 	servaddr.sin_addr.s_addr = htonl(INADDR_ANY);
 	Bind(listenfd, (struct sockaddr *)&servaddr, sizeof(servaddr));
 	Listen(listenfd, 128);
+	signal(SIGPIPE, SIG_IGN);
 
 	printf("listening on 0.0.0.0:%d\n", port);
 	for (;;) {
-		info = free_slot();
+		info = find_slot();
 		cliaddr_len = sizeof(cliaddr);
 		connfd = Accept(listenfd, (struct sockaddr *)&cliaddr, &cliaddr_len);
 		info->cliaddr = cliaddr;
-		__atomic_store_n(&info->connfd, connfd, __ATOMIC_RELAXED);
+		info->connfd = connfd;
 		if ((ret = pthread_create(&tid, NULL, do_work, info)) != 0) {
 			errno = ret;
-			perr_exit("pthread_create");
+			perror("pthread_create");
+			Close(connfd);
+			release_slot(info);
+			continue;
 		}
 		pthread_detach(tid);
 	}

@@ -11,7 +11,6 @@ use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, c_void};
 use core::mem::size_of;
 use core::ptr;
-use core::sync::atomic::{AtomicI32, Ordering};
 use libc::{in_addr, sa_family_t, sockaddr_in, socklen_t};
 
 concserv::no_std_program!();
@@ -22,14 +21,23 @@ const MAXSLOTS: usize = 128;
 #[repr(C)]
 struct s_info {
     cliaddr: UnsafeCell<sockaddr_in>,
-    connfd: AtomicI32,
+    connfd: UnsafeCell<c_int>,
 }
 
-// SAFETY: cliaddr is written only by the main thread while the slot is free
-// (connfd == -1, so no thread owns it), and read only by the slot's thread,
-// which pthread_create starts after the write.
+// SAFETY: a free slot's fields are written by the main thread alone, a busy
+// slot's by its thread alone; the hand-over, connfd becoming -1 and being
+// seen as -1, happens under slots_lock, and pthread_create orders the main
+// thread's writes before the new thread's reads.
 unsafe impl Sync for s_info {}
 
+/// A `pthread_mutex_t` that can live in a static.
+struct Mutex(UnsafeCell<libc::pthread_mutex_t>);
+
+// SAFETY: a pthread mutex exists to be shared between threads.
+unsafe impl Sync for Mutex {}
+
+/// Guards the connfd of every slot, the mark that hands a slot over.
+static slots_lock: Mutex = Mutex(UnsafeCell::new(libc::PTHREAD_MUTEX_INITIALIZER));
 static ts: [s_info; MAXSLOTS] = [const {
     s_info {
         cliaddr: UnsafeCell::new(sockaddr_in {
@@ -38,30 +46,46 @@ static ts: [s_info; MAXSLOTS] = [const {
             sin_addr: in_addr { s_addr: 0 },
             sin_zero: [0; 8],
         }),
-        connfd: AtomicI32::new(-1),
+        connfd: UnsafeCell::new(-1),
     }
 }; MAXSLOTS];
 
-extern "C" fn do_work(arg: *mut c_void) -> *mut c_void {
-    // SAFETY: arg is the &ts[i] that main passed to pthread_create.
-    let info = unsafe { &*arg.cast::<s_info>() };
+/// Marks a slot free; its thread no longer touches it.
+fn release_slot(info: &s_info) {
+    // SAFETY: slots_lock is an initialised mutex, and connfd is written under it.
+    unsafe {
+        libc::pthread_mutex_lock(slots_lock.0.get());
+        *info.connfd.get() = -1;
+        libc::pthread_mutex_unlock(slots_lock.0.get());
+    }
+}
 
-    // SAFETY: main finished writing cliaddr before it started this thread.
-    echo_upper(info.connfd.load(Ordering::Relaxed), unsafe {
-        &*info.cliaddr.get()
-    });
-    Close(info.connfd.load(Ordering::Relaxed));
-    info.connfd.store(-1, Ordering::Release);
+extern "C" fn do_work(arg: *mut c_void) -> *mut c_void {
+    // SAFETY: arg is the &ts[i] that main passed to pthread_create, a slot
+    // this thread owns until it releases it.
+    let (info, connfd, cliaddr) = unsafe {
+        let info = &*arg.cast::<s_info>();
+        (info, *info.connfd.get(), &*info.cliaddr.get())
+    };
+
+    echo_upper(connfd, cliaddr);
+    Close(connfd);
+    release_slot(info);
     ptr::null_mut()
 }
 
 /// A free slot; while every slot is busy, look again each second.
-fn free_slot() -> &'static s_info {
+fn find_slot() -> &'static s_info {
     loop {
-        for info in &ts {
-            if info.connfd.load(Ordering::Acquire) == -1 {
-                return info;
-            }
+        // SAFETY: slots_lock is an initialised mutex, and connfd is read under it.
+        let info = unsafe {
+            libc::pthread_mutex_lock(slots_lock.0.get());
+            let info = ts.iter().find(|info| *info.connfd.get() == -1);
+            libc::pthread_mutex_unlock(slots_lock.0.get());
+            info
+        };
+        if let Some(info) = info {
+            return info;
         }
         // SAFETY: sleep(3) takes no pointers.
         unsafe { libc::sleep(1) };
@@ -109,23 +133,31 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     };
     Bind(listenfd, &servaddr);
     Listen(listenfd, 128);
+    // SAFETY: SIG_IGN is a valid disposition for SIGPIPE.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
 
     // SAFETY: the format's one conversion, %d, gets a c_int.
     unsafe { libc::printf(c"listening on 0.0.0.0:%d\n".as_ptr(), port) };
     loop {
-        let info = free_slot();
+        let info = find_slot();
         cliaddr_len = size_of::<sockaddr_in>() as socklen_t;
         let connfd = Accept(listenfd, &mut cliaddr, &mut cliaddr_len);
-        // SAFETY: the slot is free, so no thread reads its cliaddr.
-        unsafe { *info.cliaddr.get() = cliaddr };
-        info.connfd.store(connfd, Ordering::Relaxed);
+        // SAFETY: the slot is free, so no other thread touches it.
+        unsafe {
+            *info.cliaddr.get() = cliaddr;
+            *info.connfd.get() = connfd;
+        }
         let arg = ptr::from_ref(info).cast_mut().cast::<c_void>();
         // SAFETY: do_work has the signature pthread_create(3) expects and arg
         // points into the static ts, which outlives every thread.
         let ret = unsafe { libc::pthread_create(&mut tid, ptr::null(), do_work, arg) };
         if ret != 0 {
             set_errno(ret);
-            perr_exit(c"pthread_create");
+            // SAFETY: a NUL-terminated message.
+            unsafe { libc::perror(c"pthread_create".as_ptr()) };
+            Close(connfd);
+            release_slot(info);
+            continue;
         }
         // SAFETY: tid is the thread just created, not yet detached or joined.
         unsafe { libc::pthread_detach(tid) };

@@ -147,6 +147,42 @@ impl Server {
         server
     }
 
+    /// Starts `name` under `strace -f ARGS -o TRACE` (fault injection, say);
+    /// `pid` is then the server's, not strace's.
+    pub fn start_traced(name: &str, twin: Twin, strace_args: &[&str], trace: &std::path::Path) -> Server {
+        let exe = program(name, twin);
+        let mut cmd = Command::new("strace");
+        cmd.args(["-f", "-qq"]).args(strace_args).arg("-o").arg(trace).arg(&exe);
+        let mut server = Server::start_with(cmd, free_port());
+        let exe = std::fs::canonicalize(exe).unwrap();
+        let runs_exe = |p: &i32| std::fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|e| e == exe);
+        server.pid = children_of(server.pid).iter().map(|p| p.pid).find(runs_exe).expect("the traced server");
+        server
+    }
+
+    /// Connections being served: child processes, or threads beside the main one.
+    pub fn workers(&self) -> usize {
+        self.children().len() + self.tasks().saturating_sub(1)
+    }
+
+    /// The (pid, tid) of every worker: each child's main thread, each thread but the main one.
+    pub fn worker_tasks(&self) -> Vec<(i32, i32)> {
+        let mut tasks: Vec<(i32, i32)> = task_ids(self.pid).into_iter().filter(|&t| t != self.pid).map(|t| (self.pid, t)).collect();
+        tasks.extend(self.children().iter().map(|c| (c.pid, c.pid)));
+        tasks
+    }
+
+    /// CPU time the server process has used, in clock ticks.
+    pub fn cpu_ticks(&self) -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
+        let rest = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
+        rest.split(' ').skip(11).take(2).filter_map(|f| f.parse::<u64>().ok()).sum()
+    }
+
+    pub fn alive(&self) -> bool {
+        proc_stat(self.pid).is_some_and(|p| p.state != 'Z')
+    }
+
     pub fn connect(&self) -> Conn {
         Conn::to(self.port)
     }
@@ -188,8 +224,9 @@ impl Server {
     }
 
     fn kill_group(&mut self) {
-        // SAFETY: kill(2) takes no pointers; the group is the server's own.
-        unsafe { libc::kill(-self.pid, libc::SIGKILL) };
+        // SAFETY: kill(2) takes no pointers; the group is the one the server
+        // (or the strace or valgrind running it) was started in.
+        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
         let _ = self.child.wait();
     }
 }
@@ -199,6 +236,22 @@ impl Drop for Server {
         self.kill_group();
     }
 }
+
+/// The thread ids of process `pid`.
+pub fn task_ids(pid: i32) -> Vec<i32> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect())
+        .unwrap_or_default()
+}
+
+/// The system call a task is blocked in (x86_64 numbers: read 0, write 1,
+/// accept 43), or None while it runs.
+pub fn blocked_in(pid: i32, tid: i32) -> Option<i64> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/syscall")).ok()?.split(' ').next()?.parse().ok()
+}
+
+pub const SYS_READ: i64 = 0;
+pub const SYS_WRITE: i64 = 1;
 
 /// One line of /proc/PID/stat, the fields the tests need.
 #[derive(Debug, Clone)]
@@ -251,6 +304,22 @@ impl Conn {
         assert_eq!(self.round_trip(msg), upper(msg), "reply to {msg:?}");
     }
 
+    /// Closes with SO_LINGER 0, so that the server gets a reset.
+    pub fn reset(self) {
+        let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+        // SAFETY: linger is a struct linger of the size passed.
+        let rc = unsafe {
+            libc::setsockopt(
+                std::os::fd::AsRawFd::as_raw_fd(&self.0),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                (&raw const linger).cast(),
+                size_of::<libc::linger>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(rc, 0, "SO_LINGER");
+    }
+
     /// Closes the writing side and waits for the server's EOF.
     pub fn finish(mut self) {
         self.0.shutdown(Shutdown::Write).unwrap();
@@ -301,6 +370,33 @@ pub fn mask_ports(out: &str) -> String {
 }
 
 pub mod scenarios;
+
+/// Declares each named scenario `fn name(server: &str, twin: Twin)` as four
+/// tests: `name::process_rust`, `name::process_c`, `name::thread_rust`, `name::thread_c`.
+#[macro_export]
+macro_rules! server_tests {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use $crate::common::Twin;
+            #[test]
+            fn process_rust() {
+                super::$name("process_server", Twin::Rust)
+            }
+            #[test]
+            fn process_c() {
+                super::$name("process_server", Twin::C)
+            }
+            #[test]
+            fn thread_rust() {
+                super::$name("thread_server", Twin::Rust)
+            }
+            #[test]
+            fn thread_c() {
+                super::$name("thread_server", Twin::C)
+            }
+        }
+    )*};
+}
 
 /// Declares each named scenario `fn name(twin: Twin)` as two tests,
 /// `name::rust` and `name::c`.

@@ -1,0 +1,214 @@
+//! No client and no passing fault can kill a server or lose a byte: resets,
+//! half-closes, huge messages, idle crowds, descriptor exhaustion, and
+//! failures injected with `strace --inject`.
+
+#[macro_use]
+mod common;
+
+use common::*;
+use std::io::{Read, Write};
+use std::net::Shutdown;
+use std::path::PathBuf;
+use std::process::Command;
+use std::thread;
+
+/// A trace file of the test's own (tests run in parallel).
+fn trace_file(test: &str, server: &str, twin: Twin) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{test}-{server}-{twin:?}.trace"))
+}
+
+/// A client that resets while the server is writing to it (its buffers
+/// full, the server blocked in write) ends only its own connection: the
+/// server (a thread server too, whose SIGPIPE would kill every connection)
+/// and the client beside it carry on.
+fn reset_mid_stream_ends_only_that_connection(name: &str, twin: Twin) {
+    let server = Server::start(name, twin);
+    let mut bystander = server.connect();
+    bystander.check(b"before\n");
+
+    // Flood without reading, from a non-blocking socket (one descriptor, so
+    // that closing it sends the reset at once), until the server blocks
+    // writing back to us.
+    let mut victim = server.connect();
+    victim.0.set_nonblocking(true).unwrap();
+    let chunk = [b'x'; 65536];
+    wait_until("a worker blocked writing to the flooding client", || {
+        let _ = victim.0.write(&chunk);
+        server.worker_tasks().iter().any(|&(p, t)| blocked_in(p, t) == Some(SYS_WRITE))
+    });
+    victim.reset();
+
+    wait_until("the reset connection's worker to end", || server.workers() == 1);
+    assert!(server.alive(), "the server died");
+    bystander.check(b"after the reset\n");
+    server.connect().check(b"a new client\n");
+    bystander.finish();
+}
+
+/// A client that sends everything, then shuts down its writing side, still
+/// gets every reply, then end of file.
+fn half_close_gets_every_reply(name: &str, twin: Twin) {
+    let server = Server::start(name, twin);
+    let conn = server.connect();
+    let msgs = messages(7, 50);
+    let all: Vec<u8> = msgs.concat();
+    let mut w = conn.0.try_clone().unwrap();
+    w.write_all(&all).unwrap();
+    w.shutdown(Shutdown::Write).unwrap();
+    let mut got = Vec::new();
+    (&conn.0).read_to_end(&mut got).unwrap();
+    assert!(got == upper(&all), "got {} of {} bytes back, or wrong ones", got.len(), all.len());
+}
+
+/// One MiB in one send, every byte value, comes back exact (the client
+/// reads while it sends, as the server replies while it reads).
+fn one_mebibyte_in_one_send(name: &str, twin: Twin) {
+    let server = Server::start(name, twin);
+    let conn = server.connect();
+    let big: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
+    let mut w = conn.0.try_clone().unwrap();
+    let expect = upper(&big);
+    let sender = thread::spawn(move || w.write_all(&big).unwrap());
+    let mut got = vec![0; expect.len()];
+    (&conn.0).read_exact(&mut got).unwrap();
+    sender.join().unwrap();
+    assert!(got == expect, "the 1 MiB reply differs");
+    conn.finish();
+}
+
+/// A hundred idle clients, each holding a child or a thread, do not keep a
+/// new client from being served.
+fn idle_clients_do_not_delay_a_new_one(name: &str, twin: Twin) {
+    let server = Server::start(name, twin);
+    let idle: Vec<Conn> = (0..100).map(|_| server.connect()).collect();
+    wait_until("a worker for every idle client", || server.workers() == 100);
+    let mut newcomer = server.connect();
+    newcomer.check(b"served among the idle\n");
+    assert_eq!(server.workers(), 101, "the idle clients are all still being served");
+    newcomer.finish();
+    drop(idle);
+    wait_until("the idle clients' workers to end", || server.workers() == 0);
+}
+
+/// A thousand connections one after another leave nothing behind: no
+/// zombie, one thread, the descriptors the server started with.
+fn a_thousand_sequential_connections(name: &str, twin: Twin) {
+    let server = Server::start(name, twin);
+    let fds_at_start = server.fds();
+    for i in 0..1000 {
+        let mut conn = server.connect();
+        conn.check(format!("connection {i}\n").as_bytes());
+        conn.finish();
+    }
+    wait_until("no children", || server.children().is_empty());
+    wait_until("one thread", || server.tasks() == 1);
+    wait_until("descriptors back to the start", || server.fds() == fds_at_start);
+}
+
+/// accept failing with EMFILE, then ENFILE, is reported, waited out (no
+/// busy loop: a pause between tries) and survived; the waiting client is served.
+fn accept_out_of_descriptors_is_survived(name: &str, twin: Twin) {
+    for (errno, message) in [("EMFILE", "Too many open files"), ("ENFILE", "Too many open files in system")] {
+        let trace = trace_file(&format!("accept-{errno}"), name, twin);
+        let inject = format!("inject=accept:error={errno}:when=1..3");
+        let server = Server::start_traced(name, twin, &["-e", "trace=accept,clock_nanosleep", "-e", &inject], &trace);
+        server.connect().check(b"served after three failures\n");
+        let (_, stderr) = server.stop();
+        assert_eq!(stderr, format!("accept: {message}\n").repeat(3));
+        let trace = std::fs::read_to_string(&trace).unwrap();
+        let calls: Vec<&str> = trace.lines().filter(|l| l.contains("accept(") || l.contains("clock_nanosleep(")).collect();
+        for pair in calls[..6].chunks(2) {
+            assert!(pair[0].contains(&format!("{errno} ({message}) (INJECTED)")), "{pair:?}");
+            assert!(pair[1].contains("clock_nanosleep("), "a pause after each failure: {pair:?}");
+        }
+    }
+}
+
+/// Out of descriptors for real (RLIMIT_NOFILE 8: a thread server can hold
+/// four connections): the fifth waits, the server reports EMFILE and pauses
+/// rather than spins, and serves the fifth once one of the four leaves.
+fn descriptor_limit_is_waited_out(twin: Twin) {
+    let mut cmd = Command::new(program("thread_server", twin));
+    // SAFETY: setrlimit(2) is async-signal-safe, fit for the child before exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            let lim = libc::rlimit { rlim_cur: 8, rlim_max: 8 };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+        })
+    };
+    let server = Server::start_with(cmd, free_port());
+    let fds_at_start = server.fds();
+    let mut four: Vec<Conn> = (0..4).map(|_| server.connect()).collect();
+    for c in &mut four {
+        c.check(b"one of four\n");
+    }
+    let mut fifth = server.connect();
+    let reports = || server.stderr.text().matches("accept: Too many open files\n").count();
+    wait_until("EMFILE reported", || reports() >= 1);
+    let (ticks, seen) = (server.cpu_ticks(), reports());
+    wait_until("two more reports", || reports() >= seen + 2);
+    assert!(server.cpu_ticks() - ticks < 10, "the server spins while out of descriptors");
+
+    four.pop().unwrap().finish();
+    fifth.check(b"the fifth, served at last\n");
+    drop(four);
+    fifth.finish();
+    wait_until("descriptors back to the start", || server.fds() == fds_at_start);
+}
+
+/// fork or pthread_create failing (clone/clone3 with EAGAIN): the server
+/// reports it, closes that connection (its client sees end of file, no
+/// descriptor leaks) and serves the next client.
+fn failed_fork_or_thread_closes_only_that_connection(name: &str, twin: Twin) {
+    let (call, what) = if name == "process_server" { ("clone", "fork") } else { ("clone3", "pthread_create") };
+    let trace = trace_file("clone-eagain", name, twin);
+    let inject = format!("inject={call}:error=EAGAIN:when=1");
+    let server = Server::start_traced(name, twin, &["-e", &format!("trace={call}"), "-e", &inject], &trace);
+    let fds_at_start = server.fds();
+
+    // (Nothing is sent: closing a socket with unread data resets it.)
+    let mut refused = server.connect();
+    let mut rest = Vec::new();
+    refused.0.read_to_end(&mut rest).expect("end of file");
+    assert!(rest.is_empty(), "nothing but end of file without a {what}: {rest:?}");
+
+    let mut next = server.connect();
+    next.check(b"the next client\n");
+    next.finish();
+    wait_until("descriptors back to the start", || server.fds() == fds_at_start);
+    wait_until("no worker left", || server.workers() == 0);
+    let (_, stderr) = server.stop();
+    assert_eq!(stderr, format!("{what}: Resource temporarily unavailable\n"));
+    assert!(std::fs::read_to_string(&trace).unwrap().contains("EAGAIN (Resource temporarily unavailable) (INJECTED)"));
+}
+
+/// read and write interrupted (EINTR, every other call) are retried: the
+/// replies stay exact and no error is reported.
+fn interrupted_reads_and_writes_are_retried(name: &str, twin: Twin) {
+    let trace = trace_file("eintr", name, twin);
+    let args = ["-e", "trace=read,write", "-e", "inject=read:error=EINTR:when=2+2", "-e", "inject=write:error=EINTR:when=2+2"];
+    let server = Server::start_traced(name, twin, &args, &trace);
+    let mut conn = server.connect();
+    for msg in messages(3, 10) {
+        conn.check(&msg);
+    }
+    conn.finish();
+    wait_until("no worker left", || server.workers() == 0);
+    let (_, stderr) = server.stop();
+    assert_eq!(stderr, "", "no error reported");
+    let trace = std::fs::read_to_string(&trace).unwrap();
+    assert!(trace.contains("read(4, ") && trace.contains("EINTR (Interrupted system call) (INJECTED)"));
+}
+
+server_tests!(
+    reset_mid_stream_ends_only_that_connection,
+    half_close_gets_every_reply,
+    one_mebibyte_in_one_send,
+    idle_clients_do_not_delay_a_new_one,
+    a_thousand_sequential_connections,
+    accept_out_of_descriptors_is_survived,
+    failed_fork_or_thread_closes_only_that_connection,
+    interrupted_reads_and_writes_are_retried,
+);
+
+twin_tests!(descriptor_limit_is_waited_out);
