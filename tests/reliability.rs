@@ -17,14 +17,26 @@ fn trace_file(test: &str, server: &str, twin: Twin) -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{test}-{server}-{twin:?}.trace"))
 }
 
-/// A client that resets while the server is writing to it (its buffers
-/// full, the server blocked in write) ends only its own connection: the
-/// server (a thread server too, whose SIGPIPE would kill every connection)
-/// and the client beside it carry on.
+/// Clients that reset, one while the server waits to read from it, one
+/// while the server is writing to it (its buffers full, the server blocked
+/// in write), end only their own connections: the server (a thread server
+/// too, where SIGPIPE would end every connection) and the client beside
+/// them carry on.
 fn reset_mid_stream_ends_only_that_connection(name: &str, twin: Twin) {
     let server = Server::start(name, twin);
     let mut bystander = server.connect();
     bystander.check(b"before\n");
+
+    let mut reader_reset = server.connect();
+    reader_reset.check(b"about to reset\n");
+    wait_until("both workers blocked in read", || {
+        let w = server.worker_tasks();
+        w.len() == 2 && w.iter().all(|&(p, t)| blocked_in(p, t) == Some(SYS_READ))
+    });
+    reader_reset.reset();
+    wait_until("the reset connection's worker to end", || server.workers() == 1 || !server.alive());
+    assert!(server.alive(), "the server died");
+    bystander.check(b"between the resets\n");
 
     // Flood without reading, from a non-blocking socket (one descriptor, so
     // that closing it sends the reset at once), until the server blocks
@@ -38,11 +50,37 @@ fn reset_mid_stream_ends_only_that_connection(name: &str, twin: Twin) {
     });
     victim.reset();
 
-    wait_until("the reset connection's worker to end", || server.workers() == 1);
+    wait_until("the reset connection's worker to end", || server.workers() == 1 || !server.alive());
     assert!(server.alive(), "the server died");
     bystander.check(b"after the reset\n");
     server.connect().check(b"a new client\n");
     bystander.finish();
+}
+
+/// A client that sends, half-closes and resets before the server has read
+/// (strace slows every read by 0.3 s) leaves the server a reply to write on
+/// a connection already gone: EPIPE, and SIGPIPE, which must end only that
+/// connection, not the thread server and every client with it.
+fn reset_after_half_close_is_survived(name: &str, twin: Twin) {
+    let trace = trace_file("sigpipe", name, twin);
+    let args = ["-e", "trace=read,write", "-e", "inject=read:delay_enter=300000"];
+    let server = Server::start_traced(name, twin, &args, &trace);
+    let mut bystander = server.connect();
+    bystander.check(b"before\n");
+
+    let mut victim = server.connect();
+    wait_until("a worker for each client", || server.workers() == 2);
+    victim.0.write_all(b"a reply nobody will read\n").unwrap();
+    victim.0.shutdown(Shutdown::Write).unwrap();
+    victim.reset();
+
+    wait_until("the reset connection's worker to end", || server.workers() == 1 || !server.alive());
+    assert!(server.alive(), "the server died");
+    bystander.check(b"after\n");
+    bystander.finish();
+    let (_, stderr) = server.stop();
+    assert_eq!(stderr, "write: Broken pipe\n");
+    assert!(std::fs::read_to_string(&trace).unwrap().contains("= -1 EPIPE (Broken pipe)"));
 }
 
 /// A client that sends everything, then shuts down its writing side, still
@@ -202,6 +240,7 @@ fn interrupted_reads_and_writes_are_retried(name: &str, twin: Twin) {
 
 server_tests!(
     reset_mid_stream_ends_only_that_connection,
+    reset_after_half_close_is_survived,
     half_close_gets_every_reply,
     one_mebibyte_in_one_send,
     idle_clients_do_not_delay_a_new_one,
