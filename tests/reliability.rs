@@ -34,7 +34,9 @@ fn reset_mid_stream_ends_only_that_connection(name: &str, twin: Twin) {
         w.len() == 2 && w.iter().all(|&(p, t)| blocked_in(p, t) == Some(SYS_READ))
     });
     reader_reset.reset();
-    wait_until("the reset connection's worker to end", || server.workers() == 1 || !server.alive());
+    wait_until("the reset connection's worker to end", || {
+        server.workers() == 1 || !server.alive()
+    });
     assert!(server.alive(), "the server died");
     bystander.check(b"between the resets\n");
 
@@ -46,11 +48,16 @@ fn reset_mid_stream_ends_only_that_connection(name: &str, twin: Twin) {
     let chunk = [b'x'; 65536];
     wait_until("a worker blocked writing to the flooding client", || {
         let _ = victim.0.write(&chunk);
-        server.worker_tasks().iter().any(|&(p, t)| blocked_in(p, t) == Some(SYS_WRITE))
+        server
+            .worker_tasks()
+            .iter()
+            .any(|&(p, t)| blocked_in(p, t) == Some(SYS_WRITE))
     });
     victim.reset();
 
-    wait_until("the reset connection's worker to end", || server.workers() == 1 || !server.alive());
+    wait_until("the reset connection's worker to end", || {
+        server.workers() == 1 || !server.alive()
+    });
     assert!(server.alive(), "the server died");
     bystander.check(b"after the reset\n");
     server.connect().check(b"a new client\n");
@@ -63,7 +70,12 @@ fn reset_mid_stream_ends_only_that_connection(name: &str, twin: Twin) {
 /// connection, not the thread server and every client with it.
 fn reset_after_half_close_is_survived(name: &str, twin: Twin) {
     let trace = trace_file("sigpipe", name, twin);
-    let args = ["-e", "trace=read,write", "-e", "inject=read:delay_enter=300000"];
+    let args = [
+        "-e",
+        "trace=read,write",
+        "-e",
+        "inject=read:delay_enter=300000",
+    ];
     let server = Server::start_traced(name, twin, &args, &trace);
     let mut bystander = server.connect();
     bystander.check(b"before\n");
@@ -74,13 +86,19 @@ fn reset_after_half_close_is_survived(name: &str, twin: Twin) {
     victim.0.shutdown(Shutdown::Write).unwrap();
     victim.reset();
 
-    wait_until("the reset connection's worker to end", || server.workers() == 1 || !server.alive());
+    wait_until("the reset connection's worker to end", || {
+        server.workers() == 1 || !server.alive()
+    });
     assert!(server.alive(), "the server died");
     bystander.check(b"after\n");
     bystander.finish();
     let (_, stderr) = server.stop();
     assert_eq!(stderr, "write: Broken pipe\n");
-    assert!(std::fs::read_to_string(&trace).unwrap().contains("= -1 EPIPE (Broken pipe)"));
+    assert!(
+        std::fs::read_to_string(&trace)
+            .unwrap()
+            .contains("= -1 EPIPE (Broken pipe)")
+    );
 }
 
 /// A client that sends everything, then shuts down its writing side, still
@@ -95,7 +113,12 @@ fn half_close_gets_every_reply(name: &str, twin: Twin) {
     w.shutdown(Shutdown::Write).unwrap();
     let mut got = Vec::new();
     (&conn.0).read_to_end(&mut got).unwrap();
-    assert!(got == upper(&all), "got {} of {} bytes back, or wrong ones", got.len(), all.len());
+    assert!(
+        got == upper(&all),
+        "got {} of {} bytes back, or wrong ones",
+        got.len(),
+        all.len()
+    );
 }
 
 /// One MiB in one send, every byte value, comes back exact (the client
@@ -122,7 +145,11 @@ fn idle_clients_do_not_delay_a_new_one(name: &str, twin: Twin) {
     wait_until("a worker for every idle client", || server.workers() == 100);
     let mut newcomer = server.connect();
     newcomer.check(b"served among the idle\n");
-    assert_eq!(server.workers(), 101, "the idle clients are all still being served");
+    assert_eq!(
+        server.workers(),
+        101,
+        "the idle clients are all still being served"
+    );
     newcomer.finish();
     drop(idle);
     wait_until("the idle clients' workers to end", || server.workers() == 0);
@@ -140,24 +167,43 @@ fn a_thousand_sequential_connections(name: &str, twin: Twin) {
     }
     wait_until("no children", || server.children().is_empty());
     wait_until("one thread", || server.tasks() == 1);
-    wait_until("descriptors back to the start", || server.fds() == fds_at_start);
+    wait_until("descriptors back to the start", || {
+        server.fds() == fds_at_start
+    });
 }
 
 /// accept failing with EMFILE, then ENFILE, is reported, waited out (no
 /// busy loop: a pause between tries) and survived; the waiting client is served.
 fn accept_out_of_descriptors_is_survived(name: &str, twin: Twin) {
-    for (errno, message) in [("EMFILE", "Too many open files"), ("ENFILE", "Too many open files in system")] {
+    for (errno, message) in [
+        ("EMFILE", "Too many open files"),
+        ("ENFILE", "Too many open files in system"),
+    ] {
         let trace = trace_file(&format!("accept-{errno}"), name, twin);
         let inject = format!("inject=accept:error={errno}:when=1..3");
-        let server = Server::start_traced(name, twin, &["-e", "trace=accept,clock_nanosleep", "-e", &inject], &trace);
+        let server = Server::start_traced(
+            name,
+            twin,
+            &["-e", "trace=accept,clock_nanosleep", "-e", &inject],
+            &trace,
+        );
         server.connect().check(b"served after three failures\n");
         let (_, stderr) = server.stop();
         assert_eq!(stderr, format!("accept: {message}\n").repeat(3));
         let trace = std::fs::read_to_string(&trace).unwrap();
-        let calls: Vec<&str> = trace.lines().filter(|l| l.contains("accept(") || l.contains("clock_nanosleep(")).collect();
+        let calls: Vec<&str> = trace
+            .lines()
+            .filter(|l| l.contains("accept(") || l.contains("clock_nanosleep("))
+            .collect();
         for pair in calls[..6].chunks(2) {
-            assert!(pair[0].contains(&format!("{errno} ({message}) (INJECTED)")), "{pair:?}");
-            assert!(pair[1].contains("clock_nanosleep("), "a pause after each failure: {pair:?}");
+            assert!(
+                pair[0].contains(&format!("{errno} ({message}) (INJECTED)")),
+                "{pair:?}"
+            );
+            assert!(
+                pair[1].contains("clock_nanosleep("),
+                "a pause after each failure: {pair:?}"
+            );
         }
     }
 }
@@ -170,8 +216,15 @@ fn descriptor_limit_is_waited_out(twin: Twin) {
     // SAFETY: setrlimit(2) is async-signal-safe, fit for the child before exec.
     unsafe {
         std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
-            let lim = libc::rlimit { rlim_cur: 8, rlim_max: 8 };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+            let lim = libc::rlimit {
+                rlim_cur: 8,
+                rlim_max: 8,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
         })
     };
     let server = Server::start_with(cmd, free_port());
@@ -181,50 +234,89 @@ fn descriptor_limit_is_waited_out(twin: Twin) {
         c.check(b"one of four\n");
     }
     let mut fifth = server.connect();
-    let reports = || server.stderr.text().matches("accept: Too many open files\n").count();
+    let reports = || {
+        server
+            .stderr
+            .text()
+            .matches("accept: Too many open files\n")
+            .count()
+    };
     wait_until("EMFILE reported", || reports() >= 1);
     let (ticks, seen) = (server.cpu_ticks(), reports());
     wait_until("two more reports", || reports() >= seen + 2);
-    assert!(server.cpu_ticks() - ticks < 10, "the server spins while out of descriptors");
+    assert!(
+        server.cpu_ticks() - ticks < 10,
+        "the server spins while out of descriptors"
+    );
 
     four.pop().unwrap().finish();
     fifth.check(b"the fifth, served at last\n");
     drop(four);
     fifth.finish();
-    wait_until("descriptors back to the start", || server.fds() == fds_at_start);
+    wait_until("descriptors back to the start", || {
+        server.fds() == fds_at_start
+    });
 }
 
 /// fork or pthread_create failing (clone/clone3 with EAGAIN): the server
 /// reports it, closes that connection (its client sees end of file, no
 /// descriptor leaks) and serves the next client.
 fn failed_fork_or_thread_closes_only_that_connection(name: &str, twin: Twin) {
-    let (call, what) = if name == "process_server" { ("clone", "fork") } else { ("clone3", "pthread_create") };
+    let (call, what) = if name == "process_server" {
+        ("clone", "fork")
+    } else {
+        ("clone3", "pthread_create")
+    };
     let trace = trace_file("clone-eagain", name, twin);
     let inject = format!("inject={call}:error=EAGAIN:when=1");
-    let server = Server::start_traced(name, twin, &["-e", &format!("trace={call}"), "-e", &inject], &trace);
+    let server = Server::start_traced(
+        name,
+        twin,
+        &["-e", &format!("trace={call}"), "-e", &inject],
+        &trace,
+    );
     let fds_at_start = server.fds();
 
     // (Nothing is sent: closing a socket with unread data resets it.)
     let mut refused = server.connect();
     let mut rest = Vec::new();
     refused.0.read_to_end(&mut rest).expect("end of file");
-    assert!(rest.is_empty(), "nothing but end of file without a {what}: {rest:?}");
+    assert!(
+        rest.is_empty(),
+        "nothing but end of file without a {what}: {rest:?}"
+    );
 
     let mut next = server.connect();
     next.check(b"the next client\n");
     next.finish();
-    wait_until("descriptors back to the start", || server.fds() == fds_at_start);
+    wait_until("descriptors back to the start", || {
+        server.fds() == fds_at_start
+    });
     wait_until("no worker left", || server.workers() == 0);
     let (_, stderr) = server.stop();
-    assert_eq!(stderr, format!("{what}: Resource temporarily unavailable\n"));
-    assert!(std::fs::read_to_string(&trace).unwrap().contains("EAGAIN (Resource temporarily unavailable) (INJECTED)"));
+    assert_eq!(
+        stderr,
+        format!("{what}: Resource temporarily unavailable\n")
+    );
+    assert!(
+        std::fs::read_to_string(&trace)
+            .unwrap()
+            .contains("EAGAIN (Resource temporarily unavailable) (INJECTED)")
+    );
 }
 
 /// read and write interrupted (EINTR, every other call) are retried: the
 /// replies stay exact and no error is reported.
 fn interrupted_reads_and_writes_are_retried(name: &str, twin: Twin) {
     let trace = trace_file("eintr", name, twin);
-    let args = ["-e", "trace=read,write", "-e", "inject=read:error=EINTR:when=2+2", "-e", "inject=write:error=EINTR:when=2+2"];
+    let args = [
+        "-e",
+        "trace=read,write",
+        "-e",
+        "inject=read:error=EINTR:when=2+2",
+        "-e",
+        "inject=write:error=EINTR:when=2+2",
+    ];
     let server = Server::start_traced(name, twin, &args, &trace);
     let mut conn = server.connect();
     for msg in messages(3, 10) {
@@ -235,7 +327,9 @@ fn interrupted_reads_and_writes_are_retried(name: &str, twin: Twin) {
     let (_, stderr) = server.stop();
     assert_eq!(stderr, "", "no error reported");
     let trace = std::fs::read_to_string(&trace).unwrap();
-    assert!(trace.contains("read(4, ") && trace.contains("EINTR (Interrupted system call) (INJECTED)"));
+    assert!(
+        trace.contains("read(4, ") && trace.contains("EINTR (Interrupted system call) (INJECTED)")
+    );
 }
 
 server_tests!(

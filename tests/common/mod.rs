@@ -37,6 +37,19 @@ pub fn program(name: &str, twin: Twin) -> PathBuf {
     }
 }
 
+/// Fails the test, saying how to install it, when `tool` is not on PATH.
+pub fn require(tool: &str, package: &str) {
+    let found = Command::new(tool)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    assert!(
+        found.is_ok_and(|s| s.success()),
+        "{tool} is missing: apt-get install -y {package}"
+    );
+}
+
 /// A TCP port that was free a moment ago.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -149,14 +162,29 @@ impl Server {
 
     /// Starts `name` under `strace -f ARGS -o TRACE` (fault injection, say);
     /// `pid` is then the server's, not strace's.
-    pub fn start_traced(name: &str, twin: Twin, strace_args: &[&str], trace: &std::path::Path) -> Server {
+    pub fn start_traced(
+        name: &str,
+        twin: Twin,
+        strace_args: &[&str],
+        trace: &std::path::Path,
+    ) -> Server {
+        require("strace", "strace");
         let exe = program(name, twin);
         let mut cmd = Command::new("strace");
-        cmd.args(["-f", "-qq"]).args(strace_args).arg("-o").arg(trace).arg(&exe);
+        cmd.args(["-f", "-qq"])
+            .args(strace_args)
+            .arg("-o")
+            .arg(trace)
+            .arg(&exe);
         let mut server = Server::start_with(cmd, free_port());
         let exe = std::fs::canonicalize(exe).unwrap();
-        let runs_exe = |p: &i32| std::fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|e| e == exe);
-        server.pid = children_of(server.pid).iter().map(|p| p.pid).find(runs_exe).expect("the traced server");
+        let runs_exe =
+            |p: &i32| std::fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|e| e == exe);
+        server.pid = children_of(server.pid)
+            .iter()
+            .map(|p| p.pid)
+            .find(runs_exe)
+            .expect("the traced server");
         server
     }
 
@@ -167,7 +195,11 @@ impl Server {
 
     /// The (pid, tid) of every worker: each child's main thread, each thread but the main one.
     pub fn worker_tasks(&self) -> Vec<(i32, i32)> {
-        let mut tasks: Vec<(i32, i32)> = task_ids(self.pid).into_iter().filter(|&t| t != self.pid).map(|t| (self.pid, t)).collect();
+        let mut tasks: Vec<(i32, i32)> = task_ids(self.pid)
+            .into_iter()
+            .filter(|&t| t != self.pid)
+            .map(|t| (self.pid, t))
+            .collect();
         tasks.extend(self.children().iter().map(|c| (c.pid, c.pid)));
         tasks
     }
@@ -176,7 +208,11 @@ impl Server {
     pub fn cpu_ticks(&self) -> u64 {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
         let rest = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
-        rest.split(' ').skip(11).take(2).filter_map(|f| f.parse::<u64>().ok()).sum()
+        rest.split(' ')
+            .skip(11)
+            .take(2)
+            .filter_map(|f| f.parse::<u64>().ok())
+            .sum()
     }
 
     pub fn alive(&self) -> bool {
@@ -217,6 +253,17 @@ impl Server {
         let _ = self.child.wait();
     }
 
+    /// Ends the server with SIGTERM, as a user's Ctrl-C would, waits for it
+    /// (and whatever runs it) to exit, and returns what it printed.
+    pub fn terminate(mut self) -> (String, String) {
+        // SAFETY: kill(2) takes no pointers.
+        unsafe { libc::kill(self.pid, libc::SIGTERM) };
+        wait_until("the server to exit", || {
+            matches!(self.child.try_wait(), Ok(Some(_)))
+        });
+        (self.stdout.text(), self.stderr.text())
+    }
+
     /// Kills the whole process group and returns what the server printed.
     pub fn stop(mut self) -> (String, String) {
         self.kill_group();
@@ -240,14 +287,22 @@ impl Drop for Server {
 /// The thread ids of process `pid`.
 pub fn task_ids(pid: i32) -> Vec<i32> {
     std::fs::read_dir(format!("/proc/{pid}/task"))
-        .map(|d| d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// The system call a task is blocked in (x86_64 numbers: read 0, write 1,
 /// accept 43), or None while it runs.
 pub fn blocked_in(pid: i32, tid: i32) -> Option<i64> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/syscall")).ok()?.split(' ').next()?.parse().ok()
+    std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/syscall"))
+        .ok()?
+        .split(' ')
+        .next()?
+        .parse()
+        .ok()
 }
 
 pub const SYS_READ: i64 = 0;
@@ -306,7 +361,10 @@ impl Conn {
 
     /// Closes with SO_LINGER 0, so that the server gets a reset.
     pub fn reset(self) {
-        let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+        let linger = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
         // SAFETY: linger is a struct linger of the size passed.
         let rc = unsafe {
             libc::setsockopt(
