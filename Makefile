@@ -47,7 +47,7 @@ run-thread-c: build ## Run the C multi-thread server on PORT
 run-client-c: build ## Run the C client against HOST:PORT
 	$(C)/client $(HOST) $(PORT)
 
-compare: build ## Trace each program and its C twin through one session; identical?
+compare: build ## Trace each program and its C twin through one session (and both servers under injected faults); identical?
 	$(RUST)/trace_compare
 
 strace-process: build ## The Rust multi-process server under strace

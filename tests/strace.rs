@@ -9,19 +9,33 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// Runs `trace_compare NAME RUST C SERVER` into a directory of its own.
-fn trace_compare(name: &str, rust: &Path, c: &Path, dir: &str) -> (Output, PathBuf) {
+/// Runs `trace_compare [--fault FAULT] NAME RUST C SERVER` into a directory
+/// of its own; returns its output and the directory of the traces.
+fn trace_compare_under(
+    fault: Option<&str>,
+    name: &str,
+    rust: &Path,
+    c: &Path,
+    dir: &str,
+) -> (Output, PathBuf) {
     let out_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(dir);
-    let out = Command::new(env!("CARGO_BIN_EXE_trace_compare"))
-        .arg("--dir")
-        .arg(&out_dir)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trace_compare"));
+    cmd.arg("--dir").arg(&out_dir);
+    if let Some(f) = fault {
+        cmd.args(["--fault", f]);
+    }
+    let out = cmd
         .arg(name)
         .arg(rust)
         .arg(c)
         .arg(program("process_server", Twin::Rust))
         .output()
         .expect("run trace_compare");
-    (out, out_dir.join(name))
+    (out, out_dir.join(name).join(fault.unwrap_or("plain")))
+}
+
+fn trace_compare(name: &str, rust: &Path, c: &Path, dir: &str) -> (Output, PathBuf) {
+    trace_compare_under(None, name, rust, c, dir)
 }
 
 fn text(b: &[u8]) -> String {
@@ -196,6 +210,30 @@ fn no_rust_runtime_start_up() {
                     && !l.starts_with("rt_sigaction(SIGPIPE"),
                 "{name}: runtime start-up call {l}"
             );
+        }
+    }
+}
+
+/// Under each fault injected with strace, both servers stay identical to
+/// their twins, and the fault shows in the traces.
+#[test]
+fn identical_under_injected_faults() {
+    for fault in ["accept-emfile", "spawn-eagain", "read-write-eintr"] {
+        for name in ["process_server", "thread_server"] {
+            let (rust, c) = (program(name, Twin::Rust), program(name, Twin::C));
+            let (out, dir) = trace_compare_under(Some(fault), name, &rust, &c, "faults");
+            let stdout = text(&out.stdout);
+            assert!(out.status.success(), "{stdout}");
+            assert!(
+                stdout.starts_with(&format!("{name} under {fault}: identical, ")),
+                "{stdout}"
+            );
+            let injected = tasks(&dir.join("rust"))
+                .concat()
+                .iter()
+                .filter(|l| l.ends_with("(INJECTED)"))
+                .count();
+            assert!(injected >= 1, "{name} under {fault}: nothing injected");
         }
     }
 }

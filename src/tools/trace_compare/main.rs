@@ -3,13 +3,15 @@
 //! them task by task (process or thread), matched regardless of pid order.
 //!
 //! ```text
-//! trace_compare [--dir DIR] [NAME...]
-//! trace_compare [--dir DIR] NAME RUST_EXE C_EXE [SERVER_EXE]
+//! trace_compare [--dir DIR] [--fault FAULT] [NAME...]
+//! trace_compare [--dir DIR] [--fault FAULT] NAME RUST_EXE C_EXE [SERVER_EXE]
 //! ```
-//! NAME is process_server, thread_server or client (all three by default);
-//! programs come from target/release and target/c unless given. Prints one
-//! verdict line per program and a side-by-side diff of each task that
-//! differs; exits 1 on any difference, 2 when a session fails.
+//! NAME is process_server, thread_server or client; programs come from
+//! target/release and target/c unless given. With neither NAME nor --fault:
+//! all three programs, then both servers under every fault. A FAULT (see
+//! `session::FAULTS`) is injected with strace into a server's session.
+//! Prints one verdict line per comparison and a side-by-side diff of each
+//! task that differs; exits 1 on any difference, 2 when a session fails.
 
 mod normalize;
 mod session;
@@ -19,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 const NAMES: [&str; 3] = ["process_server", "thread_server", "client"];
+const SERVERS: [&str; 2] = ["process_server", "thread_server"];
 
 /// One task's trace: its pid and its normalised lines.
 struct Task {
@@ -26,58 +29,92 @@ struct Task {
     lines: Vec<String>,
 }
 
+/// One comparison: a program, the fault injected if any, and the executables.
+struct Job {
+    name: String,
+    fault: Option<&'static str>,
+    rust: PathBuf,
+    c: PathBuf,
+    server: PathBuf,
+}
+
+impl Job {
+    fn new(name: &str, fault: Option<&'static str>) -> Job {
+        Job {
+            name: name.to_string(),
+            fault,
+            rust: release(name),
+            c: PathBuf::from("target/c").join(name),
+            server: release("process_server"),
+        }
+    }
+}
+
+fn usage() -> ExitCode {
+    eprintln!("usage: trace_compare [--dir DIR] [--fault FAULT] [NAME...]");
+    eprintln!("       trace_compare [--dir DIR] [--fault FAULT] NAME RUST_EXE C_EXE [SERVER_EXE]");
+    eprintln!(
+        "NAME: {}; FAULT: {}",
+        NAMES.join(", "),
+        session::FAULTS.join(", ")
+    );
+    ExitCode::from(2)
+}
+
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let mut dir = PathBuf::from("target/compare");
-    if args.first().is_some_and(|a| a == "--dir") && args.len() > 1 {
-        dir = PathBuf::from(args.remove(1));
-        args.remove(0);
+    let mut fault = None;
+    while args.len() >= 2 && args[0].starts_with("--") {
+        let value = args.remove(1);
+        match args.remove(0).as_str() {
+            "--dir" => dir = PathBuf::from(value),
+            "--fault" => match session::FAULTS.iter().find(|f| **f == value) {
+                Some(f) => fault = Some(*f),
+                None => return usage(),
+            },
+            _ => return usage(),
+        }
     }
+    let explicit = args.len() >= 3 && !NAMES.contains(&args[1].as_str());
     if args.iter().any(|a| a.starts_with('-'))
-        || (args.len() > 1 && !NAMES.contains(&args[1].as_str()) && args.len() < 3)
+        || (!explicit && args.iter().any(|a| !NAMES.contains(&a.as_str())))
+        || (fault.is_some() && args.first().is_some_and(|a| a == "client"))
     {
-        eprintln!(
-            "usage: trace_compare [--dir DIR] [NAME...] | [--dir DIR] NAME RUST_EXE C_EXE [SERVER_EXE]"
-        );
-        return ExitCode::from(2);
+        return usage();
     }
-    let jobs: Vec<[PathBuf; 4]> = if args.len() >= 3 && !NAMES.contains(&args[1].as_str()) {
-        let server = args
-            .get(3)
-            .map_or_else(|| release("process_server"), PathBuf::from);
-        vec![[
-            PathBuf::from(&args[0]),
-            PathBuf::from(&args[1]),
-            PathBuf::from(&args[2]),
-            server,
-        ]]
+    let jobs: Vec<Job> = if explicit {
+        let mut job = Job::new(&args[0], fault);
+        job.rust = PathBuf::from(&args[1]);
+        job.c = PathBuf::from(&args[2]);
+        if let Some(server) = args.get(3) {
+            job.server = PathBuf::from(server);
+        }
+        vec![job]
+    } else if !args.is_empty() {
+        args.iter().map(|n| Job::new(n, fault)).collect()
+    } else if let Some(f) = fault {
+        SERVERS.iter().map(|n| Job::new(n, Some(f))).collect()
     } else {
-        let names: Vec<&str> = if args.is_empty() {
-            NAMES.to_vec()
-        } else {
-            args.iter().map(String::as_str).collect()
-        };
-        names
+        let plain = NAMES.iter().map(|n| Job::new(n, None));
+        let faulty = session::FAULTS
             .iter()
-            .map(|n| {
-                [
-                    PathBuf::from(n),
-                    release(n),
-                    PathBuf::from("target/c").join(n),
-                    release("process_server"),
-                ]
-            })
-            .collect()
+            .flat_map(|f| SERVERS.iter().map(|n| Job::new(n, Some(f))));
+        plain.chain(faulty).collect()
     };
 
     let mut status = ExitCode::SUCCESS;
-    for [name, rust, c, server] in &jobs {
-        let name = name.to_string_lossy();
-        match compare(&name, rust, c, server, &dir.join(&*name)) {
+    for job in &jobs {
+        let label = match job.fault {
+            Some(f) => format!("{} under {f}", job.name),
+            None => job.name.clone(),
+        };
+        let sub = dir.join(&job.name).join(job.fault.unwrap_or("plain"));
+        match compare(job, &label, &sub) {
             Ok(true) => {}
             Ok(false) => status = ExitCode::from(1),
             Err(e) => {
-                println!("{name}: FAILED: {e}");
+                println!("{label}: FAILED: {e}");
                 return ExitCode::from(2);
             }
         }
@@ -90,27 +127,27 @@ fn release(name: &str) -> PathBuf {
 }
 
 /// Runs both twins, compares, prints the verdict; true when identical.
-fn compare(name: &str, rust: &Path, c: &Path, server: &Path, dir: &Path) -> session::Result<bool> {
+fn compare(job: &Job, label: &str, dir: &Path) -> session::Result<bool> {
     let port = session::free_port();
-    let _plain = if name == "client" {
-        Some(session::Plain::start(server, port)?)
+    let _plain = if job.name == "client" {
+        Some(session::Plain::start(&job.server, port)?)
     } else {
         None
     };
     let mut runs = Vec::new();
-    for (label, exe) in [("rust", rust), ("c", c)] {
-        let d = dir.join(label);
+    for (twin, exe) in [("rust", &job.rust), ("c", &job.c)] {
+        let d = dir.join(twin);
         let _ = fs::remove_dir_all(&d);
         fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
-        match name {
+        match job.name.as_str() {
             "client" => session::client(exe, port, &d)?,
-            _ => session::server(exe, port, &d, name == "thread_server")?,
+            name => session::server(exe, port, &d, name == "thread_server", job.fault)?,
         };
         runs.push(load(&d, port)?);
     }
     let c_tasks = runs.pop().unwrap();
     let rust_tasks = runs.pop().unwrap();
-    Ok(report(name, rust_tasks, c_tasks, dir))
+    Ok(report(label, rust_tasks, c_tasks, dir))
 }
 
 /// Reads and normalises every `trace.PID` file in `dir`, writing each

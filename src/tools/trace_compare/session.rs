@@ -21,6 +21,29 @@ pub const BATCH: usize = 4;
 
 pub type Result<T> = std::result::Result<T, String>;
 
+/// The faults a server's session can run under, injected with strace:
+/// - accept-emfile: the first two accepts fail with EMFILE (before any
+///   client, so that no SIGCHLD can fall into the pauses after them);
+/// - spawn-eagain: the 2nd fork (clone) or thread (clone3) fails with EAGAIN,
+///   and that client is closed unserved;
+/// - read-write-eintr: every other read and write, in each task, fails with EINTR.
+pub const FAULTS: [&str; 3] = ["accept-emfile", "spawn-eagain", "read-write-eintr"];
+
+/// strace's arguments for `fault` in the process or thread server.
+fn inject(fault: &str, thread: bool) -> Vec<String> {
+    let specs = match fault {
+        "accept-emfile" => vec!["accept:error=EMFILE:when=1..2"],
+        "spawn-eagain" if thread => vec!["clone3:error=EAGAIN:when=2"],
+        "spawn-eagain" => vec!["clone:error=EAGAIN:when=2"],
+        "read-write-eintr" => vec!["read:error=EINTR:when=2+2", "write:error=EINTR:when=2+2"],
+        _ => unreachable!("unknown fault {fault}"),
+    };
+    specs
+        .into_iter()
+        .flat_map(|s| ["-e".to_string(), format!("inject={s}")])
+        .collect()
+}
+
 pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) -> Result<()> {
     let start = Instant::now();
     while !cond() {
@@ -59,8 +82,15 @@ pub struct Traced {
 
 impl Traced {
     /// Starts `exe args...` under strace, tracing into `dir`.
-    pub fn start(exe: &Path, args: &[&str], dir: &Path, stdin: Stdio) -> Result<Traced> {
+    pub fn start(
+        exe: &Path,
+        args: &[&str],
+        dir: &Path,
+        stdin: Stdio,
+        strace_args: &[String],
+    ) -> Result<Traced> {
         let mut strace = strace(dir)
+            .args(strace_args)
             .arg(exe)
             .args(args)
             .stdin(stdin)
@@ -165,21 +195,28 @@ fn settle(server: &Traced) -> Result<()> {
     })
 }
 
-/// `n` connections served, each by a child or thread blocked in read.
+/// `n` connections served, each by a child or thread blocked in read, and
+/// the main task back in accept. A step that lets a worker end waits for
+/// this first: a child exiting before its parent is back in accept, or a
+/// thread ending before it is detached, makes other calls, in other tasks.
 fn workers_in_read(server: &Traced, n: usize) -> Result<()> {
     let pid = server.pid;
-    wait_until(&format!("{n} workers blocked in read"), || {
-        let mut workers: Vec<(i32, i32)> = tasks(pid)
-            .into_iter()
-            .filter(|&t| t != pid)
-            .map(|t| (pid, t))
-            .collect();
-        workers.extend(children(pid).into_iter().map(|c| (c, c)));
-        workers.len() == n
-            && workers
-                .iter()
-                .all(|&(p, t)| syscall(p, t) == Some(SYS_READ))
-    })
+    wait_until(
+        &format!("{n} workers blocked in read, the main task in accept"),
+        || {
+            let mut workers: Vec<(i32, i32)> = tasks(pid)
+                .into_iter()
+                .filter(|&t| t != pid)
+                .map(|t| (pid, t))
+                .collect();
+            workers.extend(children(pid).into_iter().map(|c| (c, c)));
+            workers.len() == n
+                && workers
+                    .iter()
+                    .all(|&(p, t)| syscall(p, t) == Some(SYS_READ))
+                && syscall(pid, pid) == Some(SYS_ACCEPT)
+        },
+    )
 }
 
 /// One client connection.
@@ -244,9 +281,17 @@ fn all_bytes() -> Vec<u8> {
 
 /// The server session: sequential clients with the server settled between
 /// them (SIGCHLD interrupts accept), binary messages, a client that resets,
-/// one that leaves without a word, and, if `batch`, concurrent clients.
-pub fn server(exe: &Path, port: u16, dir: &Path, batch: bool) -> Result<String> {
-    let server = Traced::start(exe, &[&port.to_string()], dir, Stdio::null())?;
+/// one that leaves without a word, and, for the thread server, concurrent
+/// clients; under `fault`, if one is given.
+pub fn server(
+    exe: &Path,
+    port: u16,
+    dir: &Path,
+    thread: bool,
+    fault: Option<&str>,
+) -> Result<String> {
+    let strace_args = fault.map(|f| inject(f, thread)).unwrap_or_default();
+    let server = Traced::start(exe, &[&port.to_string()], dir, Stdio::null(), &strace_args)?;
     let ready = format!("listening on 0.0.0.0:{port}\n");
     wait_until("the ready line", || server.stdout().contains(&ready))?;
     settle(&server)?;
@@ -255,8 +300,19 @@ pub fn server(exe: &Path, port: u16, dir: &Path, batch: bool) -> Result<String> 
         let mut c = Conn::to(port)?;
         c.check(format!("round {round}: Hello, server!\n").as_bytes())?;
         c.check(&all_bytes())?;
+        workers_in_read(&server, 1)?;
         c.finish()?;
         settle(&server)?;
+        if round == 0 && fault == Some("spawn-eagain") {
+            // No child or thread for this one: closed unserved.
+            let mut refused = Conn::to(port)?;
+            let mut rest = Vec::new();
+            refused
+                .0
+                .read_to_end(&mut rest)
+                .map_err(|e| format!("read to EOF: {e}"))?;
+            settle(&server)?;
+        }
     }
 
     let mut c = Conn::to(port)?;
@@ -270,7 +326,7 @@ pub fn server(exe: &Path, port: u16, dir: &Path, batch: bool) -> Result<String> 
     drop(c);
     settle(&server)?;
 
-    if batch {
+    if thread {
         // BATCH connections open at once, a thread each; each accepted, then
         // each served and closed, in turn: threads printing at the same
         // moment contend for stdout's lock, and the futex calls that makes
@@ -309,6 +365,7 @@ pub fn client(exe: &Path, port: u16, dir: &Path) -> Result<String> {
         &["127.0.0.1", &port.to_string()],
         dir,
         Stdio::from(stdin),
+        &[],
     )?;
     let out = client.wait()?;
     if out != lines.to_ascii_uppercase() {
