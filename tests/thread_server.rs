@@ -8,7 +8,7 @@ use std::sync::Barrier;
 use std::thread;
 
 const NAME: &str = "thread_server";
-const MAXSLOTS: usize = 128;
+const MAXSLOTS: usize = 256;
 
 fn concurrent_clients_then_nothing_left(twin: Twin) {
     scenarios::concurrent_clients_then_nothing_left(NAME, twin);

@@ -11,7 +11,7 @@
 #include "../echo.h"
 #include "../wrap.h"
 
-#define MAXSLOTS 128
+#define MAXSLOTS 256
 
 /* What one connection's thread needs; connfd == -1 marks a free slot. */
 struct s_info {

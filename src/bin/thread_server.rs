@@ -15,7 +15,7 @@ use libc::{in_addr, sa_family_t, sockaddr_in, socklen_t};
 
 concserv::no_std_program!();
 
-const MAXSLOTS: usize = 128;
+const MAXSLOTS: usize = 256;
 
 /// What one connection's thread needs; `connfd == -1` marks a free slot.
 #[repr(C)]
