@@ -2,18 +2,20 @@
 PORT ?= 8000
 HOST ?= 127.0.0.1
 CARGO ?= cargo
+BENCH_SECONDS ?= 2
 STRACE_FLAGS ?= -f -e trace=network,process,signal,read,write,close
 
 RUST := target/release
 C := target/c
 
-.PHONY: help build test lint clean compare run-process run-thread run-client \
+.PHONY: help build test lint clean compare bench run-process run-thread run-client \
 	run-process-c run-thread-c run-client-c strace-process strace-thread \
 	strace-client strace-process-c strace-thread-c strace-client-c
 
 help: ## List the targets
 	@awk -F ':.*## ' '/^[a-z-]+:.*## / { printf "  %-16s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 	@echo "  PORT=$(PORT) HOST=$(HOST) override the defaults, e.g. make run-thread PORT=9000"
+	@echo "  BENCH_SECONDS=$(BENCH_SECONDS) for make bench: the length of each run"
 	@echo "  STRACE_FLAGS='$(STRACE_FLAGS)' for the strace targets, e.g. STRACE_FLAGS='-f -c'"
 
 build: ## Build the Rust programs (target/release) and C twins (target/c)
@@ -67,3 +69,6 @@ strace-thread-c: build ## The C multi-thread server under strace
 
 strace-client-c: build ## The C client under strace
 	strace $(STRACE_FLAGS) $(C)/client $(HOST) $(PORT)
+
+bench: build ## Benchmark Rust, C and a std server side by side (BENCH_SECONDS per run)
+	$(RUST)/bench --seconds $(BENCH_SECONDS)

@@ -21,6 +21,10 @@ unsafe extern "C" {
         dst: *mut c_char,
         size: socklen_t,
     ) -> *const c_char;
+    /// `__ctype_toupper_loc()`: the calling thread's toupper table for its
+    /// locale, indexable by -128..=255; glibc's `<ctype.h>` inlines
+    /// `toupper(c)` as `(*__ctype_toupper_loc())[c]` in optimised C.
+    pub fn __ctype_toupper_loc() -> *mut *const i32;
     /// `inet_pton(3)`.
     pub fn inet_pton(af: c_int, src: *const c_char, dst: *mut c_void) -> c_int;
 }

@@ -4,7 +4,8 @@
 #![allow(non_snake_case)]
 
 use core::ffi::{CStr, c_int, c_void};
-use core::mem::size_of;
+use core::mem::{MaybeUninit, size_of};
+use core::ptr;
 use libc::{sockaddr, sockaddr_in, socklen_t, ssize_t};
 
 pub const MAXLINE: usize = 8192;
@@ -97,6 +98,16 @@ pub fn Connect(fd: c_int, sa: &sockaddr_in) {
 
 /// `read(2)` into `buf`, retried after EINTR; -1 with a message on other failures.
 pub fn Read(fd: c_int, buf: &mut [u8]) -> ssize_t {
+    // SAFETY: [u8] and [MaybeUninit<u8>] have the same layout, and ReadUninit
+    // only writes initialised bytes into the buffer.
+    ReadUninit(fd, unsafe {
+        &mut *(ptr::from_mut(buf) as *mut [MaybeUninit<u8>])
+    })
+}
+
+/// [`Read`] into a buffer that need not be initialised, as C's `Read` takes
+/// any `void *`: read(2) fills the first bytes it returns.
+pub fn ReadUninit(fd: c_int, buf: &mut [MaybeUninit<u8>]) -> ssize_t {
     loop {
         // SAFETY: buf is writable for buf.len() bytes.
         let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast::<c_void>(), buf.len()) };

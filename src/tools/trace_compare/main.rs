@@ -14,6 +14,8 @@
 //! task that differs; exits 1 on any difference, 2 when a session fails.
 
 mod normalize;
+#[path = "../procfs.rs"]
+mod procfs;
 mod session;
 
 use std::fs;

@@ -10,9 +10,11 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const DEADLINE: Duration = Duration::from_secs(30);
+use crate::procfs::{
+    DEADLINE, SYS_ACCEPT, SYS_READ, child_running, children, syscall, tasks, wait_until, workers,
+};
 
 /// Connections open at once in the thread server's batch. glibc caches the
 /// stacks of exited threads up to 40 MiB, four 8 MiB stacks: with more, the
@@ -42,17 +44,6 @@ fn inject(fault: &str, thread: bool) -> Vec<String> {
         .into_iter()
         .flat_map(|s| ["-e".to_string(), format!("inject={s}")])
         .collect()
-}
-
-pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) -> Result<()> {
-    let start = Instant::now();
-    while !cond() {
-        if start.elapsed() > DEADLINE {
-            return Err(format!("timed out after {DEADLINE:?} waiting for {what}"));
-        }
-        thread::sleep(Duration::from_millis(2));
-    }
-    Ok(())
 }
 
 pub fn free_port() -> u16 {
@@ -107,15 +98,7 @@ impl Traced {
             }
         });
         // strace may have other children for a moment: find the one running exe.
-        let spid = strace.id() as i32;
-        let want = fs::canonicalize(exe).map_err(|e| format!("{}: {e}", exe.display()))?;
-        let mut pid = 0;
-        wait_until("strace to start the program", || {
-            let running =
-                |c: &i32| fs::read_link(format!("/proc/{c}/exe")).is_ok_and(|p| p == want);
-            pid = children(spid).into_iter().find(running).unwrap_or(0);
-            pid != 0
-        })?;
+        let pid = child_running(strace.id() as i32, exe)?;
         Ok(Traced {
             strace,
             pid,
@@ -149,36 +132,6 @@ impl Drop for Traced {
     }
 }
 
-fn children(pid: i32) -> Vec<i32> {
-    fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect()
-}
-
-fn tasks(pid: i32) -> Vec<i32> {
-    fs::read_dir(format!("/proc/{pid}/task"))
-        .map(|d| {
-            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The system call a task is blocked in (x86_64 numbers), None if running.
-fn syscall(pid: i32, tid: i32) -> Option<i64> {
-    fs::read_to_string(format!("/proc/{pid}/task/{tid}/syscall"))
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
-
-const SYS_READ: i64 = 0;
-const SYS_ACCEPT: i64 = 43;
-
 /// A server with no connection left: one process, one thread, blocked in accept.
 fn settle(server: &Traced) -> Result<()> {
     let pid = server.pid;
@@ -204,12 +157,7 @@ fn workers_in_read(server: &Traced, n: usize) -> Result<()> {
     wait_until(
         &format!("{n} workers blocked in read, the main task in accept"),
         || {
-            let mut workers: Vec<(i32, i32)> = tasks(pid)
-                .into_iter()
-                .filter(|&t| t != pid)
-                .map(|t| (pid, t))
-                .collect();
-            workers.extend(children(pid).into_iter().map(|c| (c, c)));
+            let workers = workers(pid);
             workers.len() == n
                 && workers
                     .iter()
