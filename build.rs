@@ -15,6 +15,7 @@ const PROGRAMS: &[(&str, &[&str])] = &[
         "process_server",
         &[
             "src/bin/process_server.c",
+            "src/listen.c",
             "src/echo.c",
             "src/args.c",
             "src/wrap.c",
@@ -24,6 +25,7 @@ const PROGRAMS: &[(&str, &[&str])] = &[
         "thread_server",
         &[
             "src/bin/thread_server.c",
+            "src/listen.c",
             "src/echo.c",
             "src/args.c",
             "src/wrap.c",
@@ -37,7 +39,7 @@ const PROGRAMS: &[(&str, &[&str])] = &[
     ),
 ];
 
-const HEADERS: &[&str] = &["src/args.h", "src/echo.h", "src/wrap.h"];
+const HEADERS: &[&str] = &["src/args.h", "src/echo.h", "src/listen.h", "src/wrap.h"];
 
 fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("c");

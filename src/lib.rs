@@ -7,6 +7,7 @@
 pub mod args;
 pub mod echo;
 pub mod ffi;
+pub mod listen;
 pub mod wrap;
 
 /// What a `#![no_std]` + `#![no_main]` program must supply itself: a panic

@@ -1,5 +1,4 @@
 /* process_server.c: one child process per connection (twin of process_server.rs). */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 
 #include "../args.h"
 #include "../echo.h"
+#include "../listen.h"
 #include "../wrap.h"
 
 /* Reap every child that has exited, keeping errno for the code interrupted. */
@@ -25,10 +25,10 @@ static void do_sigchild(int num)
 
 int main(int argc, char *argv[])
 {
-	struct sockaddr_in servaddr, cliaddr;
+	struct sockaddr_in cliaddr;
 	socklen_t cliaddr_len;
 	struct sigaction newact;
-	int listenfd, connfd, opt = 1;
+	int listenfd, connfd;
 	int port = port_arg(argc, argv, 1);
 	pid_t pid;
 
@@ -40,15 +40,7 @@ int main(int argc, char *argv[])
 	newact.sa_flags = 0;
 	sigaction(SIGCHLD, &newact, NULL);
 
-	listenfd = Socket(AF_INET, SOCK_STREAM, 0);
-	if (setsockopt(listenfd, SOL_SOCKET, SO_REUSEADDR, &opt, sizeof(opt)) < 0)
-		perr_exit("setsockopt");
-	memset(&servaddr, 0, sizeof(servaddr));
-	servaddr.sin_family = AF_INET;
-	servaddr.sin_port = htons(port);
-	servaddr.sin_addr.s_addr = htonl(INADDR_ANY);
-	Bind(listenfd, (struct sockaddr *)&servaddr, sizeof(servaddr));
-	Listen(listenfd, 128);
+	listenfd = tcp_listen(port);
 	signal(SIGPIPE, SIG_IGN);
 
 	printf("listening on 0.0.0.0:%d\n", port);

@@ -5,11 +5,12 @@
 use concserv::args::port_arg;
 use concserv::echo::echo_upper;
 use concserv::ffi::stdout;
-use concserv::wrap::{Accept, Bind, Close, Listen, Socket, errno, perr_exit, set_errno};
-use core::ffi::{c_char, c_int, c_void};
+use concserv::listen::tcp_listen;
+use concserv::wrap::{Accept, Close, errno, set_errno};
+use core::ffi::{c_char, c_int};
 use core::mem::{size_of, zeroed};
 use core::ptr;
-use libc::{in_addr, sa_family_t, sockaddr_in, socklen_t};
+use libc::{in_addr, sockaddr_in, socklen_t};
 
 concserv::no_std_program!();
 
@@ -31,7 +32,6 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         sin_zero: [0; 8],
     };
     let mut cliaddr_len: socklen_t;
-    let opt: c_int = 1;
     // SAFETY: argv is main's, as glibc's start-up passes it.
     let port = unsafe { port_arg(argc, argv, 1) };
 
@@ -47,30 +47,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         libc::sigaction(libc::SIGCHLD, &newact, ptr::null_mut());
     }
 
-    let listenfd = Socket(libc::AF_INET, libc::SOCK_STREAM, 0);
-    // SAFETY: opt is a c_int of the size passed.
-    if unsafe {
-        libc::setsockopt(
-            listenfd,
-            libc::SOL_SOCKET,
-            libc::SO_REUSEADDR,
-            (&raw const opt).cast::<c_void>(),
-            size_of::<c_int>() as socklen_t,
-        )
-    } < 0
-    {
-        perr_exit(c"setsockopt");
-    }
-    let servaddr = sockaddr_in {
-        sin_family: libc::AF_INET as sa_family_t,
-        sin_port: libc::htons(port as u16),
-        sin_addr: in_addr {
-            s_addr: libc::htonl(libc::INADDR_ANY),
-        },
-        sin_zero: [0; 8],
-    };
-    Bind(listenfd, &servaddr);
-    Listen(listenfd, 128);
+    let listenfd = tcp_listen(port);
     // SAFETY: SIG_IGN is a valid disposition for SIGPIPE.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
 

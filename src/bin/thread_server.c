@@ -1,14 +1,13 @@
 /* thread_server.c: one detached thread per connection (twin of thread_server.rs). */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "../args.h"
 #include "../echo.h"
+#include "../listen.h"
 #include "../wrap.h"
 
 #define MAXSLOTS 256
@@ -61,24 +60,16 @@ static struct s_info *find_slot(void)
 
 int main(int argc, char *argv[])
 {
-	struct sockaddr_in servaddr, cliaddr;
+	struct sockaddr_in cliaddr;
 	socklen_t cliaddr_len;
 	struct s_info *info;
 	pthread_t tid;
-	int listenfd, connfd, ret, opt = 1;
+	int listenfd, connfd, ret;
 	int port = port_arg(argc, argv, 1);
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	listenfd = Socket(AF_INET, SOCK_STREAM, 0);
-	if (setsockopt(listenfd, SOL_SOCKET, SO_REUSEADDR, &opt, sizeof(opt)) < 0)
-		perr_exit("setsockopt");
-	memset(&servaddr, 0, sizeof(servaddr));
-	servaddr.sin_family = AF_INET;
-	servaddr.sin_port = htons(port);
-	servaddr.sin_addr.s_addr = htonl(INADDR_ANY);
-	Bind(listenfd, (struct sockaddr *)&servaddr, sizeof(servaddr));
-	Listen(listenfd, 128);
+	listenfd = tcp_listen(port);
 	signal(SIGPIPE, SIG_IGN);
 
 	printf("listening on 0.0.0.0:%d\n", port);

@@ -6,12 +6,13 @@
 use concserv::args::port_arg;
 use concserv::echo::echo_upper;
 use concserv::ffi::stdout;
-use concserv::wrap::{Accept, Bind, Close, Listen, Socket, perr_exit, set_errno};
+use concserv::listen::tcp_listen;
+use concserv::wrap::{Accept, Close, set_errno};
 use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, c_void};
 use core::mem::size_of;
 use core::ptr;
-use libc::{in_addr, sa_family_t, sockaddr_in, socklen_t};
+use libc::{in_addr, sockaddr_in, socklen_t};
 
 concserv::no_std_program!();
 
@@ -102,37 +103,13 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     };
     let mut cliaddr_len: socklen_t;
     let mut tid: libc::pthread_t = 0;
-    let opt: c_int = 1;
     // SAFETY: argv is main's, as glibc's start-up passes it.
     let port = unsafe { port_arg(argc, argv, 1) };
 
     // SAFETY: stdout is glibc's stream and nothing has been written to it yet.
     unsafe { libc::setvbuf(stdout, ptr::null_mut(), libc::_IOLBF, 0) };
 
-    let listenfd = Socket(libc::AF_INET, libc::SOCK_STREAM, 0);
-    // SAFETY: opt is a c_int of the size passed.
-    if unsafe {
-        libc::setsockopt(
-            listenfd,
-            libc::SOL_SOCKET,
-            libc::SO_REUSEADDR,
-            (&raw const opt).cast::<c_void>(),
-            size_of::<c_int>() as socklen_t,
-        )
-    } < 0
-    {
-        perr_exit(c"setsockopt");
-    }
-    let servaddr = sockaddr_in {
-        sin_family: libc::AF_INET as sa_family_t,
-        sin_port: libc::htons(port as u16),
-        sin_addr: in_addr {
-            s_addr: libc::htonl(libc::INADDR_ANY),
-        },
-        sin_zero: [0; 8],
-    };
-    Bind(listenfd, &servaddr);
-    Listen(listenfd, 128);
+    let listenfd = tcp_listen(port);
     // SAFETY: SIG_IGN is a valid disposition for SIGPIPE.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
 

@@ -143,10 +143,20 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-/// One row of results: a measure, and each server's value.
+/// One row of results: a measure, each server's value, and for repeated
+/// runs each server's spread, (max - min) / median.
 struct Row {
     measure: String,
     values: Vec<f64>,
+    spread: Option<Vec<f64>>,
+}
+
+/// (max - min) / median of a server's runs.
+fn spread(v: &[f64]) -> f64 {
+    let (lo, hi) = v
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+    (hi - lo) / median(v.to_vec())
 }
 
 /// Runs `run` on every server, `reps` times, servers alternating; the median
@@ -173,12 +183,12 @@ fn alternate(
         .zip(samples)
         .map(|(n, per_server)| Row {
             measure: n.to_string(),
+            spread: Some(per_server.iter().map(|v| spread(v)).collect()),
             values: per_server.into_iter().map(median).collect(),
         })
         .collect())
 }
 
-/// The value per connection of `count` (of a trace, or a profile): the
 /// difference between `conns` connections and none, divided by `conns`.
 fn per_connection(
     s: &Server,
@@ -395,6 +405,7 @@ fn run(o: &Options) -> Result<()> {
         rows.push(Row {
             measure: measure.to_string(),
             values,
+            spread: None,
         });
         Ok(())
     };
@@ -446,11 +457,11 @@ fn render(rows: &[Row], secs: f64, reps: usize, took: f64) -> (String, String) {
         "Machine: {cores} cores ({cpu}), Linux {}; {reps} alternating runs of {secs} s per throughput figure, medians; took {took:.0} s.\n",
         kernel.trim()
     );
-    md.push_str("| measure | model | Rust | C | std | Rust/C | Rust/std |\n|---|---|---:|---:|---:|---:|---:|\n");
-    let mut csv = String::from("measure,model,rust,c,std,rust_c,rust_std\n");
+    md.push_str("| measure | model | Rust | C | std | Rust/C | Rust/std | C run to run |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
+    let mut csv = String::from("measure,model,rust,c,std,rust_c,rust_std,c_spread\n");
     for row in rows {
         let v = &row.values;
-        for (model, rust, c) in [("process", v[0], v[1]), ("thread", v[2], v[3])] {
+        for (model, rust, c, ci) in [("process", v[0], v[1], 1), ("thread", v[2], v[3], 3)] {
             let std = v[4];
             let ratio = |a: f64, b: f64| {
                 if a > 0.0 && b > 0.0 {
@@ -459,9 +470,13 @@ fn render(rows: &[Row], secs: f64, reps: usize, took: f64) -> (String, String) {
                     "-".into()
                 }
             };
+            let c_spread = row
+                .spread
+                .as_ref()
+                .map_or(String::from("-"), |sp| format!("±{:.0}%", sp[ci] * 50.0));
             let _ = writeln!(
                 md,
-                "| {} | {model} | {} | {} | {} | {} | {} |",
+                "| {} | {model} | {} | {} | {} | {} | {} | {c_spread} |",
                 row.measure,
                 fmt(rust),
                 fmt(c),
@@ -469,15 +484,19 @@ fn render(rows: &[Row], secs: f64, reps: usize, took: f64) -> (String, String) {
                 ratio(rust, c),
                 ratio(rust, std)
             );
+            let csv_spread = row
+                .spread
+                .as_ref()
+                .map_or(String::new(), |sp| format!("{:.3}", sp[ci]));
             let _ = writeln!(
                 csv,
-                "\"{}\",{model},{rust},{c},{std},{},{}",
+                "\"{}\",{model},{rust},{c},{std},{},{},{csv_spread}",
                 row.measure,
                 ratio(rust, c),
                 ratio(rust, std)
             );
         }
     }
-    md.push_str("\nMemory per connection: PSS of each child for the process servers, RSS growth per thread for the thread servers and std (with 100 idle clients). Latencies and system calls, instructions, memory, size: lower is better.\n");
+    md.push_str("\nMemory per connection: PSS of each child for the process servers, RSS growth per thread for the thread servers and std (with 100 idle clients). Latencies and system calls, instructions, memory, size: lower is better. C run to run: half the range of the C twin's runs over their median, the noise a ratio sits in.\n");
     (md, csv)
 }

@@ -1,0 +1,7 @@
+/* listen.h: the servers' listening socket (twin of listen.rs). */
+#ifndef LISTEN_H
+#define LISTEN_H
+
+int tcp_listen(int port);
+
+#endif
