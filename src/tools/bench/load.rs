@@ -36,6 +36,11 @@ fn message(id: usize, len: usize) -> (Vec<u8>, Vec<u8>) {
 
 /// One connection: connect, one 16-byte round trip, close.
 pub fn one_connection(port: u16, id: usize) -> Result<()> {
+    connection(port, id, || Ok(()))
+}
+
+/// [`one_connection`], running `before_close` between the reply and the close.
+pub fn connection(port: u16, id: usize, before_close: impl FnOnce() -> Result<()>) -> Result<()> {
     let (msg, reply) = message(id, 16);
     let mut s = connect(port)?;
     s.write_all(&msg).map_err(|e| format!("send: {e}"))?;
@@ -44,7 +49,7 @@ pub fn one_connection(port: u16, id: usize) -> Result<()> {
     if got[..] != reply[..] {
         return Err(format!("wrong reply {got:?}"));
     }
-    Ok(())
+    before_close()
 }
 
 /// Connections per second with `clients` clients, each connecting, making

@@ -25,8 +25,9 @@ const CALLGRIND_CONNS: usize = 50;
 /// Idle clients held open to measure memory per connection.
 const IDLE: usize = 100;
 
-/// accept (glibc's accept) and accept4 (std's), as /proc/PID/syscall numbers them.
+/// accept4 (std's accept) and recvfrom (std's read), as /proc/PID/syscall numbers them.
 const SYS_ACCEPT4: i64 = 288;
+const SYS_RECVFROM: i64 = 45;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Model {
@@ -92,9 +93,14 @@ impl Running {
             child.id() as i32
         };
         let running = Running { child, pid, port };
-        procfs::wait_until("the server to accept", || {
-            load::one_connection(port, 0).is_ok()
+        // A first connection, stepped like those counted, says it is ready.
+        let mut probe = None;
+        procfs::wait_until("the server to listen", || {
+            probe = std::net::TcpStream::connect(("127.0.0.1", port)).ok();
+            probe.is_some()
         })?;
+        running.steady()?;
+        drop(probe);
         running.settle()?;
         Ok(running)
     }
@@ -108,6 +114,26 @@ impl Running {
                     Some(procfs::SYS_ACCEPT | SYS_ACCEPT4)
                 )
         })
+    }
+
+    /// Its one worker blocked reading and the main thread in accept: a
+    /// connection closed then ends the same way every time (a child that
+    /// exited before its parent was back in accept would skip a call).
+    fn steady(&self) -> Result<()> {
+        procfs::wait_until(
+            "the worker blocked reading, the main thread in accept",
+            || {
+                let w = procfs::workers(self.pid);
+                w.len() == 1
+                    && w.iter().all(|&(p, t)| {
+                        matches!(procfs::syscall(p, t), Some(procfs::SYS_READ | SYS_RECVFROM))
+                    })
+                    && matches!(
+                        procfs::syscall(self.pid, self.pid),
+                        Some(procfs::SYS_ACCEPT | SYS_ACCEPT4)
+                    )
+            },
+        )
     }
 
     /// SIGTERM, and a wait for it (and its wrapper) to finish writing.
@@ -203,7 +229,7 @@ fn per_connection(
         fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let server = Running::start(&s.exe, &wrapper(&dir))?;
         for id in 0..n {
-            load::one_connection(server.port, id)?;
+            load::connection(server.port, id, || server.steady())?;
             server.settle()?;
         }
         server.stop()?;
