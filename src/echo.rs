@@ -10,8 +10,8 @@ use libc::{sockaddr_in, socklen_t};
 
 /// Serves one client until it closes or fails; the caller closes `connfd`.
 pub fn echo_upper(connfd: c_int, cliaddr: &sockaddr_in) {
-    // Left uninitialised, as in C: zeroing 8 KiB for every connection would
-    // cost instructions and, in a thread, two more resident stack pages.
+    // Left uninitialised, as in C: zeroing 8 KiB for every connection
+    // would cost thousands of instructions.
     let mut buf = [MaybeUninit::<u8>::uninit(); MAXLINE];
     let mut str = [0 as c_char; INET_ADDRSTRLEN];
 
