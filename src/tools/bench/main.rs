@@ -7,16 +7,15 @@
 //! bench [--seconds S] [--reps R] [--out DIR] [--rust-dir DIR] [--c-dir DIR]
 //! ```
 
+#[path = "../common.rs"]
+mod common;
 mod load;
-#[path = "../procfs.rs"]
-mod procfs;
 
 use load::Result;
 use std::fmt::Write as _;
 use std::fs;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 /// Connections counted for system calls, and for instructions (callgrind is slow).
@@ -58,7 +57,7 @@ fn servers(rust: &Path, c: &Path) -> Vec<Server> {
 
 /// A server running, perhaps under strace or valgrind, in its own process group.
 struct Running {
-    child: Child,
+    group: common::Group,
     pid: i32,
     port: u16,
 }
@@ -79,23 +78,17 @@ impl Running {
             }
             None => Command::new(exe),
         };
-        let child = cmd
-            .arg(port.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .map_err(|e| format!("{}: {e}", exe.display()))?;
+        cmd.arg(port.to_string());
+        let group = common::Group::spawn(cmd)?;
         let pid = if wrapper.first().is_some_and(|t| t == "strace") {
-            procfs::child_running(child.id() as i32, exe)?
+            common::child_running(group.id(), exe)?
         } else {
-            child.id() as i32
+            group.id()
         };
-        let running = Running { child, pid, port };
+        let running = Running { group, pid, port };
         // A first connection, stepped like those counted, says it is ready.
         let mut probe = None;
-        procfs::wait_until("the server to listen", || {
+        common::wait_until("the server to listen", || {
             probe = std::net::TcpStream::connect(("127.0.0.1", port)).ok();
             probe.is_some()
         })?;
@@ -107,11 +100,11 @@ impl Running {
 
     /// No worker left and the main thread back in accept.
     fn settle(&self) -> Result<()> {
-        procfs::wait_until("the server to settle", || {
-            procfs::workers(self.pid).is_empty()
+        common::wait_until("the server to settle", || {
+            common::workers(self.pid).is_empty()
                 && matches!(
-                    procfs::syscall(self.pid, self.pid),
-                    Some(procfs::SYS_ACCEPT | SYS_ACCEPT4)
+                    common::syscall(self.pid, self.pid),
+                    Some(common::SYS_ACCEPT | SYS_ACCEPT4)
                 )
         })
     }
@@ -120,17 +113,17 @@ impl Running {
     /// connection closed then ends the same way every time (a child that
     /// exited before its parent was back in accept would skip a call).
     fn steady(&self) -> Result<()> {
-        procfs::wait_until(
+        common::wait_until(
             "the worker blocked reading, the main thread in accept",
             || {
-                let w = procfs::workers(self.pid);
+                let w = common::workers(self.pid);
                 w.len() == 1
                     && w.iter().all(|&(p, t)| {
-                        matches!(procfs::syscall(p, t), Some(procfs::SYS_READ | SYS_RECVFROM))
+                        matches!(common::syscall(p, t), Some(common::SYS_READ | SYS_RECVFROM))
                     })
                     && matches!(
-                        procfs::syscall(self.pid, self.pid),
-                        Some(procfs::SYS_ACCEPT | SYS_ACCEPT4)
+                        common::syscall(self.pid, self.pid),
+                        Some(common::SYS_ACCEPT | SYS_ACCEPT4)
                     )
             },
         )
@@ -140,21 +133,7 @@ impl Running {
     fn stop(mut self) -> Result<()> {
         // SAFETY: kill(2) takes no pointers.
         unsafe { libc::kill(self.pid, libc::SIGTERM) };
-        let result = procfs::wait_until("the server to exit", || {
-            matches!(self.child.try_wait(), Ok(Some(_)))
-        });
-        // SAFETY: as above; the group is the server's own.
-        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
-        let _ = self.child.wait();
-        result
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        // SAFETY: kill(2) takes no pointers; the group is the server's own.
-        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
-        let _ = self.child.wait();
+        common::wait_until("the server to exit", || self.group.exited())
     }
 }
 
@@ -296,7 +275,7 @@ fn instructions(s: &Server) -> Result<f64> {
 /// process server, or the RSS a thread server grows by per thread.
 fn memory(s: &Server) -> Result<f64> {
     let server = Running::start(&s.exe, &[])?;
-    let before = procfs::kb(server.pid, "status", "VmRSS").ok_or("no VmRSS")?;
+    let before = common::kb(server.pid, "status", "VmRSS").ok_or("no VmRSS")?;
     let mut conns = Vec::new();
     for id in 0..IDLE {
         let mut c =
@@ -307,17 +286,17 @@ fn memory(s: &Server) -> Result<f64> {
         std::io::Read::read_exact(&mut c, &mut got).map_err(|e| e.to_string())?;
         conns.push(c);
     }
-    procfs::wait_until("a worker per idle client", || {
-        procfs::workers(server.pid).len() == IDLE
+    common::wait_until("a worker per idle client", || {
+        common::workers(server.pid).len() == IDLE
     })?;
     let kb = if s.model == Some(Model::Process) {
-        let pss: Vec<u64> = procfs::children(server.pid)
+        let pss: Vec<u64> = common::children(server.pid)
             .iter()
-            .filter_map(|&c| procfs::kb(c, "smaps_rollup", "Pss"))
+            .filter_map(|&c| common::kb(c, "smaps_rollup", "Pss"))
             .collect();
         pss.iter().sum::<u64>() as f64 / pss.len().max(1) as f64
     } else {
-        let after = procfs::kb(server.pid, "status", "VmRSS").ok_or("no VmRSS")?;
+        let after = common::kb(server.pid, "status", "VmRSS").ok_or("no VmRSS")?;
         (after as f64 - before as f64) / IDLE as f64
     };
     drop(conns);

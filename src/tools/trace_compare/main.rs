@@ -13,9 +13,9 @@
 //! Prints one verdict line per comparison and a side-by-side diff of each
 //! task that differs; exits 1 on any difference, 2 when a session fails.
 
+#[path = "../common.rs"]
+mod common;
 mod normalize;
-#[path = "../procfs.rs"]
-mod procfs;
 mod session;
 
 use std::fs;
@@ -132,7 +132,7 @@ fn release(name: &str) -> PathBuf {
 fn compare(job: &Job, label: &str, dir: &Path) -> session::Result<bool> {
     let port = session::free_port();
     let _plain = if job.name == "client" {
-        Some(session::Plain::start(&job.server, port)?)
+        Some(session::plain_server(&job.server, port)?)
     } else {
         None
     };

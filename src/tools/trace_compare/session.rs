@@ -12,8 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use crate::procfs::{
-    DEADLINE, SYS_ACCEPT, SYS_READ, child_running, children, syscall, tasks, wait_until, workers,
+use crate::common::{
+    DEADLINE, Group, SYS_ACCEPT, SYS_READ, child_running, children, syscall, tasks, wait_until,
+    workers,
 };
 
 /// Connections open at once in the thread server's batch. glibc caches the
@@ -323,32 +324,12 @@ pub fn client(exe: &Path, port: u16, dir: &Path) -> Result<String> {
 }
 
 /// An untraced server for the client session, killed on drop.
-pub struct Plain(Child);
-
-impl Plain {
-    pub fn start(exe: &Path, port: u16) -> Result<Plain> {
-        let child = Command::new(exe)
-            .arg(port.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
-        let server = Plain(child);
-        wait_until("the server to listen", || {
-            TcpStream::connect(("127.0.0.1", port)).is_ok()
-        })?;
-        Ok(server)
-    }
-}
-
-use std::os::unix::process::CommandExt;
-
-impl Drop for Plain {
-    fn drop(&mut self) {
-        // SAFETY: kill(2) takes no pointers; the group is the server's own.
-        unsafe { libc::kill(-(self.0.id() as i32), libc::SIGKILL) };
-        let _ = self.0.wait();
-    }
+pub fn plain_server(exe: &Path, port: u16) -> Result<Group> {
+    let mut cmd = Command::new(exe);
+    cmd.arg(port.to_string());
+    let server = Group::spawn(cmd)?;
+    wait_until("the server to listen", || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    })?;
+    Ok(server)
 }

@@ -1,10 +1,48 @@
-//! What the tools read from /proc, polled against a deadline. Shared by
-//! `trace_compare` and `bench` (each includes it with `#[path]`).
+//! What `trace_compare` and `bench` share (each includes it with
+//! `#[path]`): what they read from /proc, polled against a deadline, and the
+//! process groups they start servers in.
 #![allow(dead_code)]
 
 use std::fs;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
+
+/// A program started with no input and its output discarded, in a process
+/// group of its own, which is killed whole (children too) on drop.
+pub struct Group(Child);
+
+impl Group {
+    pub fn spawn(mut cmd: Command) -> Result<Group, String> {
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("cannot start {:?}: {e}", cmd.get_program()))?;
+        Ok(Group(child))
+    }
+
+    /// The pid of the program started (the group's leader).
+    pub fn id(&self) -> i32 {
+        self.0.id() as i32
+    }
+
+    /// Whether the program started has exited (and is reaped).
+    pub fn exited(&mut self) -> bool {
+        matches!(self.0.try_wait(), Ok(Some(_)))
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) takes no pointers; the group is the one spawn made.
+        unsafe { libc::kill(-self.id(), libc::SIGKILL) };
+        let _ = self.0.wait();
+    }
+}
 
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
