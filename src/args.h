@@ -4,6 +4,7 @@
 
 #define DEFAULT_PORT 8000
 
-int port_arg(int argc, char *argv[], int i);
+void check_args(int argc, char *argv[], int maxargs, const char *usage);
+int port_arg(int argc, char *argv[], int i, const char *usage);
 
 #endif

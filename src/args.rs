@@ -1,16 +1,49 @@
 //! Command-line arguments shared by the programs (twin of `args.c`).
 
-use crate::ffi::{fprintf, stderr};
-use core::ffi::{c_char, c_int};
+use crate::ffi::stderr;
+use core::ffi::{CStr, c_char, c_int};
 use core::ptr;
 
 pub const DEFAULT_PORT: c_int = 8000;
 
+/// The usage line on stderr, and exit status 2.
+///
+/// # Safety
+/// `argv[0]` must be a valid C string.
+unsafe fn usage_exit(argv: *const *const c_char, usage: &CStr) -> ! {
+    // SAFETY: argv[0] and usage are C strings, one for each %s.
+    unsafe {
+        libc::fprintf(stderr, c"usage: %s %s\n".as_ptr(), *argv, usage.as_ptr());
+        libc::exit(2)
+    }
+}
+
+/// `-h` or `--help`: the usage line on stdout, exit 0. More than `maxargs`
+/// arguments: the usage line on stderr, exit 2.
+///
+/// # Safety
+/// `argv` must hold `argc` valid C strings, as `main` receives it.
+pub unsafe fn check_args(argc: c_int, argv: *const *const c_char, maxargs: c_int, usage: &CStr) {
+    // SAFETY: the caller guarantees argv[0..argc] are valid C strings.
+    unsafe {
+        if argc > 1 && (libc::strcmp(*argv.add(1), c"-h".as_ptr()) == 0
+            || libc::strcmp(*argv.add(1), c"--help".as_ptr()) == 0)
+        {
+            libc::printf(c"usage: %s %s\n".as_ptr(), *argv, usage.as_ptr());
+            libc::exit(0);
+        }
+        if argc > maxargs + 1 {
+            libc::fprintf(stderr, c"%s: too many arguments\n".as_ptr(), *argv);
+            usage_exit(argv, usage);
+        }
+    }
+}
+
 /// `argv[i]` as a TCP port, [`DEFAULT_PORT`] when absent; exit 2 when invalid.
 ///
 /// # Safety
-/// `argv` must hold `argc` valid NUL-terminated strings, as `main` receives it.
-pub unsafe fn port_arg(argc: c_int, argv: *const *const c_char, i: c_int) -> c_int {
+/// `argv` must hold `argc` valid C strings, as `main` receives it.
+pub unsafe fn port_arg(argc: c_int, argv: *const *const c_char, i: c_int, usage: &CStr) -> c_int {
     let mut end: *mut c_char = ptr::null_mut();
 
     if i >= argc {
@@ -21,8 +54,8 @@ pub unsafe fn port_arg(argc: c_int, argv: *const *const c_char, i: c_int) -> c_i
         let arg = *argv.add(i as usize);
         let port = libc::strtol(arg, &mut end, 10);
         if ptr::eq(end, arg) || *end != 0 || !(1..=65535).contains(&port) {
-            fprintf(stderr, c"%s: invalid port: %s\n".as_ptr(), *argv, arg);
-            libc::exit(2);
+            libc::fprintf(stderr, c"%s: invalid port: %s\n".as_ptr(), *argv, arg);
+            usage_exit(argv, usage);
         }
         port as c_int
     }

@@ -12,8 +12,6 @@ unsafe extern "C" {
     pub static stdout: *mut FILE;
     /// `stderr`, see stderr(3).
     pub static stderr: *mut FILE;
-    /// `fprintf(3)`.
-    pub fn fprintf(stream: *mut FILE, format: *const c_char, ...) -> c_int;
     /// `inet_ntop(3)`.
     pub fn inet_ntop(
         af: c_int,

@@ -33,13 +33,21 @@ void Listen(int fd, int backlog)
 		perr_exit("listen");
 }
 
+/* Errors of the new connection that accept(2) passes up: try the next one. */
+static int accept_transient(int e)
+{
+	return e == ECONNABORTED || e == EPROTO || e == ENOPROTOOPT || e == EHOSTDOWN ||
+	    e == ENONET || e == EHOSTUNREACH || e == EOPNOTSUPP || e == ENETUNREACH ||
+	    e == ENETDOWN;
+}
+
 int Accept(int fd, struct sockaddr *sa, socklen_t *salenptr)
 {
 	int n;
 
 again:
 	if ((n = accept(fd, sa, salenptr)) < 0) {
-		if (errno == ECONNABORTED || errno == EINTR)
+		if (accept_transient(errno) || errno == EINTR)
 			goto again;
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
 			/* The connection waits in the queue until resources free up. */

@@ -61,17 +61,38 @@ pub fn Listen(fd: c_int, backlog: c_int) {
     }
 }
 
-/// `accept(2)`, retried after ECONNABORTED and EINTR, and after a report and
+/// Errors of the new connection that accept(2) passes up: try the next one.
+fn accept_transient(e: c_int) -> bool {
+    [
+        libc::ECONNABORTED,
+        libc::EPROTO,
+        libc::ENOPROTOOPT,
+        libc::EHOSTDOWN,
+        libc::ENONET,
+        libc::EHOSTUNREACH,
+        libc::EOPNOTSUPP,
+        libc::ENETUNREACH,
+        libc::ENETDOWN,
+    ]
+    .contains(&e)
+}
+
+/// `accept(2)`, retried after the new connection's errors (ECONNABORTED,
+/// EPROTO, ..., see [`accept_transient`]) and EINTR, and after a report and
 /// a pause when out of descriptors or memory; exits on other failures.
+///
+/// `*salenptr` is never more than `sa`'s size: the kernel writes that many
+/// bytes, and safe code must not be able to make it write past `sa`.
 pub fn Accept(fd: c_int, sa: &mut sockaddr_in, salenptr: &mut socklen_t) -> c_int {
+    *salenptr = (*salenptr).min(size_of::<sockaddr_in>() as socklen_t);
     loop {
-        // SAFETY: sa is writable for *salenptr bytes, which the caller set to at most its size.
+        // SAFETY: sa is writable for *salenptr bytes, at most its size.
         let n = unsafe { libc::accept(fd, (sa as *mut sockaddr_in).cast::<sockaddr>(), salenptr) };
         if n >= 0 {
             return n;
         }
         let e = errno();
-        if e == libc::ECONNABORTED || e == libc::EINTR {
+        if accept_transient(e) || e == libc::EINTR {
             continue;
         }
         if e == libc::EMFILE || e == libc::ENFILE || e == libc::ENOBUFS || e == libc::ENOMEM {

@@ -1,5 +1,5 @@
 /* client.c: lines from stdin to the server, replies to stdout (twin of client.rs). */
-#include <arpa/inet.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,38 +8,49 @@
 #include "../args.h"
 #include "../wrap.h"
 
+#define USAGE "[HOST [PORT]]\n  send stdin's lines to HOST:PORT (default 127.0.0.1 8000), print the replies"
+
 int main(int argc, char *argv[])
 {
 	struct sockaddr_in servaddr;
-	char buf[MAXLINE];
-	const char *host = argc > 1 ? argv[1] : "127.0.0.1";
-	int sockfd, port = port_arg(argc, argv, 2);
+	struct addrinfo hints, *res;
+	char *line = NULL;
+	size_t cap = 0;
+	const char *host;
+	int sockfd, port, err;
 	ssize_t n, len;
 
-	memset(&servaddr, 0, sizeof(servaddr));
-	servaddr.sin_family = AF_INET;
-	servaddr.sin_port = htons(port);
-	if (inet_pton(AF_INET, host, &servaddr.sin_addr) != 1) {
-		fprintf(stderr, "%s: invalid IPv4 address: %s\n", argv[0], host);
-		exit(2);
+	check_args(argc, argv, 2, USAGE);
+	host = argc > 1 ? argv[1] : "127.0.0.1";
+	port = port_arg(argc, argv, 2, USAGE);
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((err = getaddrinfo(host, NULL, &hints, &res)) != 0) {
+		fprintf(stderr, "%s: %s: %s\n", argv[0], host, gai_strerror(err));
+		exit(1);
 	}
+	memcpy(&servaddr, res->ai_addr, sizeof(servaddr));
+	servaddr.sin_port = htons(port);
+	freeaddrinfo(res);
 
 	sockfd = Socket(AF_INET, SOCK_STREAM, 0);
 	Connect(sockfd, (struct sockaddr *)&servaddr, sizeof(servaddr));
 
-	while (fgets(buf, MAXLINE, stdin) != NULL) {
-		len = strlen(buf);
-		if (Writen(sockfd, buf, len) < 0)
+	while ((len = getline(&line, &cap, stdin)) != -1) {
+		if (Writen(sockfd, line, len) < 0)
 			break;
-		n = Readn(sockfd, buf, len);
+		n = Readn(sockfd, line, len);
 		if (n == 0) {
 			printf("the other side has been closed.\n");
 			break;
 		}
 		if (n < 0)
 			break;
-		Write(STDOUT_FILENO, buf, n);
+		Write(STDOUT_FILENO, line, n);
 	}
+	free(line);
 	Close(sockfd);
 	return 0;
 }

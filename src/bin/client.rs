@@ -2,66 +2,66 @@
 #![no_std]
 #![no_main]
 
-use concserv::args::port_arg;
-use concserv::ffi::{fprintf, inet_pton, stderr, stdin};
-use concserv::wrap::{Close, Connect, MAXLINE, Readn, Socket, Write, Writen};
-use core::ffi::{c_char, c_int, c_void};
-use libc::{in_addr, sa_family_t, sockaddr_in};
+use concserv::args::{check_args, port_arg};
+use concserv::ffi::{stderr, stdin};
+use concserv::wrap::{Close, Connect, Readn, Socket, Write, Writen};
+use core::ffi::{CStr, c_char, c_int};
+use core::mem::{size_of, zeroed};
+use core::{ptr, slice};
+use libc::{addrinfo, sockaddr_in};
 
 concserv::no_std_program!();
 
+const USAGE: &CStr = c"[HOST [PORT]]\n  send stdin's lines to HOST:PORT (default 127.0.0.1 8000), print the replies";
+
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
-    let mut buf = [0u8; MAXLINE];
-    // SAFETY: argv is main's, as glibc's start-up passes it, and argv[1] exists when argc > 1.
-    let host = if argc > 1 {
-        unsafe { *argv.add(1) }
-    } else {
-        c"127.0.0.1".as_ptr()
-    };
-    // SAFETY: as above.
-    let port = unsafe { port_arg(argc, argv, 2) };
+    let mut servaddr: sockaddr_in;
+    let mut res: *mut addrinfo = ptr::null_mut();
+    let mut line: *mut c_char = ptr::null_mut();
+    let mut cap: usize = 0;
 
-    let mut servaddr = sockaddr_in {
-        sin_family: libc::AF_INET as sa_family_t,
-        sin_port: libc::htons(port as u16),
-        sin_addr: in_addr { s_addr: 0 },
-        sin_zero: [0; 8],
+    // SAFETY: argv is main's, as glibc's start-up passes it, and argv[1]
+    // exists when argc > 1.
+    let (host, port) = unsafe {
+        check_args(argc, argv, 2, USAGE);
+        let host = if argc > 1 { *argv.add(1) } else { c"127.0.0.1".as_ptr() };
+        (host, port_arg(argc, argv, 2, USAGE))
     };
-    // SAFETY: host is a C string and sin_addr has room for an IPv4 address.
-    if unsafe {
-        inet_pton(
-            libc::AF_INET,
-            host,
-            (&raw mut servaddr.sin_addr).cast::<c_void>(),
-        )
-    } != 1
-    {
-        // SAFETY: both %s conversions get C strings.
-        unsafe {
-            fprintf(
-                stderr,
-                c"%s: invalid IPv4 address: %s\n".as_ptr(),
-                *argv,
-                host,
-            );
-            libc::exit(2);
+
+    // SAFETY: an all-zero addrinfo is a valid set of hints; host is a C
+    // string; on success res points to at least one AF_INET result, whose
+    // ai_addr holds a sockaddr_in.
+    unsafe {
+        let mut hints: addrinfo = zeroed();
+        hints.ai_family = libc::AF_INET;
+        hints.ai_socktype = libc::SOCK_STREAM;
+        let err = libc::getaddrinfo(host, ptr::null(), &hints, &mut res);
+        if err != 0 {
+            libc::fprintf(stderr, c"%s: %s: %s\n".as_ptr(), *argv, host, libc::gai_strerror(err));
+            libc::exit(1);
         }
+        servaddr = zeroed();
+        ptr::copy_nonoverlapping((*res).ai_addr.cast::<u8>(), (&raw mut servaddr).cast::<u8>(), size_of::<sockaddr_in>());
+        servaddr.sin_port = libc::htons(port as u16);
+        libc::freeaddrinfo(res);
     }
 
     let sockfd = Socket(libc::AF_INET, libc::SOCK_STREAM, 0);
     Connect(sockfd, &servaddr);
 
-    // SAFETY: buf has room for the MAXLINE bytes fgets(3) may store.
-    while !unsafe { libc::fgets(buf.as_mut_ptr().cast::<c_char>(), MAXLINE as c_int, stdin) }
-        .is_null()
-    {
-        // SAFETY: fgets(3) NUL-terminated buf.
-        let len = unsafe { libc::strlen(buf.as_ptr().cast::<c_char>()) };
-        if Writen(sockfd, &buf[..len]) < 0 {
+    loop {
+        // SAFETY: line and cap are getline(3)'s, starting as NULL and 0.
+        let len = unsafe { libc::getline(&mut line, &mut cap, stdin) };
+        if len == -1 {
             break;
         }
-        let n = Readn(sockfd, &mut buf[..len]);
+        // SAFETY: getline(3) stored len bytes at line, in a buffer of cap >= len bytes.
+        let buf = unsafe { slice::from_raw_parts_mut(line.cast::<u8>(), len as usize) };
+        if Writen(sockfd, buf) < 0 {
+            break;
+        }
+        let n = Readn(sockfd, buf);
         if n == 0 {
             // SAFETY: a format without conversions.
             unsafe { libc::printf(c"the other side has been closed.\n".as_ptr()) };
@@ -72,6 +72,8 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         }
         Write(libc::STDOUT_FILENO, &buf[..n as usize]);
     }
+    // SAFETY: line is getline(3)'s buffer, or NULL.
+    unsafe { libc::free(line.cast()) };
     Close(sockfd);
     0
 }

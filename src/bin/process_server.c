@@ -12,6 +12,8 @@
 #include "../listen.h"
 #include "../wrap.h"
 
+#define USAGE "[PORT]\n  listen on 0.0.0.0:PORT (default 8000), a child process per connection"
+
 /* Reap every child that has exited, keeping errno for the code interrupted. */
 static void do_sigchild(int num)
 {
@@ -29,9 +31,11 @@ int main(int argc, char *argv[])
 	socklen_t cliaddr_len;
 	struct sigaction newact;
 	int listenfd, connfd;
-	int port = port_arg(argc, argv, 1);
+	int port;
 	pid_t pid;
 
+	check_args(argc, argv, 1, USAGE);
+	port = port_arg(argc, argv, 1, USAGE);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	memset(&newact, 0, sizeof(newact));

@@ -2,17 +2,20 @@
 #![no_std]
 #![no_main]
 
-use concserv::args::port_arg;
+use concserv::args::{check_args, port_arg};
 use concserv::echo::echo_upper;
 use concserv::ffi::stdout;
 use concserv::listen::tcp_listen;
 use concserv::wrap::{Accept, Close, errno, set_errno};
-use core::ffi::{c_char, c_int};
+use core::ffi::{CStr, c_char, c_int};
 use core::mem::{size_of, zeroed};
 use core::ptr;
 use libc::{in_addr, sockaddr_in, socklen_t};
 
 concserv::no_std_program!();
+
+const USAGE: &CStr =
+    c"[PORT]\n  listen on 0.0.0.0:PORT (default 8000), a child process per connection";
 
 /// Reaps every child that has exited, keeping errno for the code interrupted.
 extern "C" fn do_sigchild(_num: c_int) {
@@ -33,7 +36,10 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     };
     let mut cliaddr_len: socklen_t;
     // SAFETY: argv is main's, as glibc's start-up passes it.
-    let port = unsafe { port_arg(argc, argv, 1) };
+    let port = unsafe {
+        check_args(argc, argv, 1, USAGE);
+        port_arg(argc, argv, 1, USAGE)
+    };
 
     // SAFETY: stdout is glibc's stream and nothing has been written to it yet.
     unsafe { libc::setvbuf(stdout, ptr::null_mut(), libc::_IOLBF, 0) };

@@ -10,6 +10,8 @@
 #include "../listen.h"
 #include "../wrap.h"
 
+#define USAGE "[PORT]\n  listen on 0.0.0.0:PORT (default 8000), a detached thread per connection"
+
 #define MAXSLOTS 256
 
 /* What one connection's thread needs; connfd == -1 marks a free slot. */
@@ -65,8 +67,10 @@ int main(int argc, char *argv[])
 	struct s_info *info;
 	pthread_t tid;
 	int listenfd, connfd, ret;
-	int port = port_arg(argc, argv, 1);
+	int port;
 
+	check_args(argc, argv, 1, USAGE);
+	port = port_arg(argc, argv, 1, USAGE);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	listenfd = tcp_listen(port);

@@ -5,13 +5,18 @@
 //! wrap_driver readn N           each Readn result as "len\n" + bytes
 //! wrap_driver writen N          Writen N patterned bytes to stdout
 //! wrap_driver perr_exit MSG     close(-1), then perr_exit(MSG)
+//! wrap_driver accept LEN        Accept with cliaddr_len LEN a connection whose
+//!                               address is longer than a sockaddr_in; prints
+//!                               "LEN CANARY": the length accept returned, and
+//!                               1 if the bytes after cliaddr are untouched
 //! ```
+//! (`accept` is Rust's alone: C's `Accept` trusts the length its caller passes.)
 #![no_std]
 #![no_main]
 #![allow(non_upper_case_globals)]
 
-use concserv::ffi::{fprintf, stderr, stdout};
-use concserv::wrap::{Readline, Readn, Rline, Writen, perr_exit};
+use concserv::ffi::{stderr, stdout};
+use concserv::wrap::{Accept, Readline, Readn, Rline, Writen, perr_exit};
 use core::cell::UnsafeCell;
 use core::ffi::{CStr, c_char, c_int};
 use core::ptr;
@@ -35,6 +40,69 @@ fn record(b: &[u8], n: ssize_t) {
     }
 }
 
+/// A `sockaddr_in` with bytes after it that nobody may write.
+#[repr(C)]
+struct Guarded {
+    cliaddr: libc::sockaddr_in,
+    canary: [u8; 64],
+}
+
+/// A Unix socket address in the abstract namespace: `name` after a NUL.
+fn unix_addr(name: &[u8]) -> (libc::sockaddr_un, libc::socklen_t) {
+    // SAFETY: an all-zero sockaddr_un is valid.
+    let mut sun: libc::sockaddr_un = unsafe { core::mem::zeroed() };
+    sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (d, s) in sun.sun_path[1..].iter_mut().zip(name) {
+        *d = *s as c_char;
+    }
+    let len = core::mem::size_of::<libc::sa_family_t>() + 1 + name.len();
+    (sun, len as libc::socklen_t)
+}
+
+/// Accepts, with `Accept` and a length of `len`, a connection from a peer
+/// bound to a 60-byte name, then prints what `accept` returned as the
+/// length and whether the canary after `cliaddr` survived.
+fn accept_long_address(len: c_int) {
+    let mut g = Guarded {
+        cliaddr: libc::sockaddr_in {
+            sin_family: 0,
+            sin_port: 0,
+            sin_addr: libc::in_addr { s_addr: 0 },
+            sin_zero: [0; 8],
+        },
+        canary: [0xaa; 64],
+    };
+    let mut salen = len as libc::socklen_t;
+    // SAFETY: getpid(2) takes no pointers.
+    let pid = unsafe { libc::getpid() } as u32;
+    let mut server = *b"concserv-accept-xxxxxxxx";
+    let mut client = [b'c'; 60];
+    for i in 0..8 {
+        let digit = b"0123456789abcdef"[(pid >> (4 * i)) as usize & 15];
+        server[16 + i] = digit;
+        client[i] = digit;
+    }
+    let (saddr, slen) = unix_addr(&server);
+    let (caddr, clen) = unix_addr(&client);
+    // SAFETY: each address is a sockaddr_un of the length passed.
+    let listenfd = unsafe {
+        let listenfd = libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0);
+        let c = libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0);
+        if libc::bind(listenfd, (&raw const saddr).cast(), slen) < 0
+            || libc::listen(listenfd, 1) < 0
+            || libc::bind(c, (&raw const caddr).cast(), clen) < 0
+            || libc::connect(c, (&raw const saddr).cast(), slen) < 0
+        {
+            perr_exit(c"accept setup");
+        }
+        listenfd
+    };
+    Accept(listenfd, &mut g.cliaddr, &mut salen);
+    let intact = g.canary.iter().all(|&b| b == 0xaa);
+    // SAFETY: %u gets a c_uint, %d a c_int.
+    unsafe { libc::printf(c"%u %d\n".as_ptr(), salen, c_int::from(intact)) };
+}
+
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let mut n: ssize_t;
@@ -42,7 +110,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     if argc != 3 {
         // SAFETY: argv[0] is a C string.
         unsafe {
-            fprintf(
+            libc::fprintf(
                 stderr,
                 c"usage: %s readline|readn|writen|perr_exit ARG\n".as_ptr(),
                 *argv,
@@ -62,6 +130,10 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     };
     // SAFETY: argv2 is a C string.
     let arg = unsafe { libc::atoi(argv2.as_ptr()) };
+    if cmd == c"accept" {
+        accept_long_address(arg);
+        return 0;
+    }
     if cmd == c"perr_exit" {
         // SAFETY: close(2) takes no pointers; -1 is never a descriptor.
         unsafe { libc::close(-1) };
