@@ -6,7 +6,7 @@
 
 #include "wrap.h"
 
-void perr_exit(const char *s)
+_Noreturn void perr_exit(const char *s)
 {
 	perror(s);
 	exit(1);

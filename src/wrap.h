@@ -18,7 +18,7 @@ struct rline {
 	char buf[MAXLINE];
 };
 
-void perr_exit(const char *s);
+_Noreturn void perr_exit(const char *s);
 int Socket(int family, int type, int protocol);
 void Bind(int fd, const struct sockaddr *sa, socklen_t salen);
 void Listen(int fd, int backlog);
