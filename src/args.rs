@@ -26,8 +26,9 @@ unsafe fn usage_exit(argv: *const *const c_char, usage: &CStr) -> ! {
 pub unsafe fn check_args(argc: c_int, argv: *const *const c_char, maxargs: c_int, usage: &CStr) {
     // SAFETY: the caller guarantees argv[0..argc] are valid C strings.
     unsafe {
-        if argc > 1 && (libc::strcmp(*argv.add(1), c"-h".as_ptr()) == 0
-            || libc::strcmp(*argv.add(1), c"--help".as_ptr()) == 0)
+        if argc > 1
+            && (libc::strcmp(*argv.add(1), c"-h".as_ptr()) == 0
+                || libc::strcmp(*argv.add(1), c"--help".as_ptr()) == 0)
         {
             libc::printf(c"usage: %s %s\n".as_ptr(), *argv, usage.as_ptr());
             libc::exit(0);

@@ -29,3 +29,8 @@ macro_rules! no_std_program {
         extern "C" fn rust_eh_personality() {}
     };
 }
+
+pub mod programs;
+
+/// Where build.rs put the C twins (`$OUT_DIR/c`).
+pub const C_TWIN_DIR: &str = env!("C_TWIN_DIR");

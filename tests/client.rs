@@ -1,48 +1,84 @@
 //! The client: lines from stdin to the server, replies to stdout.
 
-#[macro_use]
-mod common;
-
-use common::{Server, Twin, program};
+use harness::process::{Server, free_port};
+use harness::{Result, Twin, exe, twin_tests};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::process::{Command, Output, Stdio};
 use std::thread;
 
-/// Runs the client against `port` with `input` piped to its stdin.
-fn run_client(twin: Twin, port: u16, input: &[u8]) -> Output {
-    let mut child = Command::new(program("client", twin))
-        .args(["127.0.0.1", &port.to_string()])
+/// Runs the client with `args` and `input` piped to its stdin.
+fn run_client(twin: Twin, args: &[&str], input: &[u8]) -> Result<Output> {
+    let mut child = Command::new(exe("client", twin))
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("start client");
+        .map_err(|e| format!("start client: {e}"))?;
     // A client that fails early (no server) may exit before reading it all.
     let _ = child.stdin.take().unwrap().write_all(input);
-    child.wait_with_output().unwrap()
+    child.wait_with_output().map_err(|e| e.to_string())
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
 }
 
 /// Piped lines come back upper-cased, in order, and the client exits 0 at
 /// the end of its input.
-fn piped_lines_come_back_upper_cased(twin: Twin) {
-    let server = Server::start("process_server", Twin::Rust);
+fn piped_lines_come_back_upper_cased(twin: Twin) -> Result<()> {
+    let server = Server::start("process_server", Twin::Rust)?;
     let input = "hello, server\nline two: \u{e9}t\u{e9} 42\n\nlast line without newline";
-    let out = run_client(twin, server.port, input.as_bytes());
+    let out = run_client(
+        twin,
+        &["127.0.0.1", &server.port.to_string()],
+        input.as_bytes(),
+    )?;
     assert!(out.status.success(), "{out:?}");
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        input.to_ascii_uppercase()
-    );
+    assert_eq!(text(&out.stdout), input.to_ascii_uppercase());
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    Ok(())
+}
+
+/// Lines with NUL bytes in them, and a line longer than the wrappers'
+/// MAXLINE, go out and come back whole.
+fn nul_bytes_and_long_lines_come_back_whole(twin: Twin) -> Result<()> {
+    let server = Server::start("process_server", Twin::Rust)?;
+    let long = "x".repeat(20_000);
+    let input = format!("first\n\0x\n{long}\nhello\n");
+    let out = run_client(
+        twin,
+        &["127.0.0.1", &server.port.to_string()],
+        input.as_bytes(),
+    )?;
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.stdout, input.to_ascii_uppercase().as_bytes());
+    Ok(())
+}
+
+/// A host name is looked up, as nc does.
+fn a_host_name_is_looked_up(twin: Twin) -> Result<()> {
+    let server = Server::start("process_server", Twin::Rust)?;
+    let out = run_client(twin, &["localhost", &server.port.to_string()], b"by name\n")?;
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(text(&out.stdout), "BY NAME\n");
+    let out = run_client(
+        twin,
+        &["no-such-host.invalid", &server.port.to_string()],
+        b"x\n",
+    )?;
+    assert_eq!(out.status.code(), Some(1));
     assert!(
-        out.stderr.is_empty(),
+        text(&out.stderr).contains(": no-such-host.invalid: "),
         "{}",
-        String::from_utf8_lossy(&out.stderr)
+        text(&out.stderr)
     );
+    Ok(())
 }
 
 /// A server that reads the first line and closes gets the closed message.
-fn server_that_closes_gets_closed_message(twin: Twin) {
+fn server_that_closes_gets_closed_message(twin: Twin) -> Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = thread::spawn(move || {
@@ -51,28 +87,26 @@ fn server_that_closes_gets_closed_message(twin: Twin) {
         BufReader::new(&conn).read_line(&mut line).unwrap();
         line
     });
-    let out = run_client(twin, port, b"first\nsecond\n");
+    let out = run_client(twin, &["127.0.0.1", &port.to_string()], b"first\nsecond\n")?;
     assert_eq!(server.join().unwrap(), "first\n");
     assert!(out.status.success(), "{out:?}");
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "the other side has been closed.\n"
-    );
+    assert_eq!(text(&out.stdout), "the other side has been closed.\n");
+    Ok(())
 }
 
 /// Nobody listening: connect's error, the perror way, and a failure status.
-fn no_server_is_an_error(twin: Twin) {
-    let port = common::free_port();
-    let out = run_client(twin, port, b"hello\n");
+fn no_server_is_an_error(twin: Twin) -> Result<()> {
+    let port = free_port();
+    let out = run_client(twin, &["127.0.0.1", &port.to_string()], b"hello\n")?;
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
-        "connect: Connection refused\n"
-    );
+    assert_eq!(text(&out.stderr), "connect: Connection refused\n");
+    Ok(())
 }
 
 twin_tests!(
     piped_lines_come_back_upper_cased,
+    nul_bytes_and_long_lines_come_back_whole,
+    a_host_name_is_looked_up,
     server_that_closes_gets_closed_message,
     no_server_is_an_error,
 );

@@ -2,10 +2,11 @@
 //! half-closes, huge messages, idle crowds, descriptor exhaustion, and
 //! failures injected with `strace --inject`.
 
-#[macro_use]
-mod common;
+use harness::client::{messages, upper};
+use harness::process::{Server, wait_until};
 
-use common::*;
+use harness::testing::{all, each_server};
+use harness::{Model, Result, Twin, Worker, twin_tests};
 use std::io::{Read, Write};
 use std::net::Shutdown;
 use std::path::PathBuf;
@@ -17,58 +18,75 @@ fn trace_file(test: &str, server: &str, twin: Twin) -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{test}-{server}-{twin:?}.trace"))
 }
 
+/// A child or a thread per connection.
+fn worker_per_connection(m: &Model) -> bool {
+    matches!(m.worker, Worker::Child | Worker::Thread)
+}
+
+/// More than one client served at a time.
+fn concurrent(m: &Model) -> bool {
+    m.worker != Worker::Main
+}
+
+/// Accepting with the blocking `Accept` wrapper.
+fn blocking_accept(m: &Model) -> bool {
+    m.worker != Worker::Loop
+}
+
+/// Waits until the server serves `n` connections, or has died.
+fn down_to(server: &Server, n: usize) -> Result<()> {
+    wait_until(&format!("{n} connections left, or the server dead"), || {
+        server.workers().len() == n || !server.alive()
+    })?;
+    if !server.alive() {
+        return Err("the server died".into());
+    }
+    Ok(())
+}
+
 /// Clients that reset, one while the server waits to read from it, one
-/// while the server is writing to it (its buffers full, the server blocked
+/// while the server is writing to it (its buffers full, the worker blocked
 /// in write), end only their own connections: the server (a thread server
 /// too, where SIGPIPE would end every connection) and the client beside
 /// them carry on.
-fn reset_mid_stream_ends_only_that_connection(name: &str, twin: Twin) {
-    let server = Server::start(name, twin);
-    let mut bystander = server.connect();
-    bystander.check(b"before\n");
+fn reset_mid_stream_ends_only_that_connection(name: &str, twin: Twin) -> Result<()> {
+    let server = Server::start(name, twin)?;
+    let mut bystander = server.connect()?;
+    bystander.check(b"before\n")?;
 
-    let mut reader_reset = server.connect();
-    reader_reset.check(b"about to reset\n");
-    wait_until("both workers blocked in read", || {
-        let w = server.worker_tasks();
-        w.len() == 2 && w.iter().all(|&(p, t)| blocked_in(p, t) == Some(SYS_READ))
-    });
-    reader_reset.reset();
-    wait_until("the reset connection's worker to end", || {
-        server.workers() == 1 || !server.alive()
-    });
-    assert!(server.alive(), "the server died");
-    bystander.check(b"between the resets\n");
+    let mut reader_reset = server.connect()?;
+    reader_reset.check(b"about to reset\n")?;
+    server.serving(2)?;
+    reader_reset.reset()?;
+    down_to(&server, 1)?;
+    bystander.check(b"between the resets\n")?;
 
     // Flood without reading, from a non-blocking socket (one descriptor, so
     // that closing it sends the reset at once), until the server blocks
     // writing back to us.
-    let mut victim = server.connect();
+    let victim = server.connect()?;
     victim.0.set_nonblocking(true).unwrap();
     let chunk = [b'x'; 65536];
     wait_until("a worker blocked writing to the flooding client", || {
-        let _ = victim.0.write(&chunk);
+        let _ = (&victim.0).write(&chunk);
         server
-            .worker_tasks()
+            .workers()
             .iter()
-            .any(|&(p, t)| blocked_in(p, t) == Some(SYS_WRITE))
-    });
-    victim.reset();
+            .any(|&(p, t)| harness::procfs::syscall(p, t) == Some(libc::SYS_write))
+    })?;
+    victim.reset()?;
 
-    wait_until("the reset connection's worker to end", || {
-        server.workers() == 1 || !server.alive()
-    });
-    assert!(server.alive(), "the server died");
-    bystander.check(b"after the reset\n");
-    server.connect().check(b"a new client\n");
-    bystander.finish();
+    down_to(&server, 1)?;
+    bystander.check(b"after the reset\n")?;
+    server.connect()?.check(b"a new client\n")?;
+    bystander.finish()
 }
 
 /// A client that sends, half-closes and resets before the server has read
 /// (strace slows every read by 0.3 s) leaves the server a reply to write on
 /// a connection already gone: EPIPE, and SIGPIPE, which must end only that
 /// connection, not the thread server and every client with it.
-fn reset_after_half_close_is_survived(name: &str, twin: Twin) {
+fn reset_after_half_close_is_survived(name: &str, twin: Twin) -> Result<()> {
     let trace = trace_file("sigpipe", name, twin);
     let args = [
         "-e",
@@ -76,22 +94,19 @@ fn reset_after_half_close_is_survived(name: &str, twin: Twin) {
         "-e",
         "inject=read:delay_enter=300000",
     ];
-    let server = Server::start_traced(name, twin, &args, &trace);
-    let mut bystander = server.connect();
-    bystander.check(b"before\n");
+    let server = Server::start_traced(name, twin, &args, &trace)?;
+    let mut bystander = server.connect()?;
+    bystander.check(b"before\n")?;
 
-    let mut victim = server.connect();
-    wait_until("a worker for each client", || server.workers() == 2);
+    let mut victim = server.connect()?;
+    wait_until("a worker for each client", || server.workers().len() == 2)?;
     victim.0.write_all(b"a reply nobody will read\n").unwrap();
     victim.0.shutdown(Shutdown::Write).unwrap();
-    victim.reset();
+    victim.reset()?;
 
-    wait_until("the reset connection's worker to end", || {
-        server.workers() == 1 || !server.alive()
-    });
-    assert!(server.alive(), "the server died");
-    bystander.check(b"after\n");
-    bystander.finish();
+    down_to(&server, 1)?;
+    bystander.check(b"after\n")?;
+    bystander.finish()?;
     let (_, stderr) = server.stop();
     assert_eq!(stderr, "write: Broken pipe\n");
     assert!(
@@ -99,82 +114,83 @@ fn reset_after_half_close_is_survived(name: &str, twin: Twin) {
             .unwrap()
             .contains("= -1 EPIPE (Broken pipe)")
     );
+    Ok(())
 }
 
 /// A client that sends everything, then shuts down its writing side, still
 /// gets every reply, then end of file.
-fn half_close_gets_every_reply(name: &str, twin: Twin) {
-    let server = Server::start(name, twin);
-    let conn = server.connect();
-    let msgs = messages(7, 50);
-    let all: Vec<u8> = msgs.concat();
+fn half_close_gets_every_reply(name: &str, twin: Twin) -> Result<()> {
+    let server = Server::start(name, twin)?;
+    let conn = server.connect()?;
+    let all: Vec<u8> = messages(7, 50).concat();
     let mut w = conn.0.try_clone().unwrap();
     w.write_all(&all).unwrap();
     w.shutdown(Shutdown::Write).unwrap();
     let mut got = Vec::new();
-    (&conn.0).read_to_end(&mut got).unwrap();
-    assert!(
-        got == upper(&all),
-        "got {} of {} bytes back, or wrong ones",
-        got.len(),
-        all.len()
-    );
+    (&conn.0).read_to_end(&mut got).map_err(|e| e.to_string())?;
+    if got != upper(&all) {
+        return Err(format!(
+            "got {} of {} bytes back, or wrong ones",
+            got.len(),
+            all.len()
+        ));
+    }
+    Ok(())
 }
 
 /// One MiB in one send, every byte value, comes back exact (the client
 /// reads while it sends, as the server replies while it reads).
-fn one_mebibyte_in_one_send(name: &str, twin: Twin) {
-    let server = Server::start(name, twin);
-    let conn = server.connect();
+fn one_mebibyte_in_one_send(name: &str, twin: Twin) -> Result<()> {
+    let server = Server::start(name, twin)?;
+    let conn = server.connect()?;
     let big: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
     let mut w = conn.0.try_clone().unwrap();
     let expect = upper(&big);
-    let sender = thread::spawn(move || w.write_all(&big).unwrap());
+    let sender = thread::spawn(move || w.write_all(&big));
     let mut got = vec![0; expect.len()];
-    (&conn.0).read_exact(&mut got).unwrap();
-    sender.join().unwrap();
-    assert!(got == expect, "the 1 MiB reply differs");
-    conn.finish();
+    (&conn.0).read_exact(&mut got).map_err(|e| e.to_string())?;
+    sender.join().unwrap().map_err(|e| e.to_string())?;
+    if got != expect {
+        return Err("the 1 MiB reply differs".into());
+    }
+    conn.finish()
 }
 
-/// A hundred idle clients, each holding a child or a thread, do not keep a
-/// new client from being served.
-fn idle_clients_do_not_delay_a_new_one(name: &str, twin: Twin) {
-    let server = Server::start(name, twin);
-    let idle: Vec<Conn> = (0..100).map(|_| server.connect()).collect();
-    wait_until("a worker for every idle client", || server.workers() == 100);
-    let mut newcomer = server.connect();
-    newcomer.check(b"served among the idle\n");
-    assert_eq!(
-        server.workers(),
-        101,
-        "the idle clients are all still being served"
-    );
-    newcomer.finish();
+/// A hundred idle clients, each holding a child, a thread or a place in
+/// the loop, do not keep a new client from being served.
+fn idle_clients_do_not_delay_a_new_one(name: &str, twin: Twin) -> Result<()> {
+    let server = Server::start(name, twin)?;
+    let idle = (0..100)
+        .map(|_| server.connect())
+        .collect::<Result<Vec<_>>>()?;
+    server.serving(100)?;
+    let mut newcomer = server.connect()?;
+    newcomer.check(b"served among the idle\n")?;
+    server.serving(101)?;
+    newcomer.finish()?;
     drop(idle);
-    wait_until("the idle clients' workers to end", || server.workers() == 0);
+    server.settled()
 }
 
 /// A thousand connections one after another leave nothing behind: no
-/// zombie, one thread, the descriptors the server started with.
-fn a_thousand_sequential_connections(name: &str, twin: Twin) {
-    let server = Server::start(name, twin);
+/// zombie, no thread beyond the server's own, the descriptors it started with.
+fn a_thousand_sequential_connections(name: &str, twin: Twin) -> Result<()> {
+    let server = Server::start(name, twin)?;
     let fds_at_start = server.fds();
     for i in 0..1000 {
-        let mut conn = server.connect();
-        conn.check(format!("connection {i}\n").as_bytes());
-        conn.finish();
+        let mut conn = server.connect()?;
+        conn.check(format!("connection {i}\n").as_bytes())?;
+        conn.finish()?;
     }
-    wait_until("no children", || server.children().is_empty());
-    wait_until("one thread", || server.tasks() == 1);
+    server.settled()?;
     wait_until("descriptors back to the start", || {
         server.fds() == fds_at_start
-    });
+    })
 }
 
 /// accept failing with EMFILE, then ENFILE, is reported, waited out (no
 /// busy loop: a pause between tries) and survived; the waiting client is served.
-fn accept_out_of_descriptors_is_survived(name: &str, twin: Twin) {
+fn accept_out_of_descriptors_is_survived(name: &str, twin: Twin) -> Result<()> {
     for (errno, message) in [
         ("EMFILE", "Too many open files"),
         ("ENFILE", "Too many open files in system"),
@@ -186,8 +202,8 @@ fn accept_out_of_descriptors_is_survived(name: &str, twin: Twin) {
             twin,
             &["-e", "trace=accept,clock_nanosleep", "-e", &inject],
             &trace,
-        );
-        server.connect().check(b"served after three failures\n");
+        )?;
+        server.connect()?.check(b"served after three failures\n")?;
         let (_, stderr) = server.stop();
         assert_eq!(stderr, format!("accept: {message}\n").repeat(3));
         let trace = std::fs::read_to_string(&trace).unwrap();
@@ -206,13 +222,40 @@ fn accept_out_of_descriptors_is_survived(name: &str, twin: Twin) {
             );
         }
     }
+    Ok(())
+}
+
+/// accept passing up an error of the new connection (EPROTO, ENETDOWN,
+/// EHOSTUNREACH...: accept(2) says to retry them) ends nothing: the server
+/// tries the next connection and serves it.
+fn accept_network_errors_are_retried(name: &str, twin: Twin) -> Result<()> {
+    for errno in ["EPROTO", "ENETDOWN", "EHOSTUNREACH", "ENONET"] {
+        let trace = trace_file(&format!("accept-{errno}"), name, twin);
+        let inject = format!("inject=accept,accept4:error={errno}:when=1");
+        let server = Server::start_traced(
+            name,
+            twin,
+            &["-e", "trace=accept,accept4", "-e", &inject],
+            &trace,
+        )?;
+        server.connect()?.check(b"served after the failure\n")?;
+        assert!(server.alive(), "{errno} ended the server");
+        server.stop();
+        let trace = std::fs::read_to_string(&trace).unwrap();
+        assert!(
+            trace.contains(&format!("{errno} (")) && trace.contains("(INJECTED)"),
+            "{trace}"
+        );
+    }
+    Ok(())
 }
 
 /// Out of descriptors for real (RLIMIT_NOFILE 8: a thread server can hold
 /// four connections): the fifth waits, the server reports EMFILE and pauses
 /// rather than spins, and serves the fifth once one of the four leaves.
-fn descriptor_limit_is_waited_out(twin: Twin) {
-    let mut cmd = Command::new(program("thread_server", twin));
+fn descriptor_limit_is_waited_out(twin: Twin) -> Result<()> {
+    let exe = harness::exe("thread_server", twin);
+    let mut cmd = Command::new(&exe);
     // SAFETY: setrlimit(2) is async-signal-safe, fit for the child before exec.
     unsafe {
         std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
@@ -227,45 +270,48 @@ fn descriptor_limit_is_waited_out(twin: Twin) {
             }
         })
     };
-    let server = Server::start_with(cmd, free_port());
+    let server = Server::start_with("thread_server", cmd, &exe, harness::process::free_port())?;
     let fds_at_start = server.fds();
-    let mut four: Vec<Conn> = (0..4).map(|_| server.connect()).collect();
+    let mut four = (0..4)
+        .map(|_| server.connect())
+        .collect::<Result<Vec<_>>>()?;
     for c in &mut four {
-        c.check(b"one of four\n");
+        c.check(b"one of four\n")?;
     }
-    let mut fifth = server.connect();
+    let mut fifth = server.connect()?;
     let reports = || {
         server
-            .stderr
-            .text()
+            .stderr()
             .matches("accept: Too many open files\n")
             .count()
     };
-    wait_until("EMFILE reported", || reports() >= 1);
+    wait_until("EMFILE reported", || reports() >= 1)?;
     let (ticks, seen) = (server.cpu_ticks(), reports());
-    wait_until("two more reports", || reports() >= seen + 2);
+    wait_until("two more reports", || reports() >= seen + 2)?;
     assert!(
         server.cpu_ticks() - ticks < 10,
         "the server spins while out of descriptors"
     );
 
-    four.pop().unwrap().finish();
-    fifth.check(b"the fifth, served at last\n");
+    four.pop().unwrap().finish()?;
+    fifth.check(b"the fifth, served at last\n")?;
     drop(four);
-    fifth.finish();
+    fifth.finish()?;
     wait_until("descriptors back to the start", || {
         server.fds() == fds_at_start
-    });
+    })
 }
 
 /// fork or pthread_create failing (clone/clone3 with EAGAIN): the server
 /// reports it, closes that connection (its client sees end of file, no
 /// descriptor leaks) and serves the next client.
-fn failed_fork_or_thread_closes_only_that_connection(name: &str, twin: Twin) {
-    let (call, what) = if name == "process_server" {
-        ("clone", "fork")
+fn failed_spawn_closes_only_that_connection(name: &str, twin: Twin) -> Result<()> {
+    let server_model = harness::program(name)?.model().unwrap();
+    let call = server_model.spawn.unwrap();
+    let what = if call == "clone" {
+        "fork"
     } else {
-        ("clone3", "pthread_create")
+        "pthread_create"
     };
     let trace = trace_file("clone-eagain", name, twin);
     let inject = format!("inject={call}:error=EAGAIN:when=1");
@@ -274,25 +320,23 @@ fn failed_fork_or_thread_closes_only_that_connection(name: &str, twin: Twin) {
         twin,
         &["-e", &format!("trace={call}"), "-e", &inject],
         &trace,
-    );
+    )?;
     let fds_at_start = server.fds();
 
     // (Nothing is sent: closing a socket with unread data resets it.)
-    let mut refused = server.connect();
-    let mut rest = Vec::new();
-    refused.0.read_to_end(&mut rest).expect("end of file");
+    let rest = server.connect()?.read_to_end()?;
     assert!(
         rest.is_empty(),
         "nothing but end of file without a {what}: {rest:?}"
     );
 
-    let mut next = server.connect();
-    next.check(b"the next client\n");
-    next.finish();
+    let mut next = server.connect()?;
+    next.check(b"the next client\n")?;
+    next.finish()?;
     wait_until("descriptors back to the start", || {
         server.fds() == fds_at_start
-    });
-    wait_until("no worker left", || server.workers() == 0);
+    })?;
+    server.settled()?;
     let (_, stderr) = server.stop();
     assert_eq!(
         stderr,
@@ -303,11 +347,12 @@ fn failed_fork_or_thread_closes_only_that_connection(name: &str, twin: Twin) {
             .unwrap()
             .contains("EAGAIN (Resource temporarily unavailable) (INJECTED)")
     );
+    Ok(())
 }
 
 /// read and write interrupted (EINTR, every other call) are retried: the
 /// replies stay exact and no error is reported.
-fn interrupted_reads_and_writes_are_retried(name: &str, twin: Twin) {
+fn interrupted_reads_and_writes_are_retried(name: &str, twin: Twin) -> Result<()> {
     let trace = trace_file("eintr", name, twin);
     let args = [
         "-e",
@@ -317,31 +362,76 @@ fn interrupted_reads_and_writes_are_retried(name: &str, twin: Twin) {
         "-e",
         "inject=write:error=EINTR:when=2+2",
     ];
-    let server = Server::start_traced(name, twin, &args, &trace);
-    let mut conn = server.connect();
+    let server = Server::start_traced(name, twin, &args, &trace)?;
+    let mut conn = server.connect()?;
     for msg in messages(3, 10) {
-        conn.check(&msg);
+        conn.check(&msg)?;
     }
-    conn.finish();
-    wait_until("no worker left", || server.workers() == 0);
+    conn.finish()?;
+    server.settled()?;
     let (_, stderr) = server.stop();
     assert_eq!(stderr, "", "no error reported");
     let trace = std::fs::read_to_string(&trace).unwrap();
     assert!(
-        trace.contains("read(4, ") && trace.contains("EINTR (Interrupted system call) (INJECTED)")
+        trace.contains("read(") && trace.contains("EINTR (Interrupted system call) (INJECTED)")
+    );
+    Ok(())
+}
+
+#[test]
+fn reset_mid_stream_ends_only_that_connection_every_server() {
+    each_server(
+        worker_per_connection,
+        reset_mid_stream_ends_only_that_connection,
     );
 }
 
-server_tests!(
-    reset_mid_stream_ends_only_that_connection,
-    reset_after_half_close_is_survived,
-    half_close_gets_every_reply,
-    one_mebibyte_in_one_send,
-    idle_clients_do_not_delay_a_new_one,
-    a_thousand_sequential_connections,
-    accept_out_of_descriptors_is_survived,
-    failed_fork_or_thread_closes_only_that_connection,
-    interrupted_reads_and_writes_are_retried,
-);
+#[test]
+fn reset_after_half_close_is_survived_every_server() {
+    each_server(worker_per_connection, reset_after_half_close_is_survived);
+}
+
+#[test]
+fn half_close_gets_every_reply_every_server() {
+    each_server(all, half_close_gets_every_reply);
+}
+
+#[test]
+fn one_mebibyte_in_one_send_every_server() {
+    each_server(all, one_mebibyte_in_one_send);
+}
+
+#[test]
+fn idle_clients_do_not_delay_a_new_one_every_server() {
+    each_server(concurrent, idle_clients_do_not_delay_a_new_one);
+}
+
+#[test]
+fn a_thousand_sequential_connections_every_server() {
+    each_server(all, a_thousand_sequential_connections);
+}
+
+#[test]
+fn accept_out_of_descriptors_is_survived_every_server() {
+    each_server(blocking_accept, accept_out_of_descriptors_is_survived);
+}
+
+#[test]
+fn accept_network_errors_are_retried_every_server() {
+    each_server(all, accept_network_errors_are_retried);
+}
+
+#[test]
+fn failed_spawn_closes_only_that_connection_every_server() {
+    each_server(
+        |m| m.spawn.is_some(),
+        failed_spawn_closes_only_that_connection,
+    );
+}
+
+#[test]
+fn interrupted_reads_and_writes_are_retried_every_server() {
+    each_server(all, interrupted_reads_and_writes_are_retried);
+}
 
 twin_tests!(descriptor_limit_is_waited_out);

@@ -1,63 +1,34 @@
-//! Syscall fidelity: each Rust program makes the same system calls as its C
-//! twin, the comparison can tell two different programs apart, and the
-//! traces show what the programs teach.
+//! Syscall fidelity: each program makes the same system calls as its C
+//! twin, in the same session and under every fault; the comparison can
+//! tell two different programs apart; and the traces show what the
+//! programs teach.
 
-mod common;
-
-use common::{Twin, program};
+use harness::compare::{self, Job, Outcome, session::FAULTS};
+use harness::testing::pass;
+use harness::{Kind, PROGRAMS, Result, Twin, exe, program};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::thread;
 
-/// Runs `trace_compare [--fault FAULT] NAME RUST C SERVER` into a directory
-/// of its own; returns its output and the directory of the traces.
-fn trace_compare_under(
-    fault: Option<&str>,
-    name: &str,
-    rust: &Path,
-    c: &Path,
-    dir: &str,
-) -> (Output, PathBuf) {
-    let out_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(dir);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trace_compare"));
-    cmd.arg("--dir").arg(&out_dir);
-    if let Some(f) = fault {
-        cmd.args(["--fault", f]);
+/// A directory of the test's own (tests run in parallel).
+fn dir(test: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("strace")
+        .join(test)
+}
+
+/// Runs `job`, tracing into a directory named by `test`.
+fn run(job: &Job, test: &str) -> Result<Outcome> {
+    compare::run(job, &dir(test).join(job.label().replace(' ', "-")))
+}
+
+/// Compares program `name` with its twin; the traces' directory.
+fn identical(name: &str, fault: Option<&'static str>, test: &str) -> Result<PathBuf> {
+    let outcome = run(&Job::twins(program(name)?, fault), test)?;
+    if !outcome.identical {
+        return Err(outcome.report);
     }
-    let out = cmd
-        .arg(name)
-        .arg(rust)
-        .arg(c)
-        .arg(program("process_server", Twin::Rust))
-        .output()
-        .expect("run trace_compare");
-    (out, out_dir.join(name).join(fault.unwrap_or("plain")))
-}
-
-fn trace_compare(name: &str, rust: &Path, c: &Path, dir: &str) -> (Output, PathBuf) {
-    trace_compare_under(None, name, rust, c, dir)
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// Compares a program with its twin, tracing into a directory named by
-/// `test` (tests run in parallel); returns the traces' directory.
-fn assert_identical(name: &str, test: &str) -> PathBuf {
-    let (out, dir) = trace_compare(
-        name,
-        &program(name, Twin::Rust),
-        &program(name, Twin::C),
-        test,
-    );
-    let stdout = text(&out.stdout);
-    assert!(out.status.success(), "{stdout}");
-    assert!(
-        stdout.starts_with(&format!("{name}: identical, ")),
-        "{stdout}"
-    );
-    dir
+    Ok(outcome.dir)
 }
 
 /// Every normalised task of one run, the main task (the one that ran execve) first.
@@ -87,37 +58,116 @@ fn find(lines: &[String], from: usize, prefix: &str) -> Option<usize> {
         .map(|i| i + from)
 }
 
-#[test]
-fn process_server_identical_to_twin() {
-    assert_identical("process_server", "process_identical");
+/// Runs `f` for each of `items` at once; fails with every failure.
+fn all_at_once<T: Sync>(
+    items: &[T],
+    label: impl Fn(&T) -> String + Sync,
+    f: impl Fn(&T) -> Result<()> + Sync,
+) {
+    let failures: Vec<String> = thread::scope(|s| {
+        let handles: Vec<_> = items.iter().map(|i| (label(i), s.spawn(|| f(i)))).collect();
+        handles
+            .into_iter()
+            .filter_map(|(l, h)| match h.join() {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(format!("{l}: {e}")),
+                Err(_) => Some(format!("{l}: panicked")),
+            })
+            .collect()
+    });
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Every program of the table makes the same calls as its twin, and the
+/// Rust twin starts with no Rust runtime start-up: no sigaltstack, no poll
+/// on fds 0-2, no SIGPIPE disposition set before its first socket.
 #[test]
-fn thread_server_identical_to_twin() {
-    assert_identical("thread_server", "thread_identical");
+fn every_program_identical_to_its_twin() {
+    let programs: Vec<_> = PROGRAMS.iter().filter(|p| p.kind != Kind::Driver).collect();
+    all_at_once(
+        &programs,
+        |p| p.name.to_string(),
+        |p| {
+            let dir = identical(p.name, None, "plain")?;
+            let main = &tasks(&dir.join("rust"))[0];
+            let socket = find(main, 0, "socket(").ok_or("no socket call")?;
+            for l in &main[..socket] {
+                if l.starts_with("sigaltstack(")
+                    || l.starts_with("poll(")
+                    || l.starts_with("rt_sigaction(SIGPIPE")
+                {
+                    return Err(format!("runtime start-up call {l}"));
+                }
+            }
+            Ok(())
+        },
+    );
 }
 
+/// Under each fault that applies to it, every server stays identical to
+/// its twin, and the fault shows in the traces.
 #[test]
-fn client_identical_to_twin() {
-    assert_identical("client", "client_identical");
+fn every_server_identical_under_injected_faults() {
+    let jobs: Vec<Job> = compare::all_jobs()
+        .into_iter()
+        .filter(|j| j.fault.is_some())
+        .collect();
+    assert!(jobs.len() >= FAULTS.len());
+    all_at_once(&jobs, Job::label, |job| {
+        let outcome = run(job, "faults")?;
+        if !outcome.identical {
+            return Err(outcome.report);
+        }
+        let injected = tasks(&outcome.dir.join("rust"))
+            .concat()
+            .iter()
+            .filter(|l| l.ends_with("(INJECTED)"))
+            .count();
+        if job.fault != Some("stderr-rw") && injected == 0 {
+            return Err("nothing injected".into());
+        }
+        Ok(())
+    });
 }
 
-/// The comparison can fail: the process server against the thread server.
+/// With stderr read-write, a thread's first perror mallocs in a new arena,
+/// whose trims the normaliser masks: the thread server's reset client shows it.
+#[test]
+fn a_threads_first_perror_maps_an_arena() {
+    pass((|| {
+        let dir = identical("thread_server", Some("stderr-rw"), "arena")?;
+        let lines = tasks(&dir.join("c")).concat();
+        let arena = find(&lines, 0, "mmap(NULL, 134217728, PROT_NONE").ok_or("no arena mapped")?;
+        assert!(
+            lines[arena + 1].starts_with("munmap(ADDR, LEN)"),
+            "{}",
+            lines[arena + 1]
+        );
+        Ok(())
+    })());
+}
+
+/// The comparison can fail: the process server against the thread server,
+/// and a pair compared through `--model`.
 #[test]
 fn comparison_reports_different_programs() {
-    let rust = program("process_server", Twin::Rust);
-    let other = program("thread_server", Twin::C);
-    let (out, _) = trace_compare("process_server", &rust, &other, "different");
-    let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(
-        stdout.starts_with("process_server: DIFFERENT: "),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("clone3("),
-        "the diff shows the thread server's clone3: {stdout}"
-    );
+    pass((|| {
+        let mut job = Job::twins(program("process_server")?, None);
+        job.b = exe("thread_server", Twin::C);
+        let outcome = run(&job, "different")?;
+        assert!(!outcome.identical, "{}", outcome.report);
+        assert!(
+            outcome.report.starts_with("process_server: DIFFERENT: "),
+            "{}",
+            outcome.report
+        );
+        assert!(
+            outcome.report.contains("clone3("),
+            "the diff shows the thread server's clone3: {}",
+            outcome.report
+        );
+        Ok(())
+    })());
 }
 
 /// SIGCHLD interrupts the parent's accept: ERESTARTSYS, the handler reaps
@@ -125,50 +175,53 @@ fn comparison_reports_different_programs() {
 /// parent closes the connection after clone; each child closes the listener.
 #[test]
 fn process_server_trace_shows_the_lessons() {
-    let dir = assert_identical("process_server", "process_lessons");
-    for twin in ["rust", "c"] {
-        let tasks = tasks(&dir.join(twin));
-        let main = &tasks[0];
-        let clone = find(main, 0, "clone(").expect("a clone");
-        assert_eq!(
-            main[clone + 1],
-            "close(4) = 0",
-            "the parent closes connfd after fork"
-        );
-        let restart = find(main, clone, "accept(3, ").unwrap();
-        assert!(
-            main[restart].ends_with("= ? ERESTARTSYS (To be restarted if SA_RESTART is set)"),
-            "{}",
-            main[restart]
-        );
-        assert!(
-            main[restart + 1].starts_with("--- SIGCHLD {"),
-            "{}",
-            main[restart + 1]
-        );
-        assert_eq!(main[restart + 2], "wait4(-1, NULL, WNOHANG, NULL) = PID");
-        assert_eq!(
-            main[restart + 3],
-            "wait4(-1, NULL, WNOHANG, NULL) = -1 ECHILD (No child processes)"
-        );
-        assert_eq!(
-            main[restart + 4],
-            "rt_sigreturn({mask=[]}) = -1 EINTR (Interrupted system call)"
-        );
-        assert!(
-            main[restart + 5].starts_with("accept(3, {sa_family=AF_INET"),
-            "accept again: {}",
-            main[restart + 5]
-        );
-        assert_eq!(tasks.len(), 6, "one child per connection");
-        for child in &tasks[1..] {
-            assert!(
-                child.contains(&"close(3) = 0".to_string()),
-                "the child closes listenfd: {child:?}"
+    pass((|| {
+        let dir = identical("process_server", None, "process_lessons")?;
+        for twin in ["rust", "c"] {
+            let tasks = tasks(&dir.join(twin));
+            let main = &tasks[0];
+            let clone = find(main, 0, "clone(").expect("a clone");
+            assert_eq!(
+                main[clone + 1],
+                "close(4) = 0",
+                "the parent closes connfd after fork"
             );
-            assert_eq!(child.last().unwrap(), "+++ exited with 0 +++");
+            let restart = find(main, clone, "accept(3, ").unwrap();
+            assert!(
+                main[restart].ends_with("= ? ERESTARTSYS (To be restarted if SA_RESTART is set)"),
+                "{}",
+                main[restart]
+            );
+            assert!(
+                main[restart + 1].starts_with("--- SIGCHLD {"),
+                "{}",
+                main[restart + 1]
+            );
+            assert_eq!(main[restart + 2], "wait4(-1, NULL, WNOHANG, NULL) = PID");
+            assert_eq!(
+                main[restart + 3],
+                "wait4(-1, NULL, WNOHANG, NULL) = -1 ECHILD (No child processes)"
+            );
+            assert_eq!(
+                main[restart + 4],
+                "rt_sigreturn({mask=[]}) = -1 EINTR (Interrupted system call)"
+            );
+            assert!(
+                main[restart + 5].starts_with("accept(3, {sa_family=AF_INET"),
+                "accept again: {}",
+                main[restart + 5]
+            );
+            assert_eq!(tasks.len(), 10, "one child per connection");
+            for child in &tasks[1..] {
+                assert!(
+                    child.contains(&"close(3) = 0".to_string()),
+                    "the child closes listenfd: {child:?}"
+                );
+                assert_eq!(child.last().unwrap(), "+++ exited with 0 +++");
+            }
         }
-    }
+        Ok(())
+    })());
 }
 
 /// The thread server starts threads with clone3 and never joins them: the
@@ -176,64 +229,24 @@ fn process_server_trace_shows_the_lessons() {
 /// exit_group.
 #[test]
 fn thread_server_trace_detaches_rather_than_joins() {
-    let dir = assert_identical("thread_server", "thread_lessons");
-    for twin in ["rust", "c"] {
-        let tasks = tasks(&dir.join(twin));
-        let main = &tasks[0];
-        assert_eq!(
-            main.iter().filter(|l| l.starts_with("clone3(")).count(),
-            tasks.len() - 1
-        );
-        assert!(
-            !main.iter().any(|l| l.starts_with("futex(")),
-            "the main thread waits for no thread"
-        );
-        assert!(!main.iter().any(|l| l.starts_with("wait4(")));
-        for thread in &tasks[1..] {
-            assert_eq!(thread[thread.len() - 2], "exit(0) = ?", "{thread:?}");
-        }
-    }
-}
-
-/// No Rust runtime start-up: no sigaltstack, no poll on fds 0-2, no SIGPIPE
-/// disposition set before the program's first socket.
-#[test]
-fn no_rust_runtime_start_up() {
-    for name in ["process_server", "thread_server", "client"] {
-        let dir = assert_identical(name, "start_up");
-        let main = &tasks(&dir.join("rust"))[0];
-        let socket = find(main, 0, "socket(").expect("a socket call");
-        for l in &main[..socket] {
-            assert!(
-                !l.starts_with("sigaltstack(")
-                    && !l.starts_with("poll(")
-                    && !l.starts_with("rt_sigaction(SIGPIPE"),
-                "{name}: runtime start-up call {l}"
+    pass((|| {
+        let dir = identical("thread_server", None, "thread_lessons")?;
+        for twin in ["rust", "c"] {
+            let tasks = tasks(&dir.join(twin));
+            let main = &tasks[0];
+            assert_eq!(
+                main.iter().filter(|l| l.starts_with("clone3(")).count(),
+                tasks.len() - 1
             );
-        }
-    }
-}
-
-/// Under each fault injected with strace, both servers stay identical to
-/// their twins, and the fault shows in the traces.
-#[test]
-fn identical_under_injected_faults() {
-    for fault in ["accept-emfile", "spawn-eagain", "read-write-eintr"] {
-        for name in ["process_server", "thread_server"] {
-            let (rust, c) = (program(name, Twin::Rust), program(name, Twin::C));
-            let (out, dir) = trace_compare_under(Some(fault), name, &rust, &c, "faults");
-            let stdout = text(&out.stdout);
-            assert!(out.status.success(), "{stdout}");
             assert!(
-                stdout.starts_with(&format!("{name} under {fault}: identical, ")),
-                "{stdout}"
+                !main.iter().any(|l| l.starts_with("futex(")),
+                "the main thread waits for no thread"
             );
-            let injected = tasks(&dir.join("rust"))
-                .concat()
-                .iter()
-                .filter(|l| l.ends_with("(INJECTED)"))
-                .count();
-            assert!(injected >= 1, "{name} under {fault}: nothing injected");
+            assert!(!main.iter().any(|l| l.starts_with("wait4(")));
+            for thread in &tasks[1..] {
+                assert_eq!(thread[thread.len() - 2], "exit(0) = ?", "{thread:?}");
+            }
         }
-    }
+        Ok(())
+    })());
 }

@@ -1,10 +1,8 @@
 //! The wrappers, run by the driver programs on a socketpair: each Rust
 //! wrapper and its C twin must give the same results.
 
-#[macro_use]
-mod common;
-
-use common::{Twin, program, wait_until};
+use harness::process::wait_until;
+use harness::{Result, Twin, exe, twin_tests};
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
@@ -14,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 /// socketpair; returns it and the other end.
 fn driver(twin: Twin, cmd: &str, arg: &str) -> (Child, UnixStream) {
     let (ours, theirs) = UnixStream::pair().unwrap();
-    let child = Command::new(program("wrap_driver", twin))
+    let child = Command::new(exe("wrap_driver", twin))
         .args([cmd, arg])
         .stdin(Stdio::from(OwnedFd::from(theirs.try_clone().unwrap())))
         .stdout(Stdio::from(OwnedFd::from(theirs)))
@@ -33,7 +31,8 @@ fn send_piece(sock: &mut UnixStream, piece: &[u8]) {
         // SAFETY: TIOCOUTQ (SIOCOUTQ) stores one int: the bytes the peer has not read yet.
         let rc = unsafe { libc::ioctl(sock.as_raw_fd(), libc::TIOCOUTQ, &mut unread) };
         rc == 0 && unread == 0
-    });
+    })
+    .unwrap();
 }
 
 /// Sends the pieces, each in a read of its own, closes, and returns the
@@ -69,7 +68,7 @@ fn rec(s: &str) -> (isize, Vec<u8>) {
 
 /// Lines split across reads are joined; several lines in one read are
 /// handed out one by one; the last line may lack its newline.
-fn readline_joins_split_lines(twin: Twin) {
+fn readline_joins_split_lines(twin: Twin) -> Result<()> {
     let got = records(
         twin,
         "readline",
@@ -85,22 +84,25 @@ fn readline_joins_split_lines(twin: Twin) {
         rec(""),
     ];
     assert_eq!(got, want);
+    Ok(())
 }
 
 /// A line longer than the buffer comes in pieces of maxlen - 1 bytes.
-fn readline_cuts_long_lines(twin: Twin) {
+fn readline_cuts_long_lines(twin: Twin) -> Result<()> {
     let got = records(twin, "readline", "5", &[b"abcdefg\nxy\n"]);
     assert_eq!(got, vec![rec("abcd"), rec("efg\n"), rec("xy\n"), rec("")]);
+    Ok(())
 }
 
 /// Short reads are gathered until the buffer is full; end of file ends it short.
-fn readn_gathers_short_reads(twin: Twin) {
+fn readn_gathers_short_reads(twin: Twin) -> Result<()> {
     let got = records(twin, "readn", "10", &[b"abc", b"defg", b"hijkl", b"mn"]);
     assert_eq!(got, vec![rec("abcdefghij"), rec("klmn"), rec("")]);
+    Ok(())
 }
 
 /// One MiB goes out whole, whatever the socket buffer takes at a time.
-fn writen_writes_everything(twin: Twin) {
+fn writen_writes_everything(twin: Twin) -> Result<()> {
     const N: usize = 1 << 20;
     let (child, mut sock) = driver(twin, "writen", &N.to_string());
     let mut got = Vec::new();
@@ -108,16 +110,36 @@ fn writen_writes_everything(twin: Twin) {
     assert!(child.wait_with_output().unwrap().status.success());
     let want: Vec<u8> = (0..N).map(|i| (i * 7 + 3) as u8).collect();
     assert!(got == want, "got {} bytes, not the {N} written", got.len());
+    Ok(())
 }
 
 /// perr_exit prints "msg: strerror(errno)" on stderr and exits 1.
-fn perr_exit_prints_message_and_fails(twin: Twin) {
+fn perr_exit_prints_message_and_fails(twin: Twin) -> Result<()> {
     let (child, _sock) = driver(twin, "perr_exit", "closing");
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         "closing: Bad file descriptor\n"
+    );
+    Ok(())
+}
+
+/// Accept never lets the kernel write past the address it is given, whatever
+/// length the caller passes: here a peer's address longer than a
+/// sockaddr_in, and a length of 80 for a 16-byte `cliaddr` with a canary
+/// after it. (Rust's alone: C's `Accept` trusts the length its caller passes.)
+#[test]
+fn accept_bounds_the_address_length() {
+    let out = Command::new(exe("wrap_driver", Twin::Rust))
+        .args(["accept", "80"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text, "63 1\n",
+        "accept returns the address's real length, and the canary is intact"
     );
 }
 

@@ -12,7 +12,8 @@ use libc::{addrinfo, sockaddr_in};
 
 concserv::no_std_program!();
 
-const USAGE: &CStr = c"[HOST [PORT]]\n  send stdin's lines to HOST:PORT (default 127.0.0.1 8000), print the replies";
+const USAGE: &CStr =
+    c"[HOST [PORT]]\n  send stdin's lines to HOST:PORT (default 127.0.0.1 8000), print the replies";
 
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
@@ -25,7 +26,11 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     // exists when argc > 1.
     let (host, port) = unsafe {
         check_args(argc, argv, 2, USAGE);
-        let host = if argc > 1 { *argv.add(1) } else { c"127.0.0.1".as_ptr() };
+        let host = if argc > 1 {
+            *argv.add(1)
+        } else {
+            c"127.0.0.1".as_ptr()
+        };
         (host, port_arg(argc, argv, 2, USAGE))
     };
 
@@ -38,11 +43,21 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         hints.ai_socktype = libc::SOCK_STREAM;
         let err = libc::getaddrinfo(host, ptr::null(), &hints, &mut res);
         if err != 0 {
-            libc::fprintf(stderr, c"%s: %s: %s\n".as_ptr(), *argv, host, libc::gai_strerror(err));
+            libc::fprintf(
+                stderr,
+                c"%s: %s: %s\n".as_ptr(),
+                *argv,
+                host,
+                libc::gai_strerror(err),
+            );
             libc::exit(1);
         }
         servaddr = zeroed();
-        ptr::copy_nonoverlapping((*res).ai_addr.cast::<u8>(), (&raw mut servaddr).cast::<u8>(), size_of::<sockaddr_in>());
+        ptr::copy_nonoverlapping(
+            (*res).ai_addr.cast::<u8>(),
+            (&raw mut servaddr).cast::<u8>(),
+            size_of::<sockaddr_in>(),
+        );
         servaddr.sin_port = libc::htons(port as u16);
         libc::freeaddrinfo(res);
     }

@@ -15,7 +15,7 @@ const MAX_COUNT: u64 = 50_000_000;
 /// Threads multiplexing the persistent clients.
 const RT_THREADS: usize = 2;
 
-pub type Result<T> = std::result::Result<T, String>;
+use crate::Result;
 
 fn connect(port: u16) -> Result<TcpStream> {
     let s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;

@@ -2,8 +2,9 @@
 //! program, or of two twins, share exactly. Only what legitimately differs
 //! between runs is masked: pids and tids, addresses, the clients' ephemeral
 //! ports (also inside printed strings), getrandom's bytes, the executable's
-//! path, and the lengths the loader passes to mprotect for RELRO. Strace's
-//! column padding is folded, as masking changes the widths it pads to.
+//! path, the lengths the loader passes to mprotect for RELRO, and the lengths
+//! glibc trims a new thread's malloc arena by. Strace's column padding is
+//! folded, as masking changes the widths it pads to.
 
 use std::collections::BTreeSet;
 
@@ -76,9 +77,28 @@ pub fn join_resumed(raw: &str) -> Vec<String> {
     out
 }
 
+/// The mapping glibc makes for a thread's first malloc: twice the 64 MiB
+/// heap size, of which it unmaps what lies before and after an aligned
+/// heap, lengths that depend on where ASLR put the mapping.
+const ARENA_MMAP: &str =
+    "mmap(NULL, 134217728, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0) = ";
+
 /// A whole task's file, joined and masked.
 pub fn task(raw: &str, run: &Run) -> Vec<String> {
-    join_resumed(raw).iter().map(|l| line(l, run)).collect()
+    let mut trims = 0;
+    join_resumed(raw)
+        .iter()
+        .map(|l| {
+            let mut s = line(l, run);
+            if trims > 0 && s.starts_with("munmap(") {
+                s = mask_arg(&s, 1, "LEN");
+                trims -= 1;
+            } else {
+                trims = if s.starts_with(ARENA_MMAP) { 2 } else { 0 };
+            }
+            s
+        })
+        .collect()
 }
 
 /// One line, masked.
@@ -424,6 +444,31 @@ mod tests {
         assert_eq!(
             line(stack, &run()),
             "mprotect(ADDR, 8388608, PROT_READ|PROT_WRITE) = 0"
+        );
+    }
+
+    #[test]
+    fn a_new_arenas_trims_are_masked_and_nothing_else() {
+        let raw = "mmap(NULL, 134217728, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0) = 0x7f1c4c000000\n\
+                   munmap(0x7f1c48000000, 67108864) = 0\n\
+                   munmap(0x7f1c50000000, 0) = 0\n\
+                   munmap(0x7f1c58000000, 4096) = 0\n\
+                   mprotect(0x7f1c4c000000, 135168, PROT_READ|PROT_WRITE) = 0\n";
+        let raw = raw.replace("                   ", "");
+        assert_eq!(
+            task(&raw, &run()),
+            vec![
+                "mmap(NULL, 134217728, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0) = ADDR",
+                "munmap(ADDR, LEN) = 0",
+                "munmap(ADDR, LEN) = 0",
+                "munmap(ADDR, 4096) = 0",
+                "mprotect(ADDR, 135168, PROT_READ|PROT_WRITE) = 0",
+            ]
+        );
+        // Elsewhere, an munmap's length is kept.
+        assert_eq!(
+            task("munmap(0x7f1c58000000, 8192) = 0\n", &run()),
+            vec!["munmap(ADDR, 8192) = 0"]
         );
     }
 

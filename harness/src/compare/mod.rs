@@ -1,0 +1,205 @@
+//! `make compare`: runs a program and its C twin (or any two executables)
+//! through the same scripted session under `strace -ff`, normalises the
+//! traces, and compares them task by task (process or thread), matched
+//! regardless of pid order.
+
+pub mod normalize;
+pub mod session;
+
+use crate::process::free_port;
+use crate::{Kind, Program, Result, Twin};
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// One comparison: two executables through the session of a program's kind
+/// and model, perhaps under a fault.
+pub struct Job {
+    /// The program whose session (and model) is run.
+    pub program: &'static Program,
+    pub fault: Option<&'static str>,
+    /// The two executables: a program and its twin, or any pair.
+    pub a: PathBuf,
+    pub b: PathBuf,
+    /// The server the client session talks to.
+    pub server: PathBuf,
+}
+
+impl Job {
+    /// `program` against its twin, from where the build put them.
+    pub fn twins(program: &'static Program, fault: Option<&'static str>) -> Job {
+        Job {
+            program,
+            fault,
+            a: crate::exe(program.name, Twin::Rust),
+            b: crate::exe(program.name, Twin::C),
+            server: crate::exe("process_server", Twin::Rust),
+        }
+    }
+
+    /// "NAME" or "NAME under FAULT".
+    pub fn label(&self) -> String {
+        match self.fault {
+            Some(f) => format!("{} under {f}", self.program.name),
+            None => self.program.name.to_string(),
+        }
+    }
+}
+
+/// The comparisons `make compare` runs: every program that has a session,
+/// then every server under every fault that applies to it.
+pub fn all_jobs() -> Vec<Job> {
+    let comparable = || crate::PROGRAMS.iter().filter(|p| p.kind != Kind::Driver);
+    let plain = comparable().map(|p| Job::twins(p, None));
+    let faulty = session::FAULTS.iter().flat_map(move |f| {
+        crate::servers()
+            .filter(|p| session::inject(f, p.model().unwrap()).is_some())
+            .map(|p| Job::twins(p, Some(f)))
+    });
+    plain.chain(faulty).collect()
+}
+
+/// What a comparison found: a verdict line, and a side-by-side diff of the
+/// tasks that differ.
+pub struct Outcome {
+    pub identical: bool,
+    pub report: String,
+    /// Where the traces are: `a/` and `b/`, each with `trace.PID` and `trace.PID.norm`.
+    pub dir: PathBuf,
+}
+
+/// One task's trace: its pid and its normalised lines.
+struct Task {
+    pid: u32,
+    lines: Vec<String>,
+}
+
+/// Runs both executables through the session, tracing into `dir/rust`
+/// and `dir/c` (for a pair: the first and the second), and compares.
+pub fn run(job: &Job, dir: &Path) -> Result<Outcome> {
+    let port = free_port();
+    let _server = match job.program.kind {
+        Kind::Client => Some(plain_server(&job.server, port)?),
+        _ => None,
+    };
+    let args: Vec<String> = job
+        .program
+        .session_args
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut runs = Vec::new();
+    for (side, exe) in [("rust", &job.a), ("c", &job.b)] {
+        let d = crate::process::scratch(dir, side)?;
+        match job.program.model() {
+            Some(model) => session::server(exe, &args, model, port, &d, job.fault)?,
+            None => session::client(exe, port, &d)?,
+        };
+        runs.push(load(&d, port)?);
+    }
+    let b = runs.pop().unwrap();
+    let a = runs.pop().unwrap();
+    let (identical, report) = report(&job.label(), a, b, dir);
+    Ok(Outcome {
+        identical,
+        report,
+        dir: dir.to_path_buf(),
+    })
+}
+
+/// An untraced server for the client session, killed on drop.
+fn plain_server(exe: &Path, port: u16) -> Result<crate::process::Running> {
+    let mut cmd = Command::new(exe);
+    cmd.arg(port.to_string());
+    let server = crate::process::Running::spawn(
+        cmd,
+        exe,
+        crate::process::Output::Discard,
+        Some(Stdio::null()),
+    )?;
+    crate::process::wait_until("the server to listen", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    })?;
+    Ok(server)
+}
+
+/// Reads and normalises every `trace.PID` file in `dir`, writing each
+/// normalised task beside it as `trace.PID.norm`.
+fn load(dir: &Path, keep_port: u16) -> Result<Vec<Task>> {
+    let mut raw = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| e.to_string())? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        if let Some(pid) = file
+            .strip_prefix("trace.")
+            .and_then(|p| p.parse::<u32>().ok())
+        {
+            raw.push((pid, fs::read_to_string(&path).map_err(|e| e.to_string())?));
+        }
+    }
+    let mut run = normalize::Run {
+        keep_port,
+        ..Default::default()
+    };
+    run.scan(raw.iter().flat_map(|(_, text)| text.lines()));
+    raw.sort();
+    let mut tasks = Vec::new();
+    for (pid, text) in raw {
+        let lines = normalize::task(&text, &run);
+        fs::write(
+            dir.join(format!("trace.{pid}.norm")),
+            lines.join("\n") + "\n",
+        )
+        .map_err(|e| e.to_string())?;
+        tasks.push(Task { pid, lines });
+    }
+    Ok(tasks)
+}
+
+/// Matches each task of `a` with an identical task of `b`; the verdict,
+/// and a side-by-side diff of what is left unmatched, paired in pid order.
+fn report(label: &str, a: Vec<Task>, mut b: Vec<Task>, dir: &Path) -> (bool, String) {
+    let total = a.len();
+    let lines: usize = a.iter().map(|t| t.lines.len()).sum();
+    let mut unmatched = Vec::new();
+    for task in a {
+        match b.iter().position(|o| o.lines == task.lines) {
+            Some(i) => drop(b.remove(i)),
+            None => unmatched.push(task),
+        }
+    }
+    if unmatched.is_empty() && b.is_empty() {
+        return (
+            true,
+            format!("{label}: identical, {total} tasks, {lines} lines\n"),
+        );
+    }
+    let mut out = format!(
+        "{label}: DIFFERENT: {} of {total} tasks have no identical twin ({} left over on the other side)\n",
+        unmatched.len(),
+        b.len()
+    );
+    for i in 0..unmatched.len().max(b.len()) {
+        let none = PathBuf::from("/dev/null");
+        let left = unmatched.get(i).map_or(none.clone(), |t| {
+            dir.join(format!("rust/trace.{}.norm", t.pid))
+        });
+        let right = b
+            .get(i)
+            .map_or(none, |t| dir.join(format!("c/trace.{}.norm", t.pid)));
+        let _ = writeln!(out, "--- {}  |  {}", left.display(), right.display());
+        let diff = Command::new("diff")
+            .args(["--side-by-side", "--width=200", "--left-column"])
+            .arg(&left)
+            .arg(&right)
+            .output();
+        match diff {
+            Ok(o) => out.push_str(&String::from_utf8_lossy(&o.stdout)),
+            Err(e) => {
+                let _ = writeln!(out, "(cannot run diff: {e})");
+            }
+        }
+    }
+    (false, out)
+}

@@ -1,0 +1,224 @@
+//! The scripted sessions that every program runs under strace, one per
+//! kind of program, stepped by the server's model: each step waits until
+//! the server has settled or is serving a known number of waiting
+//! connections (polling /proc against a deadline), so that two runs make
+//! the same calls in the same order.
+
+use crate::client::{Conn, all_bytes};
+use crate::model::wait_serving;
+use crate::process::{Output, Running, wait_until};
+use crate::{Model, Result, Worker, procfs};
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// Connections open at once in a server's batch. glibc caches the stacks
+/// of exited threads up to 40 MiB, four 8 MiB stacks: with more, the thread
+/// that exits when the cache is full unmaps a stack, an extra call.
+pub const BATCH: usize = 4;
+
+/// The faults a server's session can run under:
+/// - accept-emfile: the first two accepts fail with EMFILE (for a blocking
+///   server, before any client, so that no SIGCHLD can fall into the
+///   pauses after them);
+/// - spawn-eagain: the 2nd fork (clone) or thread (clone3) fails with
+///   EAGAIN, and that client is closed unserved (servers that create a
+///   worker per connection);
+/// - read-write-eintr: every other read and write, in each task, fails with EINTR;
+/// - stderr-rw: nothing injected, but stderr is /dev/null opened
+///   read-write, so that a thread's first `perror` opens a stream on a
+///   `dup` of it and mallocs in a new arena.
+pub const FAULTS: [&str; 4] = [
+    "accept-emfile",
+    "spawn-eagain",
+    "read-write-eintr",
+    "stderr-rw",
+];
+
+/// strace's arguments for `fault` in a server of `model`; None when the
+/// fault does not apply to it.
+pub fn inject(fault: &str, model: &Model) -> Option<Vec<String>> {
+    let specs = match fault {
+        "accept-emfile" => vec![
+            "accept:error=EMFILE:when=1..2".to_string(),
+            "accept4:error=EMFILE:when=1..2".to_string(),
+        ],
+        "spawn-eagain" => vec![format!("{}:error=EAGAIN:when=2", model.spawn?)],
+        "read-write-eintr" => vec![
+            "read:error=EINTR:when=2+2".into(),
+            "write:error=EINTR:when=2+2".into(),
+        ],
+        "stderr-rw" => vec![],
+        _ => return None,
+    };
+    Some(
+        specs
+            .into_iter()
+            .flat_map(|s| ["-e".to_string(), format!("inject={s}")])
+            .collect(),
+    )
+}
+
+/// `exe args...` under `strace -ff`, tracing into `dir`, in a small fixed
+/// environment: the loader's search (LD_LIBRARY_PATH, which cargo sets)
+/// and the count of variables show in a trace, and should not depend on
+/// who runs it.
+fn traced(
+    exe: &Path,
+    args: &[String],
+    dir: &Path,
+    strace_args: &[String],
+    stdin: Option<Stdio>,
+    stderr_rw: bool,
+) -> Result<Running> {
+    crate::process::require("strace", "strace")?;
+    let mut cmd = Command::new("strace");
+    cmd.env_clear().env("PATH", "/usr/local/bin:/usr/bin:/bin");
+    cmd.args(["-ff", "-q", "-s", "64", "-o"])
+        .arg(dir.join("trace"))
+        .args(strace_args)
+        .arg(exe)
+        .args(args);
+    let output = if stderr_rw {
+        let null = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/null")
+            .map_err(|e| format!("/dev/null: {e}"))?;
+        Output::CaptureStdout(Stdio::from(null))
+    } else {
+        Output::Capture
+    };
+    Running::spawn(cmd, exe, output, stdin)
+}
+
+/// The server session: sequential clients with the server settled between
+/// them (SIGCHLD interrupts accept), binary messages, a client that resets,
+/// one that leaves without a word, then either connections open at once,
+/// each served in turn, or, for a server that serves one at a time, a
+/// client queued behind another; under `fault`, if one is given. `args`
+/// follow the port. Returns the server's stdout.
+pub fn server(
+    exe: &Path,
+    args: &[String],
+    model: &Model,
+    port: u16,
+    dir: &Path,
+    fault: Option<&str>,
+) -> Result<String> {
+    let strace_args = match fault {
+        Some(f) => inject(f, model).ok_or_else(|| format!("{f} does not apply to this server"))?,
+        None => Vec::new(),
+    };
+    let mut all_args = vec![port.to_string()];
+    all_args.extend_from_slice(args);
+    let server = traced(
+        exe,
+        &all_args,
+        dir,
+        &strace_args,
+        None,
+        fault == Some("stderr-rw"),
+    )?;
+    let pid = server.pid;
+    server.wait_for_stdout(&format!("listening on 0.0.0.0:{port}\n"))?;
+    let settled = || wait_serving(pid, model, 0);
+    let serving = |n| wait_serving(pid, model, n);
+    settled()?;
+
+    for round in 0..3 {
+        let mut c = Conn::to(port)?;
+        c.check(format!("round {round}: Hello, server!\n").as_bytes())?;
+        c.check(&all_bytes())?;
+        serving(1)?;
+        c.finish()?;
+        settled()?;
+        if round == 0 && fault == Some("spawn-eagain") {
+            // No child or thread for this one: closed unserved.
+            Conn::to(port)?.read_to_end()?;
+            settled()?;
+        }
+    }
+
+    let mut c = Conn::to(port)?;
+    c.check(b"this client will reset\n")?;
+    serving(1)?;
+    c.reset()?;
+    settled()?;
+
+    let c = Conn::to(port)?;
+    serving(1)?;
+    drop(c);
+    settled()?;
+
+    if model.worker == Worker::Main {
+        queued(port, &serving)?;
+    } else {
+        batch(port, &serving)?;
+    }
+    settled()?;
+
+    server.finish(libc::SIGTERM).map(|(out, _)| out)
+}
+
+/// BATCH connections open at once, each accepted, then each served and
+/// closed, in turn: threads printing at the same moment contend for
+/// stdout's lock, and the futex calls that makes differ between two runs
+/// of the same program.
+fn batch(port: u16, serving: &dyn Fn(usize) -> Result<()>) -> Result<()> {
+    let mut conns = Vec::new();
+    for i in 0..BATCH {
+        conns.push(Conn::to(port)?);
+        serving(i + 1)?;
+    }
+    for (i, c) in conns.iter_mut().enumerate() {
+        c.check(format!("batch client {i}\n").as_bytes())?;
+        c.check(&all_bytes())?;
+        serving(BATCH)?;
+    }
+    for (i, c) in conns.into_iter().enumerate() {
+        c.finish()?;
+        serving(BATCH - 1 - i)?;
+    }
+    Ok(())
+}
+
+/// A server that serves one client at a time: a second client connects
+/// (the kernel queues it), sends, and gets its reply only once the first
+/// has left.
+fn queued(port: u16, serving: &dyn Fn(usize) -> Result<()>) -> Result<()> {
+    let mut first = Conn::to(port)?;
+    first.check(b"first in line\n")?;
+    serving(1)?;
+    let mut second = Conn::to(port)?;
+    wait_until("the second client in the accept queue", || {
+        procfs::accept_queue(port) == Some(1)
+    })?;
+    let msg = b"second in line\n";
+    std::io::Write::write_all(&mut second.0, msg).map_err(|e| format!("send: {e}"))?;
+    first.check(b"still first\n")?;
+    first.finish()?;
+    let mut reply = vec![0; msg.len()];
+    std::io::Read::read_exact(&mut second.0, &mut reply).map_err(|e| format!("reply: {e}"))?;
+    if reply != msg.to_ascii_uppercase() {
+        return Err(format!("wrong reply to the second client: {reply:?}"));
+    }
+    serving(1)?;
+    second.finish()
+}
+
+/// The client session: lines from a file on stdin, against an untraced
+/// server on `port`; returns the client's stdout.
+pub fn client(exe: &Path, port: u16, dir: &Path) -> Result<String> {
+    let input = dir.join("input.txt");
+    let lines = "hello, server\nMixed Case 123\n\t tabs and  spaces \u{e9}\nlast line, no newline";
+    fs::write(&input, lines).map_err(|e| e.to_string())?;
+    let stdin = fs::File::open(&input).map_err(|e| e.to_string())?;
+    let args = ["127.0.0.1".to_string(), port.to_string()];
+    let client = traced(exe, &args, dir, &[], Some(Stdio::from(stdin)), false)?;
+    let (_, out, _) = client.wait()?;
+    if out != lines.to_ascii_uppercase() {
+        return Err(format!("the client printed {out:?}"));
+    }
+    Ok(out)
+}

@@ -1,0 +1,120 @@
+//! What a server's model (its row in the table of programs) means for the
+//! state of its tasks: "settled", no connection left and every task back
+//! where it waits; and "serving n", n connections open, each waiting for
+//! its client. The scripted sessions step only from such a state, so that
+//! two runs make the same calls in the same order.
+
+use crate::process::wait_until;
+use crate::procfs::{self, blocked_in};
+use crate::{Model, Result, Worker};
+
+/// The tasks that serve one connection each: the live children, and the
+/// threads beside the main one and the pool. A process model and a thread
+/// model count alike, so that a session can run a program of the other
+/// (the comparison then shows how they differ). None for the main-task and
+/// event-loop models.
+pub fn workers(pid: i32, model: &Model) -> Vec<(i32, i32)> {
+    match model.worker {
+        Worker::Child | Worker::Thread => {
+            let mut w: Vec<(i32, i32)> = procfs::live_children(pid)
+                .into_iter()
+                .map(|c| (c, c))
+                .collect();
+            let mut t = threads(pid);
+            w.extend(
+                t.split_off(pool_size(model).min(t.len()))
+                    .into_iter()
+                    .map(|t| (pid, t)),
+            );
+            w
+        }
+        Worker::Main | Worker::Loop => Vec::new(),
+    }
+}
+
+fn pool_size(model: &Model) -> usize {
+    model.pool.map_or(0, |p| p.threads)
+}
+
+/// The threads of `pid` beside the main one, oldest first (a pool is
+/// started before any worker).
+fn threads(pid: i32) -> Vec<i32> {
+    let mut t: Vec<i32> = procfs::tasks(pid)
+        .into_iter()
+        .filter(|&t| t != pid)
+        .collect();
+    t.sort_unstable();
+    t
+}
+
+/// Whether the pool's threads are all there, each blocked where it idles.
+fn pool_idle(pid: i32, model: &Model) -> bool {
+    match model.pool {
+        None => true,
+        Some(p) => {
+            let t = threads(pid);
+            t.len() >= p.threads
+                && t[..p.threads]
+                    .iter()
+                    .all(|&tid| blocked_in(pid, tid, p.idle_in))
+        }
+    }
+}
+
+/// Whether the server is serving exactly `n` connections, each waiting for
+/// its client, with the main task and the pool where they wait.
+pub fn serving(pid: i32, model: &Model, n: usize) -> bool {
+    let main_waits = blocked_in(pid, pid, model.main_idle_in);
+    let no_stray_children = matches!(model.worker, Worker::Child | Worker::Thread)
+        || procfs::live_children(pid).is_empty();
+    let threads = threads(pid).len();
+    let base = no_stray_children && pool_idle(pid, model);
+    base && match model.worker {
+        Worker::Main => match n {
+            0 => main_waits && threads == pool_size(model),
+            1 => blocked_in(pid, pid, crate::Call::Read),
+            _ => false,
+        },
+        Worker::Child | Worker::Thread => {
+            let w = workers(pid, model);
+            main_waits
+                && w.len() == n
+                && w.iter().all(|&(p, t)| blocked_in(p, t, crate::Call::Read))
+                // Every finished child reaped, unless reaping is not the lesson.
+                && (model.leaves_zombies || procfs::live_children(pid).len() == procfs::children(pid).len())
+        }
+        // The listening socket and one per connection.
+        Worker::Loop => main_waits && threads == pool_size(model) && procfs::sockets(pid) == 1 + n,
+    }
+}
+
+/// What the tasks of `pid` are doing, for an error message.
+pub fn describe(pid: i32) -> String {
+    let tasks: Vec<String> = procfs::tasks(pid)
+        .iter()
+        .map(|&t| format!("{t} in {:?}", procfs::syscall(pid, t)))
+        .collect();
+    let children: Vec<String> = procfs::children(pid)
+        .iter()
+        .map(|&c| {
+            let state = procfs::stat(c).map_or('?', |s| s.state);
+            format!("{c} ({state}) in {:?}", procfs::syscall(c, c))
+        })
+        .collect();
+    format!(
+        "pid {pid}: tasks [{}], children [{}], {} sockets",
+        tasks.join(", "),
+        children.join(", "),
+        procfs::sockets(pid)
+    )
+}
+
+/// Waits until [`serving`] `n`; the error says what the tasks were doing.
+pub fn wait_serving(pid: i32, model: &Model, n: usize) -> Result<()> {
+    let what = if n == 0 {
+        "the server to settle".to_string()
+    } else {
+        format!("the server to be serving {n} waiting connections")
+    };
+    wait_until(&what, || serving(pid, model, n)).map_err(|e| format!("{e}: {}", describe(pid)))
+}

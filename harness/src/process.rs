@@ -1,0 +1,372 @@
+//! Programs started in process groups of their own, their output collected,
+//! and the whole group killed when they are dropped; conditions polled
+//! against one deadline.
+
+use crate::client::Conn;
+use crate::{Model, Result, Twin, model, procfs};
+use std::io::Read;
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// How long any one condition may take before it is an error.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Polls `cond` every few milliseconds until it holds; an error naming
+/// `what` once `DEADLINE` has passed.
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) -> Result<()> {
+    let start = Instant::now();
+    while !cond() {
+        if start.elapsed() > DEADLINE {
+            return Err(format!("timed out after {DEADLINE:?} waiting for {what}"));
+        }
+        thread::sleep(Duration::from_millis(2));
+    }
+    Ok(())
+}
+
+/// A TCP port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port on 127.0.0.1")
+}
+
+/// Fails, saying how to install it, when `tool` is not on PATH.
+pub fn require(tool: &str, package: &str) -> Result<()> {
+    let found = Command::new(tool)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if found.is_ok_and(|s| s.success()) {
+        Ok(())
+    } else {
+        Err(format!("{tool} is missing: apt-get install -y {package}"))
+    }
+}
+
+/// A child's pipe, read to its end in a thread of its own.
+struct Capture {
+    bytes: Arc<Mutex<Vec<u8>>>,
+    reader: Option<JoinHandle<()>>,
+}
+
+impl Capture {
+    fn spawn(mut pipe: impl Read + Send + 'static) -> Capture {
+        let bytes = Arc::new(Mutex::new(Vec::new()));
+        let sink = bytes.clone();
+        let reader = thread::spawn(move || {
+            let mut chunk = [0u8; 65536];
+            while let Ok(n @ 1..) = pipe.read(&mut chunk) {
+                sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        });
+        Capture {
+            bytes,
+            reader: Some(reader),
+        }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes.lock().unwrap()).into_owned()
+    }
+
+    /// Waits for the pipe's end of file: every byte is in.
+    fn join(&mut self) {
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+    }
+}
+
+/// What becomes of a program's stdout and stderr.
+pub enum Output {
+    /// Both collected.
+    Capture,
+    /// Both to /dev/null.
+    Discard,
+    /// Stdout collected, stderr where it says (/dev/null opened read-write, say).
+    CaptureStdout(Stdio),
+}
+
+/// A program running in a process group of its own, perhaps behind a
+/// wrapper (strace, valgrind); killed, with the whole group, on drop.
+pub struct Running {
+    child: Child,
+    /// The program's pid: the wrapper's child that runs the executable.
+    pub pid: i32,
+    stdout: Option<Capture>,
+    stderr: Option<Capture>,
+}
+
+impl Running {
+    /// Starts `cmd`, which runs `exe` itself or behind a wrapper: strace
+    /// runs it as a child, valgrind in its own process. Its stdin is null
+    /// unless one is given.
+    pub fn spawn(
+        mut cmd: Command,
+        exe: &Path,
+        output: Output,
+        stdin: Option<Stdio>,
+    ) -> Result<Running> {
+        let (out, err) = match output {
+            Output::Capture => (Stdio::piped(), Stdio::piped()),
+            Output::Discard => (Stdio::null(), Stdio::null()),
+            Output::CaptureStdout(err) => (Stdio::piped(), err),
+        };
+        let wrapped = Path::new(cmd.get_program()).file_name() == Some("strace".as_ref());
+        let mut child = cmd
+            .stdin(stdin.unwrap_or_else(Stdio::null))
+            .stdout(out)
+            .stderr(err)
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("cannot start {:?}: {e}", cmd.get_program()))?;
+        let stdout = child.stdout.take().map(Capture::spawn);
+        let stderr = child.stderr.take().map(Capture::spawn);
+        let leader = child.id() as i32;
+        let mut running = Running {
+            child,
+            pid: leader,
+            stdout,
+            stderr,
+        };
+        if wrapped {
+            // The wrapper may have other children for a moment.
+            wait_until(&format!("{} to start", exe.display()), || {
+                running.pid = procfs::children(leader)
+                    .into_iter()
+                    .find(|&c| procfs::runs(c, exe))
+                    .unwrap_or(0);
+                running.pid != 0
+            })?;
+        }
+        Ok(running)
+    }
+
+    /// What it has written to stdout so far.
+    pub fn stdout(&self) -> String {
+        self.stdout.as_ref().map_or_else(String::new, Capture::text)
+    }
+
+    /// What it has written to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.as_ref().map_or_else(String::new, Capture::text)
+    }
+
+    /// Waits until stdout holds `needle`.
+    pub fn wait_for_stdout(&self, needle: &str) -> Result<()> {
+        wait_until(&format!("{needle:?} on stdout"), || {
+            self.stdout().contains(needle)
+        })
+        .map_err(|e| format!("{e}; stderr: {}", self.stderr()))
+    }
+
+    /// Whether the group's leader (the program, or its wrapper) has exited.
+    pub fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    /// Sends `sig` to the program (not to its wrapper or children).
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) takes no pointers.
+        unsafe { libc::kill(self.pid, sig) };
+    }
+
+    /// Waits for the leader to exit, then for every byte of its output (the
+    /// rest of the group is killed, so that no child keeps a pipe open).
+    pub fn wait(mut self) -> Result<(ExitStatus, String, String)> {
+        let mut status = None;
+        wait_until("the program to exit", || {
+            status = self.child.try_wait().ok().flatten();
+            status.is_some()
+        })?;
+        self.kill_group();
+        Ok((
+            status.unwrap(),
+            self.take(|r| &mut r.stdout),
+            self.take(|r| &mut r.stderr),
+        ))
+    }
+
+    /// Sends `sig` to the program, and [`wait`](Self::wait)s.
+    pub fn finish(self, sig: i32) -> Result<(String, String)> {
+        self.signal(sig);
+        self.wait().map(|(_, out, err)| (out, err))
+    }
+
+    /// Kills the whole group and returns what the program printed.
+    pub fn stop(mut self) -> (String, String) {
+        self.kill_group();
+        (self.take(|r| &mut r.stdout), self.take(|r| &mut r.stderr))
+    }
+
+    fn take(&mut self, which: impl Fn(&mut Running) -> &mut Option<Capture>) -> String {
+        match which(self).as_mut() {
+            Some(c) => {
+                c.join();
+                c.text()
+            }
+            None => String::new(),
+        }
+    }
+
+    fn kill_group(&mut self) {
+        // SAFETY: kill(2) takes no pointers; the group is the one spawn made.
+        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.kill_group();
+    }
+}
+
+/// A server running on a port, with its model.
+pub struct Server {
+    pub run: Running,
+    pub pid: i32,
+    pub port: u16,
+    pub model: &'static Model,
+}
+
+impl Server {
+    /// Starts server `name` on a free port and waits for its ready line.
+    pub fn start(name: &str, twin: Twin) -> Result<Server> {
+        Server::start_on(name, twin, free_port())
+    }
+
+    /// Starts server `name` on `port` and waits for its ready line.
+    pub fn start_on(name: &str, twin: Twin, port: u16) -> Result<Server> {
+        let exe = crate::exe(name, twin);
+        Server::start_with(name, Command::new(&exe), &exe, port)
+    }
+
+    /// Starts `cmd`, server `name` (`exe`) or a wrapper around it, with the
+    /// port as its last argument, and waits for the ready line.
+    pub fn start_with(name: &str, mut cmd: Command, exe: &Path, port: u16) -> Result<Server> {
+        let model = crate::program(name)?
+            .model()
+            .ok_or_else(|| format!("{name} is not a server"))?;
+        cmd.arg(port.to_string());
+        let run = Running::spawn(cmd, exe, Output::Capture, None)?;
+        run.wait_for_stdout(&format!("listening on 0.0.0.0:{port}\n"))?;
+        Ok(Server {
+            pid: run.pid,
+            run,
+            port,
+            model,
+        })
+    }
+
+    /// Starts server `name` under `strace -f ARGS -o TRACE` (fault
+    /// injection, say); `pid` is the server's, not strace's.
+    pub fn start_traced(
+        name: &str,
+        twin: Twin,
+        strace_args: &[&str],
+        trace: &Path,
+    ) -> Result<Server> {
+        require("strace", "strace")?;
+        let exe = crate::exe(name, twin);
+        let mut cmd = Command::new("strace");
+        cmd.args(["-f", "-qq"])
+            .args(strace_args)
+            .arg("-o")
+            .arg(trace)
+            .arg(&exe);
+        Server::start_with(name, cmd, &exe, free_port())
+    }
+
+    /// A new client connection.
+    pub fn connect(&self) -> Result<Conn> {
+        Conn::to(self.port)
+    }
+
+    pub fn stdout(&self) -> String {
+        self.run.stdout()
+    }
+
+    pub fn stderr(&self) -> String {
+        self.run.stderr()
+    }
+
+    /// Whether the server process is alive (not a zombie).
+    pub fn alive(&self) -> bool {
+        procfs::stat(self.pid).is_some_and(|s| s.state != 'Z')
+    }
+
+    /// Its children, zombies included.
+    pub fn children(&self) -> Vec<i32> {
+        procfs::children(self.pid)
+    }
+
+    pub fn zombies(&self) -> usize {
+        procfs::zombies(self.pid)
+    }
+
+    /// How many threads the server process has.
+    pub fn tasks(&self) -> usize {
+        procfs::tasks(self.pid).len()
+    }
+
+    /// How many descriptors the server process has open.
+    pub fn fds(&self) -> usize {
+        procfs::fds(self.pid)
+    }
+
+    /// CPU time of the server process, in clock ticks.
+    pub fn cpu_ticks(&self) -> u64 {
+        procfs::cpu_ticks(self.pid)
+    }
+
+    /// The (pid, tid) of each task that serves one connection (see [`model::workers`]).
+    pub fn workers(&self) -> Vec<(i32, i32)> {
+        model::workers(self.pid, self.model)
+    }
+
+    /// Waits until no connection is left and every task is back where it waits.
+    pub fn settled(&self) -> Result<()> {
+        model::wait_serving(self.pid, self.model, 0)
+    }
+
+    /// Waits until `n` connections are open, each waiting for its client.
+    pub fn serving(&self, n: usize) -> Result<()> {
+        model::wait_serving(self.pid, self.model, n)
+    }
+
+    /// Kills the server process alone (not its children) and reaps it.
+    pub fn kill(&mut self) {
+        self.run.signal(libc::SIGKILL);
+        let _ = self.run.exited();
+        let _ = wait_until("the server to die", || !self.alive());
+    }
+
+    /// Ends the server with SIGTERM, as a user's Ctrl-C would, waits for it
+    /// (and whatever runs it) to exit, and returns what it printed.
+    pub fn terminate(self) -> Result<(String, String)> {
+        self.run.finish(libc::SIGTERM)
+    }
+
+    /// Kills the whole process group and returns what the server printed.
+    pub fn stop(self) -> (String, String) {
+        self.run.stop()
+    }
+}
+
+/// A scratch directory of the caller's own (tests and runs go in parallel),
+/// emptied first.
+pub fn scratch(parent: &Path, name: &str) -> Result<PathBuf> {
+    let dir = parent.join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(dir)
+}

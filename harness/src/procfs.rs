@@ -1,0 +1,181 @@
+//! What `/proc` says about a process: its children, threads, the call each
+//! task is blocked in, its descriptors, CPU time and memory.
+
+use crate::Call;
+use std::fs;
+use std::path::Path;
+
+/// The system call numbers a task blocked in `call` may show: glibc picks
+/// one of several for some calls, and std uses others than C.
+pub fn numbers(call: Call) -> &'static [i64] {
+    match call {
+        Call::Accept => &[libc::SYS_accept, libc::SYS_accept4],
+        Call::Read => &[libc::SYS_read, libc::SYS_recvfrom],
+        Call::Futex => &[libc::SYS_futex],
+        #[cfg(target_arch = "x86_64")]
+        Call::EpollWait => &[
+            libc::SYS_epoll_wait,
+            libc::SYS_epoll_pwait,
+            libc::SYS_epoll_pwait2,
+        ],
+        #[cfg(not(target_arch = "x86_64"))]
+        Call::EpollWait => &[libc::SYS_epoll_pwait, libc::SYS_epoll_pwait2],
+        #[cfg(target_arch = "x86_64")]
+        Call::Poll => &[libc::SYS_poll, libc::SYS_ppoll],
+        #[cfg(not(target_arch = "x86_64"))]
+        Call::Poll => &[libc::SYS_ppoll],
+        #[cfg(target_arch = "x86_64")]
+        Call::Select => &[libc::SYS_select, libc::SYS_pselect6],
+        #[cfg(not(target_arch = "x86_64"))]
+        Call::Select => &[libc::SYS_pselect6],
+    }
+}
+
+/// The system call task `tid` of process `pid` is blocked in, None while it runs.
+pub fn syscall(pid: i32, tid: i32) -> Option<i64> {
+    fs::read_to_string(format!("/proc/{pid}/task/{tid}/syscall"))
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Whether task `tid` of process `pid` is blocked in `call`.
+pub fn blocked_in(pid: i32, tid: i32, call: Call) -> bool {
+    syscall(pid, tid).is_some_and(|n| numbers(call).contains(&n))
+}
+
+/// The thread ids of process `pid`, the main one first.
+pub fn tasks(pid: i32) -> Vec<i32> {
+    let mut t: Vec<i32> = fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    t.sort_by_key(|&tid| (tid != pid, tid));
+    t
+}
+
+/// One process's line of /proc/PID/stat, the fields the harness needs.
+#[derive(Debug, Clone, Copy)]
+pub struct Stat {
+    pub pid: i32,
+    pub state: char,
+    pub ppid: i32,
+    /// User and system time, its own and its reaped children's, in clock ticks.
+    pub utime: u64,
+    pub stime: u64,
+    pub cutime: u64,
+    pub cstime: u64,
+}
+
+pub fn stat(pid: i32) -> Option<Stat> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: split after the last ')'.
+    let f: Vec<&str> = text[text.rfind(')')? + 2..].split(' ').collect();
+    let n = |i: usize| f.get(i)?.parse::<u64>().ok();
+    Some(Stat {
+        pid,
+        state: f.first()?.chars().next()?,
+        ppid: f.get(1)?.parse().ok()?,
+        utime: n(11)?,
+        stime: n(12)?,
+        cutime: n(13)?,
+        cstime: n(14)?,
+    })
+}
+
+/// The children of process `pid` (of any of its threads), zombies included.
+pub fn children(pid: i32) -> Vec<i32> {
+    tasks(pid)
+        .iter()
+        .flat_map(|t| {
+            fs::read_to_string(format!("/proc/{pid}/task/{t}/children"))
+                .unwrap_or_default()
+                .split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<i32>>()
+        })
+        .collect()
+}
+
+/// The children of `pid` that are zombies.
+pub fn zombies(pid: i32) -> usize {
+    children(pid)
+        .into_iter()
+        .filter(|&c| stat(c).is_some_and(|s| s.state == 'Z'))
+        .count()
+}
+
+/// The children of `pid` still running (not zombies).
+pub fn live_children(pid: i32) -> Vec<i32> {
+    children(pid)
+        .into_iter()
+        .filter(|&c| stat(c).is_some_and(|s| s.state != 'Z'))
+        .collect()
+}
+
+/// What each open descriptor of `pid` is (`socket:[…]`, `anon_inode:[eventpoll]`…).
+pub fn fd_targets(pid: i32) -> Vec<String> {
+    fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.filter_map(|e| Some(fs::read_link(e.ok()?.path()).ok()?.display().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// How many descriptors `pid` has open.
+pub fn fds(pid: i32) -> usize {
+    fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+/// How many of them are sockets.
+pub fn sockets(pid: i32) -> usize {
+    fd_targets(pid)
+        .iter()
+        .filter(|t| t.starts_with("socket:"))
+        .count()
+}
+
+/// CPU time of `pid` alone, in clock ticks.
+pub fn cpu_ticks(pid: i32) -> u64 {
+    stat(pid).map_or(0, |s| s.utime + s.stime)
+}
+
+/// CPU time of `pid`'s whole tree: itself, its live children, and the
+/// children it has reaped, in clock ticks.
+pub fn tree_cpu_ticks(pid: i32) -> u64 {
+    let own = stat(pid).map_or(0, |s| s.utime + s.stime + s.cutime + s.cstime);
+    own + children(pid).into_iter().map(tree_cpu_ticks).sum::<u64>()
+}
+
+/// A field of /proc/PID/status or smaps_rollup, in kB ("VmRSS", "Pss").
+pub fn kb(pid: i32, file: &str, field: &str) -> Option<u64> {
+    let text = fs::read_to_string(format!("/proc/{pid}/{file}")).ok()?;
+    let line = text.lines().find(|l| l.starts_with(&format!("{field}:")))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Whether process `pid` runs the executable `exe`.
+pub fn runs(pid: i32, exe: &Path) -> bool {
+    let Ok(want) = fs::canonicalize(exe) else {
+        return false;
+    };
+    fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|p| p == want)
+}
+
+/// Connections waiting in the accept queue of the socket listening on
+/// `port` (for a LISTEN socket, /proc/net/tcp's rx_queue is that count).
+pub fn accept_queue(port: u16) -> Option<usize> {
+    let table = fs::read_to_string("/proc/net/tcp").ok()?;
+    let local = format!(":{port:04X}");
+    table.lines().skip(1).find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        (f[1].ends_with(&local) && f[3] == "0A")
+            .then(|| usize::from_str_radix(f[4].split(':').nth(1)?, 16).ok())
+            .flatten()
+    })
+}

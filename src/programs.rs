@@ -1,0 +1,153 @@
+//! The table of programs: every program, its C twin's sources, and its model,
+//! which says what a server looks like at rest and while it serves. build.rs
+//! compiles the twins from it; the harness's tests, `trace_compare` and
+//! `bench` read it through `concserv::programs`. A new server is its two
+//! source files, one row here, and its `[[bin]]` in Cargo.toml.
+
+/// A system call a task can be seen blocked in (`/proc/PID/task/TID/syscall`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Call {
+    Accept,
+    Read,
+    Futex,
+    EpollWait,
+    Poll,
+    Select,
+}
+
+/// Who serves a connection once it is accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Worker {
+    /// The main task itself, one connection at a time, blocked in `read`.
+    Main,
+    /// A child process per connection, blocked in `read` while it waits.
+    Child,
+    /// A thread per connection, blocked in `read` while it waits.
+    Thread,
+    /// No one task per connection: an event loop watches them all.
+    Loop,
+}
+
+/// Threads a server starts once, whatever its connections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pool {
+    /// How many (the session passes this number where the program takes one).
+    pub threads: usize,
+    /// The call each of them blocks in while there is nothing to do.
+    pub idle_in: Call,
+}
+
+/// What "settled" and "serving" mean for a server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Model {
+    /// The call the main task blocks in while it waits for clients.
+    pub main_idle_in: Call,
+    /// Who serves each connection.
+    pub worker: Worker,
+    /// The system call that creates a worker (`clone` for `fork`, `clone3`
+    /// for `pthread_create`), if the server creates one per connection.
+    pub spawn: Option<&'static str>,
+    /// Threads started once, beside the main one.
+    pub pool: Option<Pool>,
+    /// Whether finished children are left as zombies (the lesson of one program).
+    pub leaves_zombies: bool,
+}
+
+/// What a program is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A server: `NAME [PORT]`.
+    Server(Model),
+    /// The client: `client [HOST [PORT]]`, lines from stdin.
+    Client,
+    /// A test driver, not for users.
+    Driver,
+}
+
+/// One row of the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Program {
+    /// The executable's name, the same for both twins.
+    pub name: &'static str,
+    /// The name `make run-SHORT` and `make compare-SHORT` know it by.
+    pub short: &'static str,
+    /// One line for `make help`.
+    pub about: &'static str,
+    /// The C twin's sources and compiler flags.
+    pub c_sources: &'static [&'static str],
+    pub kind: Kind,
+    /// What the scripted sessions pass after the port (a pool's size, say).
+    pub session_args: &'static [&'static str],
+}
+
+impl Program {
+    /// The server's model, if it is a server.
+    pub fn model(&self) -> Option<&Model> {
+        match &self.kind {
+            Kind::Server(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+/// The sources every server's twin is built from, besides its own.
+macro_rules! server_sources {
+    ($main:literal $(, $more:literal)*) => {
+        &[$main, "src/listen.c", "src/echo.c", "src/args.c", "src/wrap.c" $(, $more)*]
+    };
+}
+
+pub const PROGRAMS: &[Program] = &[
+    Program {
+        name: "process_server",
+        short: "process",
+        about: "a child process per connection, reaped on SIGCHLD",
+        c_sources: server_sources!("src/bin/process_server.c"),
+        kind: Kind::Server(Model {
+            main_idle_in: Call::Accept,
+            worker: Worker::Child,
+            spawn: Some("clone"),
+            pool: None,
+            leaves_zombies: false,
+        }),
+        session_args: &[],
+    },
+    Program {
+        name: "thread_server",
+        short: "thread",
+        about: "a detached thread per connection",
+        c_sources: server_sources!("src/bin/thread_server.c", "-pthread"),
+        kind: Kind::Server(Model {
+            main_idle_in: Call::Accept,
+            worker: Worker::Thread,
+            spawn: Some("clone3"),
+            pool: None,
+            leaves_zombies: false,
+        }),
+        session_args: &[],
+    },
+    Program {
+        name: "client",
+        short: "client",
+        about: "sends stdin's lines to a server, prints the replies",
+        c_sources: &["src/bin/client.c", "src/args.c", "src/wrap.c"],
+        kind: Kind::Client,
+        session_args: &[],
+    },
+    Program {
+        name: "wrap_driver",
+        short: "wrap_driver",
+        about: "runs one wrapper for the tests",
+        c_sources: &["tests/drivers/wrap_driver.c", "src/wrap.c"],
+        kind: Kind::Driver,
+        session_args: &[],
+    },
+];
+
+/// The C headers the twins include.
+pub const HEADERS: &[&str] = &["src/args.h", "src/echo.h", "src/listen.h", "src/wrap.h"];
+
+/// The row of the program called `name` (or known by `short`).
+pub fn find(name: &str) -> Option<&'static Program> {
+    PROGRAMS.iter().find(|p| p.name == name || p.short == name)
+}

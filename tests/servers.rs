@@ -1,0 +1,131 @@
+//! Stories every server of the table must get through, Rust and C.
+
+use harness::client::{mask_ports, messages};
+use harness::process::{Server, free_port, wait_until};
+use harness::testing::{all, each_server};
+use harness::{Result, Twin};
+use std::sync::Barrier;
+use std::thread;
+
+/// Twenty clients at once, each sending messages that together hold every
+/// byte value, get byte-exact replies (one after another, from a server
+/// that serves one at a time); once they leave, the server is back where it
+/// started: no child, no thread beyond its own, the descriptors it opened.
+fn concurrent_clients_then_nothing_left(name: &str, twin: Twin) -> Result<()> {
+    const CLIENTS: usize = 20;
+    let server = Server::start(name, twin)?;
+    let fds_at_start = server.fds();
+    let barrier = Barrier::new(CLIENTS);
+
+    thread::scope(|s| {
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|id| {
+                let (server, barrier) = (&server, &barrier);
+                s.spawn(move || -> Result<()> {
+                    let mut conn = server.connect()?;
+                    barrier.wait();
+                    for msg in messages(id, 40) {
+                        conn.check(&msg)?;
+                    }
+                    conn.finish()
+                })
+            })
+            .collect();
+        clients.into_iter().try_for_each(|c| c.join().unwrap())
+    })?;
+
+    server.settled()?;
+    wait_until("descriptors back to the start", || {
+        server.fds() == fds_at_start
+    })
+}
+
+/// Clients one after another, each waiting until the server has cleaned up
+/// after the last: a process server has then been interrupted in `accept` by
+/// SIGCHLD, and must have retried it.
+fn sequential_clients_after_cleanup(name: &str, twin: Twin) -> Result<()> {
+    let server = Server::start(name, twin)?;
+    for round in 0..5 {
+        let mut conn = server.connect()?;
+        conn.check(format!("round {round}: hello\n").as_bytes())?;
+        conn.finish()?;
+        server.settled()?;
+    }
+    let (out, _) = server.stop();
+    let closed = out.matches("the other side has been closed.\n").count();
+    if closed != 5 {
+        return Err(format!("{closed} closed messages, not 5:\n{out}"));
+    }
+    Ok(())
+}
+
+/// A server killed while it holds a connection comes back on the same port
+/// at once (SO_REUSEADDR), and serves.
+fn restart_on_same_port(name: &str, twin: Twin) -> Result<()> {
+    let mut first = Server::start(name, twin)?;
+    let mut conn = first.connect()?;
+    conn.check(b"still here\n")?;
+    first.kill();
+
+    let second = Server::start_on(name, twin, first.port)?;
+    second.connect()?.check(b"served again\n")?;
+    drop(conn);
+    Ok(())
+}
+
+/// The same session gives the same stdout from the Rust program and its C
+/// twin, but for the clients' ephemeral ports.
+fn stdout_same_as_twin(name: &str, _: Twin) -> Result<()> {
+    let port = free_port();
+    let mut outputs = Vec::new();
+    for twin in Twin::BOTH {
+        let server = Server::start_on(name, twin, port)?;
+        for (i, text) in ["hello\n", "Mixed Case 123 \u{e9}\n"].iter().enumerate() {
+            let mut conn = server.connect()?;
+            conn.check(text.as_bytes())?;
+            conn.check(b"second message\n")?;
+            conn.finish()?;
+            wait_until("the closed message", || {
+                server.stdout().matches("closed.\n").count() > i
+            })?;
+        }
+        outputs.push(mask_ports(&server.stop().0));
+    }
+    if !outputs[0].contains("received from 127.0.0.1 at PORT N\nHELLO\n") {
+        return Err(format!("unexpected stdout:\n{}", outputs[0]));
+    }
+    if outputs[0] != outputs[1] {
+        return Err(format!(
+            "Rust and C stdout differ:\n{}\n---\n{}",
+            outputs[0], outputs[1]
+        ));
+    }
+    Ok(())
+}
+
+#[test]
+fn concurrent_clients_then_nothing_left_every_server() {
+    each_server(all, concurrent_clients_then_nothing_left);
+}
+
+#[test]
+fn sequential_clients_after_cleanup_every_server() {
+    each_server(all, sequential_clients_after_cleanup);
+}
+
+#[test]
+fn restart_on_same_port_every_server() {
+    each_server(all, restart_on_same_port);
+}
+
+#[test]
+fn stdout_same_as_twin_every_server() {
+    // Both twins in one story: run it once per server.
+    each_server(all, |name, twin| {
+        if twin == Twin::Rust {
+            stdout_same_as_twin(name, twin)
+        } else {
+            Ok(())
+        }
+    });
+}
