@@ -1,11 +1,9 @@
 //! Stories every server of the table must get through, Rust and C.
 
-use harness::client::{mask_ports, messages};
+use harness::client::{at_once, mask_ports, talk};
 use harness::process::{Server, free_port, wait_until};
 use harness::testing::{all, each_server};
 use harness::{Result, Twin};
-use std::sync::Barrier;
-use std::thread;
 
 /// Twenty clients at once, each sending messages that together hold every
 /// byte value, get byte-exact replies (one after another, from a server
@@ -15,24 +13,10 @@ fn concurrent_clients_then_nothing_left(name: &str, twin: Twin) -> Result<()> {
     const CLIENTS: usize = 20;
     let server = Server::start(name, twin)?;
     let fds_at_start = server.fds();
-    let barrier = Barrier::new(CLIENTS);
-
-    thread::scope(|s| {
-        let clients: Vec<_> = (0..CLIENTS)
-            .map(|id| {
-                let (server, barrier) = (&server, &barrier);
-                s.spawn(move || -> Result<()> {
-                    let mut conn = server.connect()?;
-                    barrier.wait();
-                    for msg in messages(id, 40) {
-                        conn.check(&msg)?;
-                    }
-                    conn.finish()
-                })
-            })
-            .collect();
-        clients.into_iter().try_for_each(|c| c.join().unwrap())
-    })?;
+    let conns = (0..CLIENTS)
+        .map(|_| server.connect())
+        .collect::<Result<Vec<_>>>()?;
+    at_once(conns, |id, conn| talk(id, 40, conn))?;
 
     server.settled()?;
     wait_until("descriptors back to the start", || {

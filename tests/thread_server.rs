@@ -1,11 +1,9 @@
 //! The multi-thread server: a detached thread per connection, in a slot.
 
-use harness::client::Conn;
+use harness::client::{Conn, at_once};
 use harness::process::{Server, wait_until};
 use harness::procfs::accept_queue;
 use harness::{Result, Twin, twin_tests};
-use std::sync::Barrier;
-use std::thread;
 
 const NAME: &str = "thread_server";
 const MAXSLOTS: usize = 256;
@@ -23,21 +21,9 @@ fn more_clients_than_slots(twin: Twin) -> Result<()> {
         || server.tasks() == 1 + MAXSLOTS && accept_queue(server.port) == Some(EXTRA),
     )?;
 
-    let barrier = Barrier::new(conns.len());
-    thread::scope(|s| {
-        let clients: Vec<_> = conns
-            .into_iter()
-            .enumerate()
-            .map(|(i, mut conn)| {
-                let barrier = &barrier;
-                s.spawn(move || -> Result<()> {
-                    barrier.wait();
-                    conn.check(format!("client {i}\n").as_bytes())?;
-                    conn.finish()
-                })
-            })
-            .collect();
-        clients.into_iter().try_for_each(|c| c.join().unwrap())
+    at_once(conns, |i, mut conn| {
+        conn.check(format!("client {i}\n").as_bytes())?;
+        conn.finish()
     })?;
     server.settled()
 }

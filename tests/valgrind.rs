@@ -2,14 +2,13 @@
 //! every server with threads, Rust and C, under concurrent clients, report
 //! no error.
 
-use harness::client::messages;
+use harness::client::{at_once, talk};
 use harness::process::{Server, require, scratch};
 use harness::testing::{all, each_server};
 use harness::{Model, Result, Twin, Worker};
 use std::fs;
 use std::path::Path;
 use std::process::Command;
-use std::thread;
 
 /// Runs `name` under valgrind's `tool` while eight clients talk to it at
 /// once, ends it with SIGTERM, and checks every process's error summary.
@@ -30,21 +29,10 @@ fn valgrind_finds_no_error(tool: &str, name: &str, twin: Twin) -> Result<()> {
     cmd.arg(&exe);
     let server = Server::start_with(name, cmd, &exe, harness::process::free_port())?;
 
-    thread::scope(|s| {
-        let clients: Vec<_> = (0..CLIENTS)
-            .map(|id| {
-                let server = &server;
-                s.spawn(move || -> Result<()> {
-                    let mut conn = server.connect()?;
-                    for msg in messages(id, 10) {
-                        conn.check(&msg)?;
-                    }
-                    conn.finish()
-                })
-            })
-            .collect();
-        clients.into_iter().try_for_each(|c| c.join().unwrap())
-    })?;
+    let conns = (0..CLIENTS)
+        .map(|_| server.connect())
+        .collect::<Result<Vec<_>>>()?;
+    at_once(conns, |id, conn| talk(id, 10, conn))?;
     server.settled()?;
     let processes = if server.model.worker == Worker::Child {
         1 + CLIENTS

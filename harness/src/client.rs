@@ -142,3 +142,33 @@ pub fn mask_ports(out: &str) -> String {
     }
     masked
 }
+
+/// Runs `story` on each connection in a thread of its own, all released at
+/// once; the first error.
+pub fn at_once(conns: Vec<Conn>, story: impl Fn(usize, Conn) -> Result<()> + Sync) -> Result<()> {
+    let barrier = std::sync::Barrier::new(conns.len());
+    std::thread::scope(|s| {
+        let threads: Vec<_> = conns
+            .into_iter()
+            .enumerate()
+            .map(|(id, conn)| {
+                let (story, barrier) = (&story, &barrier);
+                s.spawn(move || {
+                    barrier.wait();
+                    story(id, conn)
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .try_for_each(|t| t.join().unwrap_or_else(|_| Err("a client panicked".into())))
+    })
+}
+
+/// Sends client `id`'s `count` messages, each checked, then finishes.
+pub fn talk(id: usize, count: usize, mut conn: Conn) -> Result<()> {
+    for msg in messages(id, count) {
+        conn.check(&msg)?;
+    }
+    conn.finish()
+}
