@@ -62,6 +62,12 @@ strace-%-c: build ## The C twin of server NAME under strace
 strace-%: build ## The Rust server NAME under strace
 	strace $(STRACE_FLAGS) $(RUST)/$*_server $(PORT)
 
+demo-%-c: build ## The lesson of demo-NAME, on the C twin
+	$(RUST)/demo $* --c
+
+demo-%: build ## Show a lesson as it happens: demo-iterative, demo-zombies, demo-sigign, demo-reaper
+	$(RUST)/demo $*
+
 compare: build ## Trace every program and its C twin through one session (and the servers under injected faults); identical?
 	$(RUST)/trace_compare
 

@@ -11,7 +11,8 @@ use std::process::Command;
 #[allow(dead_code)]
 mod programs;
 
-const CFLAGS: &[&str] = &["-O2", "-Wall", "-Wextra", "-Werror"];
+/// `-g` for line tables (make explain maps each system call to its line).
+const CFLAGS: &[&str] = &["-O2", "-g", "-Wall", "-Wextra", "-Werror"];
 
 fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("c");

@@ -93,8 +93,8 @@ pub fn run(job: &Job, dir: &Path) -> Result<Outcome> {
     for (side, exe) in [("rust", &job.a), ("c", &job.b)] {
         let d = crate::process::scratch(dir, side)?;
         match job.program.model() {
-            Some(model) => session::server(exe, &args, model, port, &d, job.fault)?,
-            None => session::client(exe, port, &d)?,
+            Some(model) => session::server(exe, &args, model, port, &d, job.fault, &[])?,
+            None => session::client(exe, port, &d, &[])?,
         };
         runs.push(load(&d, port)?);
     }

@@ -105,11 +105,13 @@ pub fn server(
     port: u16,
     dir: &Path,
     fault: Option<&str>,
+    extra_strace: &[String],
 ) -> Result<String> {
-    let strace_args = match fault {
+    let mut strace_args = match fault {
         Some(f) => inject(f, model).ok_or_else(|| format!("{f} does not apply to this server"))?,
         None => Vec::new(),
     };
+    strace_args.extend_from_slice(extra_strace);
     let mut all_args = vec![port.to_string()];
     all_args.extend_from_slice(args);
     let server = traced(
@@ -209,13 +211,20 @@ fn queued(port: u16, serving: &dyn Fn(usize) -> Result<()>) -> Result<()> {
 
 /// The client session: lines from a file on stdin, against an untraced
 /// server on `port`; returns the client's stdout.
-pub fn client(exe: &Path, port: u16, dir: &Path) -> Result<String> {
+pub fn client(exe: &Path, port: u16, dir: &Path, extra_strace: &[String]) -> Result<String> {
     let input = dir.join("input.txt");
     let lines = "hello, server\nMixed Case 123\n\t tabs and  spaces \u{e9}\nlast line, no newline";
     fs::write(&input, lines).map_err(|e| e.to_string())?;
     let stdin = fs::File::open(&input).map_err(|e| e.to_string())?;
     let args = ["127.0.0.1".to_string(), port.to_string()];
-    let client = traced(exe, &args, dir, &[], Some(Stdio::from(stdin)), false)?;
+    let client = traced(
+        exe,
+        &args,
+        dir,
+        extra_strace,
+        Some(Stdio::from(stdin)),
+        false,
+    )?;
     let (_, out, _) = client.wait()?;
     if out != lines.to_ascii_uppercase() {
         return Err(format!("the client printed {out:?}"));
