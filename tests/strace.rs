@@ -134,7 +134,7 @@ fn every_server_identical_under_injected_faults() {
 /// whose trims the normaliser masks: the thread server's reset client shows it.
 #[test]
 fn a_threads_first_perror_maps_an_arena() {
-    pass((|| {
+    pass(|| {
         let dir = identical("thread_server", Some("stderr-rw"), "arena")?;
         let lines = tasks(&dir.join("c")).concat();
         let arena = find(&lines, 0, "mmap(NULL, 134217728, PROT_NONE").ok_or("no arena mapped")?;
@@ -144,14 +144,14 @@ fn a_threads_first_perror_maps_an_arena() {
             lines[arena + 1]
         );
         Ok(())
-    })());
+    });
 }
 
 /// The comparison can fail: the process server against the thread server,
 /// and a pair compared through `--model`.
 #[test]
 fn comparison_reports_different_programs() {
-    pass((|| {
+    pass(|| {
         let mut job = Job::twins(program("process_server")?, None);
         job.b = exe("thread_server", Twin::C);
         let outcome = run(&job, "different")?;
@@ -167,7 +167,7 @@ fn comparison_reports_different_programs() {
             outcome.report
         );
         Ok(())
-    })());
+    });
 }
 
 /// SIGCHLD interrupts the parent's accept: ERESTARTSYS, the handler reaps
@@ -175,7 +175,7 @@ fn comparison_reports_different_programs() {
 /// parent closes the connection after clone; each child closes the listener.
 #[test]
 fn process_server_trace_shows_the_lessons() {
-    pass((|| {
+    pass(|| {
         let dir = identical("process_server", None, "process_lessons")?;
         for twin in ["rust", "c"] {
             let tasks = tasks(&dir.join(twin));
@@ -221,7 +221,7 @@ fn process_server_trace_shows_the_lessons() {
             }
         }
         Ok(())
-    })());
+    });
 }
 
 /// The thread server starts threads with clone3 and never joins them: the
@@ -229,7 +229,7 @@ fn process_server_trace_shows_the_lessons() {
 /// exit_group.
 #[test]
 fn thread_server_trace_detaches_rather_than_joins() {
-    pass((|| {
+    pass(|| {
         let dir = identical("thread_server", None, "thread_lessons")?;
         for twin in ["rust", "c"] {
             let tasks = tasks(&dir.join(twin));
@@ -248,5 +248,5 @@ fn thread_server_trace_detaches_rather_than_joins() {
             }
         }
         Ok(())
-    })());
+    });
 }

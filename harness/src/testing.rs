@@ -4,9 +4,9 @@
 use crate::{Model, Result, Twin};
 use std::thread;
 
-/// Passes, or fails the test with the error as it reads.
-pub fn pass(r: Result<()>) {
-    if let Err(e) = r {
+/// Runs `story`: passes, or fails the test with the error as it reads.
+pub fn pass(story: impl FnOnce() -> Result<()>) {
+    if let Err(e) = story() {
         panic!("{e}");
     }
 }
@@ -62,11 +62,11 @@ macro_rules! twin_tests {
         mod $name {
             #[test]
             fn rust() {
-                $crate::testing::pass(super::$name($crate::Twin::Rust))
+                $crate::testing::pass(|| super::$name($crate::Twin::Rust))
             }
             #[test]
             fn c() {
-                $crate::testing::pass(super::$name($crate::Twin::C))
+                $crate::testing::pass(|| super::$name($crate::Twin::C))
             }
         }
     )*};
