@@ -10,7 +10,6 @@ use harness::{Model, Result, Twin, Worker, twin_tests};
 use std::io::{Read, Write};
 use std::net::Shutdown;
 use std::path::PathBuf;
-use std::process::Command;
 use std::thread;
 
 /// A trace file of the test's own (tests run in parallel).
@@ -254,23 +253,7 @@ fn accept_network_errors_are_retried(name: &str, twin: Twin) -> Result<()> {
 /// four connections): the fifth waits, the server reports EMFILE and pauses
 /// rather than spins, and serves the fifth once one of the four leaves.
 fn descriptor_limit_is_waited_out(twin: Twin) -> Result<()> {
-    let exe = harness::exe("thread_server", twin);
-    let mut cmd = Command::new(&exe);
-    // SAFETY: setrlimit(2) is async-signal-safe, fit for the child before exec.
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
-            let lim = libc::rlimit {
-                rlim_cur: 8,
-                rlim_max: 8,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
-                Ok(())
-            } else {
-                Err(std::io::Error::last_os_error())
-            }
-        })
-    };
-    let server = Server::start_with("thread_server", cmd, &exe, harness::process::free_port())?;
+    let server = Server::start_limited("thread_server", twin, 8)?;
     let fds_at_start = server.fds();
     let mut four = (0..4)
         .map(|_| server.connect())

@@ -267,6 +267,28 @@ impl Server {
         })
     }
 
+    /// Starts server `name` with RLIMIT_NOFILE `n`, soft and hard: at most
+    /// `n` descriptors.
+    pub fn start_limited(name: &str, twin: Twin, n: u64) -> Result<Server> {
+        let exe = crate::exe(name, twin);
+        let mut cmd = Command::new(&exe);
+        // SAFETY: setrlimit(2) is async-signal-safe, fit for the child before exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                let lim = libc::rlimit {
+                    rlim_cur: n,
+                    rlim_max: n,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            })
+        };
+        Server::start_with(name, cmd, &exe, free_port())
+    }
+
     /// Starts server `name` under `strace -f ARGS -o TRACE` (fault
     /// injection, say); `pid` is the server's, not strace's.
     pub fn start_traced(

@@ -2,7 +2,8 @@
 //! scripted session under `strace -ff` and compares the traces, task by
 //! task; or any two executables, through the session of a program's model.
 
-use harness::compare::{self, Job, session::FAULTS};
+use harness::compare::session::{FAULTS, inject};
+use harness::compare::{self, Job};
 use harness::{Result, program};
 use lexopt::prelude::*;
 use std::path::PathBuf;
@@ -80,8 +81,10 @@ fn jobs(a: &Args) -> Result<Vec<Job>> {
     if a.names.is_empty() && a.fault.is_none() {
         return Ok(compare::all_jobs());
     }
-    let programs: Vec<_> = if a.names.is_empty() {
-        harness::servers().collect()
+    let programs: Vec<_> = if let (true, Some(f)) = (a.names.is_empty(), a.fault) {
+        harness::servers()
+            .filter(|p| inject(f, p.model().unwrap()).is_some())
+            .collect()
     } else {
         a.names.iter().map(|n| program(n)).collect::<Result<_>>()?
     };

@@ -27,12 +27,18 @@ pub const BATCH: usize = 4;
 /// - read-write-eintr: every other read and write, in each task, fails with EINTR;
 /// - stderr-rw: nothing injected, but stderr is /dev/null opened
 ///   read-write, so that a thread's first `perror` opens a stream on a
-///   `dup` of it and mallocs in a new arena.
-pub const FAULTS: [&str; 4] = [
+///   `dup` of it and mallocs in a new arena;
+/// - read-write-eagain: every third read and write fails with EAGAIN (event
+///   loops, whose sockets do not block);
+/// - epoll-ctl-enomem: the third epoll_ctl fails with ENOMEM (servers that
+///   wait in epoll).
+pub const FAULTS: [&str; 6] = [
     "accept-emfile",
     "spawn-eagain",
     "read-write-eintr",
     "stderr-rw",
+    "read-write-eagain",
+    "epoll-ctl-enomem",
 ];
 
 /// strace's arguments for `fault` in a server of `model`; None when the
@@ -49,6 +55,11 @@ pub fn inject(fault: &str, model: &Model) -> Option<Vec<String>> {
             "write:error=EINTR:when=2+2".into(),
         ],
         "stderr-rw" => vec![],
+        "read-write-eagain" if model.worker == Worker::Loop => vec![
+            "read:error=EAGAIN:when=3+3".into(),
+            "write:error=EAGAIN:when=3+3".into(),
+        ],
+        "epoll-ctl-enomem" if uses_epoll(model) => vec!["epoll_ctl:error=ENOMEM:when=3".into()],
         _ => return None,
     };
     Some(
@@ -57,6 +68,12 @@ pub fn inject(fault: &str, model: &Model) -> Option<Vec<String>> {
             .flat_map(|s| ["-e".to_string(), format!("inject={s}")])
             .collect(),
     )
+}
+
+/// Whether a server of `model` waits in epoll.
+fn uses_epoll(model: &Model) -> bool {
+    let epoll = crate::Call::EpollWait;
+    model.main_idle_in == epoll || model.pool.is_some_and(|p| p.idle_in == epoll)
 }
 
 /// `exe args...` under `strace -ff`, tracing into `dir`, in a small fixed
