@@ -1,0 +1,66 @@
+//! A child process per connection, reaped by the kernel (twin of `sigign_server.c`).
+#![no_std]
+#![no_main]
+
+use concserv::args::{check_args, port_arg};
+use concserv::echo::echo_upper;
+use concserv::ffi::stdout;
+use concserv::listen::tcp_listen;
+use concserv::wrap::{Accept, Close};
+use core::ffi::{CStr, c_char, c_int};
+use core::mem::size_of;
+use core::ptr;
+use libc::{in_addr, sockaddr_in, socklen_t};
+
+concserv::no_std_program!();
+
+const USAGE: &CStr = c"[PORT]\n  listen on 0.0.0.0:PORT (default 8000), a child process per connection, SIGCHLD ignored";
+
+#[unsafe(no_mangle)]
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    let mut cliaddr = sockaddr_in {
+        sin_family: 0,
+        sin_port: 0,
+        sin_addr: in_addr { s_addr: 0 },
+        sin_zero: [0; 8],
+    };
+    let mut cliaddr_len: socklen_t;
+    // SAFETY: argv is main's, as glibc's start-up passes it.
+    let port = unsafe {
+        check_args(argc, argv, 1, USAGE);
+        port_arg(argc, argv, 1, USAGE)
+    };
+
+    // SAFETY: stdout is glibc's stream and nothing has been written to it yet.
+    unsafe { libc::setvbuf(stdout, ptr::null_mut(), libc::_IOLBF, 0) };
+
+    // Ignored, SIGCHLD is never sent: the kernel frees each child as it exits.
+    // SAFETY: SIG_IGN is a valid disposition for SIGCHLD.
+    unsafe { libc::signal(libc::SIGCHLD, libc::SIG_IGN) };
+
+    let listenfd = tcp_listen(port);
+    // SAFETY: SIG_IGN is a valid disposition for SIGPIPE.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+
+    // SAFETY: the format's one conversion, %d, gets a c_int.
+    unsafe { libc::printf(c"listening on 0.0.0.0:%d\n".as_ptr(), port) };
+    loop {
+        cliaddr_len = size_of::<sockaddr_in>() as socklen_t;
+        let connfd = Accept(listenfd, &mut cliaddr, &mut cliaddr_len);
+        // SAFETY: the process has one thread, so the child may go on running anything.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            Close(listenfd);
+            echo_upper(connfd, &cliaddr);
+            Close(connfd);
+            // SAFETY: exit(3) flushes stdio and does not return.
+            unsafe { libc::exit(0) };
+        } else if pid > 0 {
+            Close(connfd);
+        } else {
+            // SAFETY: a NUL-terminated message.
+            unsafe { libc::perror(c"fork".as_ptr()) };
+            Close(connfd);
+        }
+    }
+}
