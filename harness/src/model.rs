@@ -64,12 +64,25 @@ fn pool_idle(pid: i32, model: &Model) -> bool {
 /// Whether the server is serving exactly `n` connections, each waiting for
 /// its client, with the main task and the pool where they wait.
 pub fn serving(pid: i32, model: &Model, n: usize) -> bool {
+    // Read in this order: under strace, a child's exit reaches its parent
+    // (SIGCHLD) only once strace has collected it; then the signal is
+    // pending; then the parent stops to take it, and only then sleeps in
+    // its call again. Nothing may be on its way.
+    // A traced child is either a worker asleep (S) or on its way out.
+    let children_collected = procfs::children(pid)
+        .iter()
+        .all(|&c| !procfs::traced(c) || procfs::stat(c).is_some_and(|s| s.state == 'S'));
+    if !children_collected || procfs::signal_pending(pid) {
+        return false;
+    }
     let main_waits = blocked_in(pid, pid, model.main_idle_in);
-    let no_stray_children = matches!(model.worker, Worker::Child | Worker::Thread)
-        || procfs::live_children(pid).is_empty();
     let threads = threads(pid).len();
-    let base = no_stray_children && pool_idle(pid, model);
-    base && match model.worker {
+    let stray_children = matches!(model.worker, Worker::Main | Worker::Loop)
+        && !procfs::live_children(pid).is_empty();
+    if stray_children || !pool_idle(pid, model) {
+        return false;
+    }
+    match model.worker {
         Worker::Main => match n {
             0 => main_waits && threads == pool_size(model),
             1 => blocked_in(pid, pid, crate::Call::Read),
@@ -81,7 +94,8 @@ pub fn serving(pid: i32, model: &Model, n: usize) -> bool {
                 && w.len() == n
                 && w.iter().all(|&(p, t)| blocked_in(p, t, crate::Call::Read))
                 // Every finished child reaped, unless reaping is not the lesson.
-                && (model.leaves_zombies || procfs::live_children(pid).len() == procfs::children(pid).len())
+                && (model.leaves_zombies
+                    || procfs::live_children(pid).len() == procfs::children(pid).len())
         }
         // The listening socket and one per connection.
         Worker::Loop => main_waits && threads == pool_size(model) && procfs::sockets(pid) == 1 + n,

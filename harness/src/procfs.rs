@@ -41,9 +41,38 @@ pub fn syscall(pid: i32, tid: i32) -> Option<i64> {
         .ok()
 }
 
-/// Whether task `tid` of process `pid` is blocked in `call`.
+/// Whether task `tid` of process `pid` is blocked in `call`: asleep in it
+/// (state S), not stopped at its entry by a tracer, where `accept` has not
+/// yet taken the descriptor number it will return.
 pub fn blocked_in(pid: i32, tid: i32, call: Call) -> bool {
     syscall(pid, tid).is_some_and(|n| numbers(call).contains(&n))
+        && task_state(pid, tid) == Some('S')
+}
+
+/// The state of task `tid` of process `pid` (R, S, D, t, Z...).
+pub fn task_state(pid: i32, tid: i32) -> Option<char> {
+    let text = fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).ok()?;
+    text[text.rfind(')')? + 2..].chars().next()
+}
+
+/// A field of /proc/PID/status, as written ("TracerPid", "SigPnd").
+pub fn status(pid: i32, field: &str) -> Option<String> {
+    let text = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = text.lines().find(|l| l.starts_with(&format!("{field}:")))?;
+    Some(line[field.len() + 1..].trim().to_string())
+}
+
+/// Whether a signal is pending for process `pid`, or for its main thread.
+pub fn signal_pending(pid: i32) -> bool {
+    ["SigPnd", "ShdPnd"]
+        .iter()
+        .any(|f| status(pid, f).is_some_and(|v| v.chars().any(|c| c != '0')))
+}
+
+/// Whether a tracer still holds process `pid` (strace, until it has
+/// collected a child's exit and let its parent see it).
+pub fn traced(pid: i32) -> bool {
+    status(pid, "TracerPid").is_some_and(|v| v != "0")
 }
 
 /// The thread ids of process `pid`, the main one first.

@@ -143,6 +143,7 @@ fn load(dir: &Path, keep_port: u16) -> Result<Vec<Task>> {
         ..Default::default()
     };
     run.scan(raw.iter().flat_map(|(_, text)| text.lines()));
+    run.tids = raw.iter().map(|(pid, _)| *pid).collect();
     raw.sort();
     let mut tasks = Vec::new();
     for (pid, text) in raw {

@@ -32,6 +32,8 @@ pub struct Run {
     pub keep_port: u16,
     /// Ephemeral ports seen anywhere in the run, masked inside strings too.
     pub ephemeral: BTreeSet<u16>,
+    /// The run's pids and thread ids (its trace files' names).
+    pub tids: BTreeSet<u32>,
 }
 
 impl Run {
@@ -83,22 +85,43 @@ pub fn join_resumed(raw: &str) -> Vec<String> {
 const ARENA_MMAP: &str =
     "mmap(NULL, 134217728, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0) = ";
 
-/// A whole task's file, joined and masked.
+/// A whole task's file, joined and masked. After a new arena's mapping,
+/// its one or two trims (none before it when the mapping happens to be
+/// aligned) become one line; a `pthread_join`'s wait for a thread still
+/// exiting, a race the joining thread may or may not lose, is dropped.
 pub fn task(raw: &str, run: &Run) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
     let mut trims = 0;
-    join_resumed(raw)
-        .iter()
-        .map(|l| {
-            let mut s = line(l, run);
-            if trims > 0 && s.starts_with("munmap(") {
-                s = mask_arg(&s, 1, "LEN");
-                trims -= 1;
-            } else {
-                trims = if s.starts_with(ARENA_MMAP) { 2 } else { 0 };
+    for l in join_resumed(raw) {
+        let s = line(&l, run);
+        if trims > 0 && s.starts_with("munmap(") {
+            if trims == 2 {
+                out.push(ARENA_TRIM.to_string());
             }
-            s
-        })
-        .collect()
+            trims -= 1;
+            continue;
+        }
+        trims = if s.starts_with(ARENA_MMAP) { 2 } else { 0 };
+        if is_join_wait(&s, run) {
+            continue;
+        }
+        out.push(s);
+    }
+    out
+}
+
+/// What a new arena's trims become.
+const ARENA_TRIM: &str = "munmap(ADDR, LEN) = 0";
+
+/// A futex wait on a task's own thread id: `pthread_join` waiting for the
+/// kernel to clear it as the thread exits.
+fn is_join_wait(s: &str, run: &Run) -> bool {
+    s.starts_with("futex(")
+        && s.contains("FUTEX_WAIT")
+        && s.split(", ")
+            .nth(2)
+            .and_then(|v| v.parse::<u32>().ok())
+            .is_some_and(|v| run.tids.contains(&v))
 }
 
 /// One line, masked.
@@ -460,7 +483,6 @@ mod tests {
             vec![
                 "mmap(NULL, 134217728, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0) = ADDR",
                 "munmap(ADDR, LEN) = 0",
-                "munmap(ADDR, LEN) = 0",
                 "munmap(ADDR, 4096) = 0",
                 "mprotect(ADDR, 135168, PROT_READ|PROT_WRITE) = 0",
             ]
@@ -469,6 +491,34 @@ mod tests {
         assert_eq!(
             task("munmap(0x7f1c58000000, 8192) = 0\n", &run()),
             vec!["munmap(ADDR, 8192) = 0"]
+        );
+    }
+
+    #[test]
+    fn an_aligned_arena_trims_once_and_reads_the_same() {
+        let one = "mmap(NULL, 134217728, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0) = 0x7f1c48000000\n\
+                   munmap(0x7f1c4c000000, 67108864) = 0\n\
+                   mprotect(0x7f1c48000000, 135168, PROT_READ|PROT_WRITE) = 0\n";
+        let two = "mmap(NULL, 134217728, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0) = 0x7f1c4a000000\n\
+                   munmap(0x7f1c4a000000, 33554432) = 0\n\
+                   munmap(0x7f1c50000000, 33554432) = 0\n\
+                   mprotect(0x7f1c4c000000, 135168, PROT_READ|PROT_WRITE) = 0\n";
+        assert_eq!(task(one, &run()), task(two, &run()));
+    }
+
+    #[test]
+    fn a_joins_wait_for_an_exiting_thread_is_dropped() {
+        let mut r = run();
+        r.tids.insert(5932);
+        let raw = "futex(0x7efd10b22990, FUTEX_WAIT_BITSET|FUTEX_CLOCK_REALTIME, 5932, NULL, FUTEX_BITSET_MATCH_ANY) = 0\n\
+                   futex(0x7efd10b22990, FUTEX_WAIT_BITSET|FUTEX_CLOCK_REALTIME, 2, NULL, FUTEX_BITSET_MATCH_ANY) = 0\n\
+                   write(1, \"joined worker 1\\n\", 16) = 16\n";
+        assert_eq!(
+            task(raw, &r),
+            vec![
+                "futex(ADDR, FUTEX_WAIT_BITSET|FUTEX_CLOCK_REALTIME, 2, NULL, FUTEX_BITSET_MATCH_ANY) = 0",
+                "write(1, \"joined worker 1\\n\", 16) = 16",
+            ]
         );
     }
 
