@@ -34,7 +34,7 @@ void Listen(int fd, int backlog)
 }
 
 /* Errors of the new connection that accept(2) passes up: try the next one. */
-static int accept_transient(int e)
+int accept_transient(int e)
 {
 	return e == ECONNABORTED || e == EPROTO || e == ENOPROTOOPT || e == EHOSTDOWN ||
 	    e == ENONET || e == EHOSTUNREACH || e == EOPNOTSUPP || e == ENETUNREACH ||

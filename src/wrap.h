@@ -22,6 +22,7 @@ _Noreturn void perr_exit(const char *s);
 int Socket(int family, int type, int protocol);
 void Bind(int fd, const struct sockaddr *sa, socklen_t salen);
 void Listen(int fd, int backlog);
+int accept_transient(int e);
 int Accept(int fd, struct sockaddr *sa, socklen_t *salenptr);
 void Connect(int fd, const struct sockaddr *sa, socklen_t salen);
 ssize_t Read(int fd, void *ptr, size_t nbytes);

@@ -62,7 +62,7 @@ pub fn Listen(fd: c_int, backlog: c_int) {
 }
 
 /// Errors of the new connection that accept(2) passes up: try the next one.
-fn accept_transient(e: c_int) -> bool {
+pub fn accept_transient(e: c_int) -> bool {
     [
         libc::ECONNABORTED,
         libc::EPROTO,
