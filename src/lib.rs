@@ -5,6 +5,7 @@
 #![no_std]
 
 pub mod args;
+pub mod conn;
 pub mod echo;
 pub mod ffi;
 pub mod listen;
