@@ -1,0 +1,99 @@
+/* select_server.c: one thread serving every connection with select (twin of select_server.rs). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/select.h>
+
+#include "../args.h"
+#include "../conn.h"
+#include "../listen.h"
+#include "../wrap.h"
+
+#define USAGE "[PORT]\n  listen on 0.0.0.0:PORT (default 8000), one thread serving every connection with select"
+
+/*
+ * Watch c's descriptor for what it wants next, in the sets each select
+ * starts from: reading, or writing while a reply waits; or close it.
+ */
+static void watch(struct conn *c, enum conn_want want, fd_set *allrset, fd_set *allwset)
+{
+	FD_CLR(c->fd, allrset);
+	FD_CLR(c->fd, allwset);
+	if (want == CONN_READ)
+		FD_SET(c->fd, allrset);
+	else if (want == CONN_WRITE)
+		FD_SET(c->fd, allwset);
+	else
+		conn_close(c);
+}
+
+int main(int argc, char *argv[])
+{
+	struct conn client[FD_SETSIZE];
+	struct sockaddr_in cliaddr;
+	fd_set rset, wset, allrset, allwset;
+	int i, j, maxi, maxfd, listenfd, connfd, sockfd, nready, spare;
+	int port;
+
+	check_args(argc, argv, 1, USAGE);
+	port = port_arg(argc, argv, 1, USAGE);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	listenfd = tcp_listen(port);
+	signal(SIGPIPE, SIG_IGN);
+	set_nonblock(listenfd);
+	spare = open_spare();
+
+	maxfd = listenfd;            /* the highest descriptor in the sets */
+	maxi = -1;                   /* the highest slot of client[] in use */
+	for (i = 0; i < FD_SETSIZE; i++)
+		conn_init(&client[i]);
+	FD_ZERO(&allrset);
+	FD_ZERO(&allwset);
+	FD_SET(listenfd, &allrset);
+
+	printf("listening on 0.0.0.0:%d\n", port);
+	for (;;) {
+		rset = allrset;          /* select overwrites the sets it is given */
+		wset = allwset;
+		if ((nready = select(maxfd + 1, &rset, &wset, NULL, NULL)) < 0) {
+			if (errno == EINTR)
+				continue;
+			perr_exit("select");
+		}
+
+		if (FD_ISSET(listenfd, &rset)) {   /* new connections */
+			for (j = 0; j < MAXACCEPT; j++) {
+				if ((connfd = accept_nb(listenfd, &cliaddr, &spare)) < 0)
+					break;
+				if (connfd >= FD_SETSIZE) {
+					fprintf(stderr, "select: fd %d >= FD_SETSIZE, connection closed\n",
+					    connfd);
+					Close(connfd);
+					continue;
+				}
+				/* Below FD_SETSIZE, one of the FD_SETSIZE slots is free. */
+				for (i = 0; client[i].fd >= 0; i++)
+					;
+				conn_open(&client[i], connfd, &cliaddr);
+				FD_SET(connfd, &allrset);
+				if (connfd > maxfd)
+					maxfd = connfd;
+				if (i > maxi)
+					maxi = i;
+			}
+			if (--nready <= 0)
+				continue;        /* no client is ready */
+		}
+
+		for (i = 0; i <= maxi; i++) {      /* the clients ready */
+			if ((sockfd = client[i].fd) < 0)
+				continue;
+			if (FD_ISSET(sockfd, &rset) || FD_ISSET(sockfd, &wset)) {
+				watch(&client[i], conn_ready(&client[i]), &allrset, &allwset);
+				if (--nready <= 0)
+					break;       /* no more ready */
+			}
+		}
+	}
+}

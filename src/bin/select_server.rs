@@ -1,0 +1,152 @@
+//! One thread serving every connection with select (twin of `select_server.c`).
+#![no_std]
+#![no_main]
+
+use concserv::args::{check_args, port_arg};
+use concserv::conn::{
+    Conn, ConnWant, MAXACCEPT, accept_nb, conn_close, conn_open, conn_ready, open_spare,
+    set_nonblock,
+};
+use concserv::ffi::{stderr, stdout};
+use concserv::listen::tcp_listen;
+use concserv::wrap::{Close, errno, perr_exit};
+use core::ffi::{CStr, c_char, c_int};
+use core::mem::zeroed;
+use core::ptr;
+use libc::{FD_SETSIZE, fd_set, in_addr, sockaddr_in};
+
+concserv::no_std_program!();
+
+const USAGE: &CStr = c"[PORT]\n  listen on 0.0.0.0:PORT (default 8000), one thread serving every connection with select";
+
+/// Watches `c`'s descriptor for what it wants next, in the sets each select
+/// starts from: reading, or writing while a reply waits; or closes it.
+fn watch(c: &mut Conn, want: ConnWant, allrset: &mut fd_set, allwset: &mut fd_set) {
+    // SAFETY: c.fd is below FD_SETSIZE, checked when it was accepted.
+    unsafe {
+        libc::FD_CLR(c.fd, allrset);
+        libc::FD_CLR(c.fd, allwset);
+    }
+    if want == ConnWant::Read {
+        // SAFETY: as above.
+        unsafe { libc::FD_SET(c.fd, allrset) };
+    } else if want == ConnWant::Write {
+        // SAFETY: as above.
+        unsafe { libc::FD_SET(c.fd, allwset) };
+    } else {
+        conn_close(c);
+    }
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    let mut client = [const { Conn::new() }; FD_SETSIZE];
+    let mut cliaddr = sockaddr_in {
+        sin_family: 0,
+        sin_port: 0,
+        sin_addr: in_addr { s_addr: 0 },
+        sin_zero: [0; 8],
+    };
+    // SAFETY: argv is main's, as glibc's start-up passes it.
+    let port = unsafe {
+        check_args(argc, argv, 1, USAGE);
+        port_arg(argc, argv, 1, USAGE)
+    };
+
+    // SAFETY: stdout is glibc's stream and nothing has been written to it yet.
+    unsafe { libc::setvbuf(stdout, ptr::null_mut(), libc::_IOLBF, 0) };
+
+    let listenfd = tcp_listen(port);
+    // SAFETY: SIG_IGN is a valid disposition for SIGPIPE.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    set_nonblock(listenfd);
+    let mut spare = open_spare();
+
+    let mut maxfd = listenfd; // the highest descriptor in the sets
+    let mut maxi: c_int = -1; // the highest slot of client[] in use
+    // SAFETY: all zeroes is the fd_set with no descriptor in it, FD_ZERO's result.
+    let (mut allrset, mut allwset): (fd_set, fd_set) = unsafe { (zeroed(), zeroed()) };
+    // SAFETY: listenfd is below FD_SETSIZE, the fourth descriptor.
+    unsafe { libc::FD_SET(listenfd, &mut allrset) };
+
+    // SAFETY: the format's one conversion, %d, gets a c_int.
+    unsafe { libc::printf(c"listening on 0.0.0.0:%d\n".as_ptr(), port) };
+    loop {
+        let mut rset = allrset; // select overwrites the sets it is given
+        let mut wset = allwset;
+        // SAFETY: both sets are fd_sets select(2) may write; no exception set, no timeout.
+        let mut nready = unsafe {
+            libc::select(
+                maxfd + 1,
+                &mut rset,
+                &mut wset,
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        if nready < 0 {
+            if errno() == libc::EINTR {
+                continue;
+            }
+            perr_exit(c"select");
+        }
+
+        // SAFETY: listenfd is below FD_SETSIZE.
+        if unsafe { libc::FD_ISSET(listenfd, &rset) } {
+            // new connections
+            for _ in 0..MAXACCEPT {
+                let connfd = accept_nb(listenfd, &mut cliaddr, &mut spare);
+                if connfd < 0 {
+                    break;
+                }
+                if connfd as usize >= FD_SETSIZE {
+                    // SAFETY: a format whose one %d gets a c_int.
+                    unsafe {
+                        libc::fprintf(
+                            stderr,
+                            c"select: fd %d >= FD_SETSIZE, connection closed\n".as_ptr(),
+                            connfd,
+                        )
+                    };
+                    Close(connfd);
+                    continue;
+                }
+                // Below FD_SETSIZE, one of the FD_SETSIZE slots is free.
+                let mut i = 0;
+                while client[i].fd >= 0 {
+                    i += 1;
+                }
+                conn_open(&mut client[i], connfd, &cliaddr);
+                // SAFETY: connfd is below FD_SETSIZE.
+                unsafe { libc::FD_SET(connfd, &mut allrset) };
+                if connfd > maxfd {
+                    maxfd = connfd;
+                }
+                if i as c_int > maxi {
+                    maxi = i as c_int;
+                }
+            }
+            nready -= 1;
+            if nready <= 0 {
+                continue; // no client is ready
+            }
+        }
+
+        // the clients ready
+        for c in client.iter_mut().take((maxi + 1) as usize) {
+            let sockfd = c.fd;
+            if sockfd < 0 {
+                continue;
+            }
+            // SAFETY: sockfd is below FD_SETSIZE, checked when it was accepted.
+            if unsafe { libc::FD_ISSET(sockfd, &rset) || libc::FD_ISSET(sockfd, &wset) } {
+                let want = conn_ready(c);
+                watch(c, want, &mut allrset, &mut allwset);
+                nready -= 1;
+                if nready <= 0 {
+                    break; // no more ready
+                }
+            }
+        }
+    }
+}
