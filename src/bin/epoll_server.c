@@ -1,0 +1,52 @@
+/* epoll_server.c: one thread serving every connection with epoll (twin of epoll_server.rs). */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "../args.h"
+#include "../conn.h"
+#include "../listen.h"
+#include "../wrap.h"
+
+#define USAGE "[PORT]\n  listen on 0.0.0.0:PORT (default 8000), one thread serving every connection with epoll"
+
+int main(int argc, char *argv[])
+{
+	struct conn *client;
+	struct sockaddr_in cliaddr;
+	struct epoll_event ev;
+	int j, nclient, listenfd, connfd, epfd, spare;
+	int port;
+
+	check_args(argc, argv, 1, USAGE);
+	port = port_arg(argc, argv, 1, USAGE);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	listenfd = tcp_listen(port);
+	signal(SIGPIPE, SIG_IGN);
+	set_nonblock(listenfd);
+	spare = open_spare();
+
+	/* Every descriptor is below RLIMIT_NOFILE: client[] is indexed by it. */
+	nclient = open_max();
+	client = conn_table(nclient);
+	if ((epfd = epoll_create1(0)) < 0)
+		perr_exit("epoll_create1");
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.fd = listenfd;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, listenfd, &ev) < 0)
+		perr_exit("epoll_ctl");
+
+	printf("listening on 0.0.0.0:%d\n", port);
+	for (;;) {
+		if (!epoll_pass(epfd, client, listenfd))
+			continue;
+		for (j = 0; j < MAXACCEPT; j++) {  /* new connections, after the pass */
+			if ((connfd = accept_nb(listenfd, &cliaddr, &spare)) < 0)
+				break;
+			epoll_add(epfd, client, nclient, connfd, &cliaddr);
+		}
+	}
+}

@@ -1,0 +1,76 @@
+//! One thread serving every connection with epoll (twin of `epoll_server.c`).
+#![no_std]
+#![no_main]
+
+use concserv::args::{check_args, port_arg};
+use concserv::conn::{
+    MAXACCEPT, accept_nb, conn_table, epoll_add, epoll_pass, open_max, open_spare, set_nonblock,
+};
+use concserv::ffi::stdout;
+use concserv::listen::tcp_listen;
+use concserv::wrap::perr_exit;
+use core::ffi::{CStr, c_char, c_int};
+use core::ptr;
+use libc::{epoll_event, in_addr, sockaddr_in};
+
+concserv::no_std_program!();
+
+const USAGE: &CStr = c"[PORT]\n  listen on 0.0.0.0:PORT (default 8000), one thread serving every connection with epoll";
+
+#[unsafe(no_mangle)]
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    let mut cliaddr = sockaddr_in {
+        sin_family: 0,
+        sin_port: 0,
+        sin_addr: in_addr { s_addr: 0 },
+        sin_zero: [0; 8],
+    };
+    // SAFETY: argv is main's, as glibc's start-up passes it.
+    let port = unsafe {
+        check_args(argc, argv, 1, USAGE);
+        port_arg(argc, argv, 1, USAGE)
+    };
+
+    // SAFETY: stdout is glibc's stream and nothing has been written to it yet.
+    unsafe { libc::setvbuf(stdout, ptr::null_mut(), libc::_IOLBF, 0) };
+
+    let listenfd = tcp_listen(port);
+    // SAFETY: SIG_IGN is a valid disposition for SIGPIPE.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    set_nonblock(listenfd);
+    let mut spare = open_spare();
+
+    // Every descriptor is below RLIMIT_NOFILE: client[] is indexed by it.
+    let nclient = open_max();
+    let client = conn_table(nclient);
+    // SAFETY: epoll_create1(2) takes no pointers.
+    let epfd = unsafe { libc::epoll_create1(0) };
+    if epfd < 0 {
+        perr_exit(c"epoll_create1");
+    }
+    // libc names the data union by its u64 member; data.fd is its low half.
+    let mut ev = epoll_event {
+        events: libc::EPOLLIN as u32,
+        u64: listenfd as u64,
+    };
+    // SAFETY: ev is an epoll_event epoll_ctl(2) reads.
+    if unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_ADD, listenfd, &mut ev) } < 0 {
+        perr_exit(c"epoll_ctl");
+    }
+
+    // SAFETY: the format's one conversion, %d, gets a c_int.
+    unsafe { libc::printf(c"listening on 0.0.0.0:%d\n".as_ptr(), port) };
+    loop {
+        if !epoll_pass(epfd, client, listenfd) {
+            continue;
+        }
+        // new connections, after the pass
+        for _ in 0..MAXACCEPT {
+            let connfd = accept_nb(listenfd, &mut cliaddr, &mut spare);
+            if connfd < 0 {
+                break;
+            }
+            epoll_add(epfd, client, connfd, &cliaddr);
+        }
+    }
+}
