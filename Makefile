@@ -28,8 +28,8 @@ build: ## Build the Rust programs and tools (target/release) and the C twins (ta
 	@mkdir -p $(C)
 	@cp -f "$$($(RUST)/programs c-dir)"/* $(C)/
 
-test: ## Run every test (cargo test)
-	$(CARGO) test --release --workspace
+test: ## Run every test (cargo test), all of them even when one fails
+	$(CARGO) test --release --workspace --no-fail-fast
 
 lint: ## clippy with -D warnings and cargo fmt --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings

@@ -186,6 +186,48 @@ pub const PROGRAMS: &[Program] = &[
         session_args: &[],
     },
     Program {
+        name: "select_server",
+        short: "select",
+        about: "one thread, every connection in a select loop",
+        c_sources: server_sources!("src/bin/select_server.c", "src/conn.c"),
+        kind: Kind::Server(Model {
+            main_idle_in: Call::Select,
+            worker: Worker::Loop,
+            spawn: None,
+            pool: None,
+            leaves_zombies: false,
+        }),
+        session_args: &[],
+    },
+    Program {
+        name: "poll_server",
+        short: "poll",
+        about: "one thread, every connection in a poll loop",
+        c_sources: server_sources!("src/bin/poll_server.c", "src/conn.c"),
+        kind: Kind::Server(Model {
+            main_idle_in: Call::Poll,
+            worker: Worker::Loop,
+            spawn: None,
+            pool: None,
+            leaves_zombies: false,
+        }),
+        session_args: &[],
+    },
+    Program {
+        name: "epoll_server",
+        short: "epoll",
+        about: "one thread, every connection in an epoll loop",
+        c_sources: server_sources!("src/bin/epoll_server.c", "src/conn.c"),
+        kind: Kind::Server(Model {
+            main_idle_in: Call::EpollWait,
+            worker: Worker::Loop,
+            spawn: None,
+            pool: None,
+            leaves_zombies: false,
+        }),
+        session_args: &[],
+    },
+    Program {
         name: "client",
         short: "client",
         about: "sends stdin's lines to a server, prints the replies",
@@ -204,7 +246,13 @@ pub const PROGRAMS: &[Program] = &[
 ];
 
 /// The C headers the twins include.
-pub const HEADERS: &[&str] = &["src/args.h", "src/echo.h", "src/listen.h", "src/wrap.h"];
+pub const HEADERS: &[&str] = &[
+    "src/args.h",
+    "src/conn.h",
+    "src/echo.h",
+    "src/listen.h",
+    "src/wrap.h",
+];
 
 /// The row of the program called `name` (or known by `short`).
 pub fn find(name: &str) -> Option<&'static Program> {

@@ -297,7 +297,9 @@ fn failed_spawn_closes_only_that_connection(name: &str, twin: Twin) -> Result<()
         "pthread_create"
     };
     let trace = trace_file("clone-eagain", name, twin);
-    let inject = format!("inject={call}:error=EAGAIN:when=1");
+    // The first worker's: a pool's threads are created before it.
+    let first = 1 + server_model.pool.map_or(0, |p| p.threads);
+    let inject = format!("inject={call}:error=EAGAIN:when={first}");
     let server = Server::start_traced(
         name,
         twin,

@@ -72,6 +72,7 @@ fn stdout_same_as_twin(name: &str, _: Twin) -> Result<()> {
             wait_until("the closed message", || {
                 server.stdout().matches("closed.\n").count() > i
             })?;
+            server.settled()?;
         }
         outputs.push(mask_ports(&server.stop().0));
     }

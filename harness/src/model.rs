@@ -75,13 +75,16 @@ pub fn serving(pid: i32, model: &Model, n: usize) -> bool {
     if !children_collected || procfs::signal_pending(pid) {
         return false;
     }
-    let main_waits = blocked_in(pid, pid, model.main_idle_in);
+    // The workers before the pool: a worker gone has woken whoever joins
+    // it, so a pool asleep after that has done what the worker's end asked.
     let threads = threads(pid).len();
+    let w = workers(pid, model);
     let stray_children = matches!(model.worker, Worker::Main | Worker::Loop)
         && !procfs::live_children(pid).is_empty();
     if stray_children || !pool_idle(pid, model) {
         return false;
     }
+    let main_waits = blocked_in(pid, pid, model.main_idle_in);
     match model.worker {
         Worker::Main => match n {
             0 => main_waits && threads == pool_size(model),
@@ -89,7 +92,6 @@ pub fn serving(pid: i32, model: &Model, n: usize) -> bool {
             _ => false,
         },
         Worker::Child | Worker::Thread => {
-            let w = workers(pid, model);
             main_waits
                 && w.len() == n
                 && w.iter().all(|&(p, t)| blocked_in(p, t, crate::Call::Read))

@@ -29,12 +29,17 @@ pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) -> Result<()> {
     Ok(())
 }
 
-/// A TCP port that was free a moment ago.
+/// A TCP port that was free a moment ago, below the ephemeral range
+/// (32768 and up) that the clients' own ports come from.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port on 127.0.0.1")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let seed = std::process::id().wrapping_mul(7919)
+        ^ NEXT.fetch_add(1, Ordering::Relaxed).wrapping_mul(104_729);
+    (0..4000)
+        .map(|i| 20000 + (seed.wrapping_add(i * 6133) % 12000) as u16)
+        .find(|&p| TcpListener::bind(("0.0.0.0", p)).is_ok())
+        .expect("a free port below 32000")
 }
 
 /// Fails, saying how to install it, when `tool` is not on PATH.
@@ -160,12 +165,20 @@ impl Running {
         self.stderr.as_ref().map_or_else(String::new, Capture::text)
     }
 
-    /// Waits until stdout holds `needle`.
+    /// Waits until stdout holds `needle`; an error as soon as the program ends without.
     pub fn wait_for_stdout(&self, needle: &str) -> Result<()> {
+        let gone = || procfs::stat(self.pid).is_none_or(|s| s.state == 'Z');
         wait_until(&format!("{needle:?} on stdout"), || {
-            self.stdout().contains(needle)
+            self.stdout().contains(needle) || gone()
         })
-        .map_err(|e| format!("{e}; stderr: {}", self.stderr()))
+        .map_err(|e| format!("{e}; stderr: {}", self.stderr()))?;
+        if !self.stdout().contains(needle) {
+            return Err(format!(
+                "the program ended before printing {needle:?}; stderr: {}",
+                self.stderr()
+            ));
+        }
+        Ok(())
     }
 
     /// Whether the group's leader (the program, or its wrapper) has exited.
@@ -241,7 +254,21 @@ pub struct Server {
 impl Server {
     /// Starts server `name` on a free port and waits for its ready line.
     pub fn start(name: &str, twin: Twin) -> Result<Server> {
-        Server::start_on(name, twin, free_port())
+        let exe = crate::exe(name, twin);
+        Server::start_fresh(name, || Command::new(&exe), &exe)
+    }
+
+    /// Starts `make_cmd()` (server `name`, `exe`, or a wrapper around it)
+    /// on a free port; on another, if something took that one meanwhile.
+    fn start_fresh(name: &str, make_cmd: impl Fn() -> Command, exe: &Path) -> Result<Server> {
+        let mut last = String::new();
+        for _ in 0..5 {
+            match Server::start_with(name, make_cmd(), exe, free_port()) {
+                Err(e) if e.contains("Address already in use") => last = e,
+                other => return other,
+            }
+        }
+        Err(last)
     }
 
     /// Starts server `name` on `port` and waits for its ready line.
@@ -271,22 +298,25 @@ impl Server {
     /// `n` descriptors.
     pub fn start_limited(name: &str, twin: Twin, n: u64) -> Result<Server> {
         let exe = crate::exe(name, twin);
-        let mut cmd = Command::new(&exe);
-        // SAFETY: setrlimit(2) is async-signal-safe, fit for the child before exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                let lim = libc::rlimit {
-                    rlim_cur: n,
-                    rlim_max: n,
-                };
-                if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
-                    Ok(())
-                } else {
-                    Err(std::io::Error::last_os_error())
-                }
-            })
+        let make_cmd = || {
+            let mut cmd = Command::new(&exe);
+            // SAFETY: setrlimit(2) is async-signal-safe, fit for the child before exec.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let lim = libc::rlimit {
+                        rlim_cur: n,
+                        rlim_max: n,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                })
+            };
+            cmd
         };
-        Server::start_with(name, cmd, &exe, free_port())
+        Server::start_fresh(name, make_cmd, &exe)
     }
 
     /// Starts server `name` under `strace -f ARGS -o TRACE` (fault
@@ -299,13 +329,16 @@ impl Server {
     ) -> Result<Server> {
         require("strace", "strace")?;
         let exe = crate::exe(name, twin);
-        let mut cmd = Command::new("strace");
-        cmd.args(["-f", "-qq"])
-            .args(strace_args)
-            .arg("-o")
-            .arg(trace)
-            .arg(&exe);
-        Server::start_with(name, cmd, &exe, free_port())
+        let make_cmd = || {
+            let mut cmd = Command::new("strace");
+            cmd.args(["-f", "-qq"])
+                .args(strace_args)
+                .arg("-o")
+                .arg(trace)
+                .arg(&exe);
+            cmd
+        };
+        Server::start_fresh(name, make_cmd, &exe)
     }
 
     /// A new client connection.

@@ -20,10 +20,11 @@ pub fn numbers(call: Call) -> &'static [i64] {
         ],
         #[cfg(not(target_arch = "x86_64"))]
         Call::EpollWait => &[libc::SYS_epoll_pwait, libc::SYS_epoll_pwait2],
+        // poll resumes through restart_syscall after a stop (SIGSTOP, a tracer).
         #[cfg(target_arch = "x86_64")]
-        Call::Poll => &[libc::SYS_poll, libc::SYS_ppoll],
+        Call::Poll => &[libc::SYS_poll, libc::SYS_ppoll, libc::SYS_restart_syscall],
         #[cfg(not(target_arch = "x86_64"))]
-        Call::Poll => &[libc::SYS_ppoll],
+        Call::Poll => &[libc::SYS_ppoll, libc::SYS_restart_syscall],
         #[cfg(target_arch = "x86_64")]
         Call::Select => &[libc::SYS_select, libc::SYS_pselect6],
         #[cfg(not(target_arch = "x86_64"))]

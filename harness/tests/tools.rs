@@ -147,8 +147,16 @@ fn a_short_benchmark_fills_the_table() {
             .iter()
             .find(|l| l.starts_with("\"system calls per connection\","))
             .unwrap();
+        // A pool's thread that joins the workers races each worker's exit:
+        // its wait for it happens, or not, in either twin.
+        let ratio: f64 = syscalls.split(',').nth(5).unwrap().parse().unwrap();
+        let tolerance = if server.model().unwrap().pool.is_some() {
+            0.02
+        } else {
+            0.0
+        };
         assert!(
-            syscalls.contains(",1.000,"),
+            (ratio - 1.0).abs() <= tolerance,
             "Rust and C make the same system calls: {syscalls}"
         );
     }

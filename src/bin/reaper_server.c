@@ -80,7 +80,12 @@ static struct s_info *next_finished(void)
 	return info;
 }
 
-/* Serve one connection, then tell the reaper and exit with the connection's number. */
+/*
+ * Serve one connection, then tell the reaper and end with the connection's
+ * number as the exit value. Returning it is pthread_exit(3) without the
+ * unwinding, for which glibc loads libgcc_s.so.1 at the first call, in
+ * whatever thread makes it, and aborts the whole server if that fails.
+ */
 static void *do_work(void *arg)
 {
 	struct s_info *info = arg;
@@ -89,7 +94,7 @@ static void *do_work(void *arg)
 	echo_upper(info->connfd, &info->cliaddr);
 	Close(info->connfd);
 	finish(info);
-	pthread_exit((void *)num);
+	return (void *)num;
 }
 
 /* Join each thread that is done, free its slot, and print its exit value. */

@@ -144,8 +144,10 @@ fn next_finished() -> &'static s_info {
     }
 }
 
-/// Serves one connection, then tells the reaper and exits with the
-/// connection's number.
+/// Serves one connection, then tells the reaper and ends with the
+/// connection's number as the exit value. Returning it is pthread_exit(3)
+/// without the unwinding, for which glibc loads libgcc_s.so.1 at the first
+/// call, in whatever thread makes it, and aborts the whole server if that fails.
 extern "C" fn do_work(arg: *mut c_void) -> *mut c_void {
     // SAFETY: arg is the &ts[i] that main passed to pthread_create, a slot
     // this thread owns until it puts it on the finished list.
@@ -162,9 +164,7 @@ extern "C" fn do_work(arg: *mut c_void) -> *mut c_void {
     echo_upper(connfd, cliaddr);
     Close(connfd);
     finish(info);
-    // SAFETY: pthread_exit(3)'s forced unwind crosses only this frame, which
-    // holds nothing to drop, back to glibc's start of the thread.
-    unsafe { libc::pthread_exit(ptr::without_provenance_mut(num as usize)) }
+    ptr::without_provenance_mut(num as usize)
 }
 
 /// Joins each thread that is done, frees its slot, and prints its exit value.

@@ -49,7 +49,11 @@ pub fn inject(fault: &str, model: &Model) -> Option<Vec<String>> {
             "accept:error=EMFILE:when=1..2".to_string(),
             "accept4:error=EMFILE:when=1..2".to_string(),
         ],
-        "spawn-eagain" => vec![format!("{}:error=EAGAIN:when=2", model.spawn?)],
+        "spawn-eagain" => vec![format!(
+            "{}:error=EAGAIN:when={}",
+            model.spawn?,
+            2 + model.pool.map_or(0, |p| p.threads)
+        )],
         "read-write-eintr" => vec![
             "read:error=EINTR:when=2+2".into(),
             "write:error=EINTR:when=2+2".into(),

@@ -1,0 +1,361 @@
+//! The event-loop servers (select, poll, epoll, and the epoll pool): one
+//! thread serves thousands, and no client, however it misbehaves, stalls
+//! the others or the server.
+
+use harness::client::{Conn, at_once, talk, upper};
+use harness::process::{Server, wait_until};
+use harness::testing::{each_server, pass};
+use harness::{Call, Model, Result, Twin, Worker, procfs};
+use std::io::{Read, Write};
+use std::net::Shutdown;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// An event loop: no task per connection.
+fn event_loop(m: &Model) -> bool {
+    m.worker == Worker::Loop
+}
+
+/// An event loop that can hold more than FD_SETSIZE connections.
+fn beyond_select(m: &Model) -> bool {
+    event_loop(m) && m.main_idle_in != Call::Select
+}
+
+/// Raises this process's soft RLIMIT_NOFILE to `want` (servers started
+/// after inherit it); false when the hard limit is lower.
+fn raise_nofile(want: u64) -> bool {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: lim is a struct rlimit, written by getrlimit(2).
+    unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+    if lim.rlim_max < want {
+        return false;
+    }
+    lim.rlim_cur = lim.rlim_cur.max(want);
+    // SAFETY: lim is a valid struct rlimit.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 }
+}
+
+/// The median and the largest of some round trips' times.
+fn timed_round_trips(conn: &mut Conn, n: usize) -> Result<(Duration, Duration)> {
+    let mut times = Vec::new();
+    for i in 0..n {
+        let t = Instant::now();
+        conn.check(format!("timed round trip {i}\n").as_bytes())?;
+        times.push(t.elapsed());
+    }
+    times.sort();
+    Ok((times[n / 2], times[n - 1]))
+}
+
+/// Three hundred clients at once, each sending messages that together hold
+/// every byte value, all get byte-exact replies.
+fn three_hundred_concurrent_clients(name: &str, twin: Twin) -> Result<()> {
+    let server = Server::start(name, twin)?;
+    let conns = (0..300)
+        .map(|_| server.connect())
+        .collect::<Result<Vec<_>>>()?;
+    at_once(conns, |id, conn| talk(id, 8, conn))?;
+    server.settled()
+}
+
+/// A client that sends 10 MiB and never reads does not stall twenty others
+/// (their round trips stay fast: median under 50 ms, none stalled for a
+/// second), the server's memory stays bounded (back-pressure: it stops
+/// reading from a client whose replies it cannot send), and the slow
+/// reader gets every byte once it reads.
+fn slow_reader_stalls_no_one(name: &str, twin: Twin) -> Result<()> {
+    const BIG: usize = 10 << 20;
+    /// The server's resident memory may grow by this much: its buffers are
+    /// bounded per connection, whatever a client sends.
+    const RSS_GROWTH_KB: u64 = 4096;
+    let server = Server::start(name, twin)?;
+    let rss_before = procfs::kb(server.pid, "status", "VmRSS").unwrap_or(0);
+    let slow = server.connect()?;
+    let mut writer = slow.0.try_clone().map_err(|e| e.to_string())?;
+    let big: Vec<u8> = (0..BIG).map(|i| (i % 253) as u8).collect();
+    let expect = upper(&big);
+    let sender = thread::spawn(move || writer.write_all(&big));
+    // The server fills the slow reader's socket, then stops reading from it.
+    wait_until("the slow reader's replies to back up", || {
+        server_send_queue(server.port) > 0
+    })?;
+    let conns = (0..20)
+        .map(|_| server.connect())
+        .collect::<Result<Vec<_>>>()?;
+    at_once(conns, |_, mut conn| {
+        let (median, max) = timed_round_trips(&mut conn, 20)?;
+        if median > Duration::from_millis(50) || max > Duration::from_secs(1) {
+            return Err(format!(
+                "round trips beside a slow reader: median {median:?}, max {max:?}"
+            ));
+        }
+        conn.finish()
+    })?;
+    let rss = procfs::kb(server.pid, "status", "VmRSS").unwrap_or(0);
+    if rss > rss_before + RSS_GROWTH_KB {
+        return Err(format!("the server grew from {rss_before} kB to {rss} kB"));
+    }
+    let mut got = vec![0u8; BIG];
+    (&slow.0)
+        .read_exact(&mut got)
+        .map_err(|e| format!("the slow reader's bytes: {e}"))?;
+    sender.join().unwrap().map_err(|e| e.to_string())?;
+    if got != expect {
+        return Err("the slow reader's 10 MiB came back wrong".into());
+    }
+    slow.finish()
+}
+
+/// Bytes waiting in the send queues of the server's sockets on `port` (the
+/// replies a slow reader has not taken), from /proc/net/tcp.
+fn server_send_queue(port: u16) -> usize {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let local = format!(":{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f[1].ends_with(&local) && f[3] == "01")
+                .then(|| usize::from_str_radix(f[4].split(':').next()?, 16).ok())?
+        })
+        .sum()
+}
+
+/// Ten thousand idle connections and one active client: its round trips
+/// stay fast (median under 50 ms).
+fn ten_thousand_idle_and_one_active(name: &str, twin: Twin) -> Result<()> {
+    const IDLE: usize = 10_000;
+    let server = Server::start(name, twin)?;
+    let mut idle = Vec::with_capacity(IDLE);
+    for i in 0..IDLE {
+        idle.push(server.connect()?);
+        if i % 500 == 499 {
+            // Let the server keep up, so that no SYN waits for a full backlog.
+            wait_until("the server to accept", || {
+                procfs::accept_queue(server.port).is_some_and(|q| q < 64)
+            })?;
+        }
+    }
+    let mut active = server.connect()?;
+    let (median, _) = timed_round_trips(&mut active, 50)?;
+    if median > Duration::from_millis(50) {
+        return Err(format!(
+            "round trips among {IDLE} idle connections: median {median:?}"
+        ));
+    }
+    active.finish()?;
+    drop(idle);
+    server.settled()
+}
+
+#[test]
+fn ten_thousand_idle_connections_and_one_active() {
+    if !raise_nofile(2 * 10_000 + 200) {
+        println!(
+            "skipped: the hard RLIMIT_NOFILE is below 20,200 (ulimit -Hn), too low for 10,000 connections"
+        );
+        return;
+    }
+    // One server at a time: each side of 10,000 connections is 20,000 descriptors.
+    for p in harness::servers().filter(|p| beyond_select(p.model().unwrap())) {
+        for twin in Twin::BOTH {
+            pass(|| {
+                ten_thousand_idle_and_one_active(p.name, twin)
+                    .map_err(|e| format!("{} ({twin:?}): {e}", p.name))
+            });
+        }
+    }
+}
+
+/// select_server at FD_SETSIZE: a connection whose descriptor would not fit
+/// an fd_set is closed with a message; the others go on.
+fn select_past_fd_setsize(twin: Twin) -> Result<()> {
+    let server = Server::start_limited("select_server", twin, 2048)?;
+    let mut conns = Vec::new();
+    let mut refused = None;
+    for _ in 0..(libc::FD_SETSIZE + 8) {
+        let mut c = server.connect()?;
+        if c.check(b"x").is_err() {
+            refused = Some(c);
+            break;
+        }
+        conns.push(c);
+    }
+    let refused = refused.ok_or("no connection was refused")?;
+    drop(refused);
+    wait_until("a message for the refused connection", || {
+        server
+            .stderr()
+            .contains(">= FD_SETSIZE, connection closed\n")
+    })
+    .map_err(|e| format!("{e}: {:?}", server.stderr()))?;
+    let n = conns.len();
+    for c in conns.iter_mut().step_by(97) {
+        c.check(b"still served\n")?;
+    }
+    if n < 1000 {
+        return Err(format!("only {n} connections before the limit"));
+    }
+    Ok(())
+}
+
+#[test]
+fn select_server_past_fd_setsize() {
+    if !raise_nofile(4096) {
+        println!("skipped: the hard RLIMIT_NOFILE is below 4096");
+        return;
+    }
+    for twin in Twin::BOTH {
+        pass(|| select_past_fd_setsize(twin));
+    }
+}
+
+/// Out of descriptors (RLIMIT_NOFILE 32, a hundred clients): the server
+/// neither exits nor spins (its CPU time stays under a tenth of the time
+/// it spends exhausted), and serves normally once clients leave.
+fn out_of_descriptors_neither_exits_nor_spins(name: &str, twin: Twin) -> Result<()> {
+    let server = Server::start_limited(name, twin, 32)?;
+    let mut conns = Vec::new();
+    for _ in 0..100 {
+        conns.push(server.connect()?);
+    }
+    wait_until("the server to run out of descriptors", || {
+        server.fds() >= 31
+    })?;
+    let (ticks, start) = (server.cpu_ticks(), Instant::now());
+    // A measurement window: CPU time against wall time, over one second.
+    thread::sleep(Duration::from_secs(1));
+    let used = (server.cpu_ticks() - ticks) as f64 / 100.0;
+    let wall = start.elapsed().as_secs_f64();
+    if used > wall / 10.0 {
+        return Err(format!(
+            "the server spins while out of descriptors: {used} s of CPU in {wall:.1} s"
+        ));
+    }
+    if !server.alive() {
+        return Err("the server exited".into());
+    }
+    drop(conns);
+    wait_until("the server to have descriptors again", || server.fds() < 16)?;
+    let mut c = server.connect()?;
+    c.check(b"served again\n")?;
+    c.finish()
+}
+
+/// A client that sends and resets at once, one that resets with replies
+/// pending (flooding, never reading), one that half-closes, and one that
+/// connects and leaves without a word end only themselves.
+fn misbehaving_clients_end_only_themselves(name: &str, twin: Twin) -> Result<()> {
+    let server = Server::start(name, twin)?;
+    let mut bystander = server.connect()?;
+    bystander.check(b"before\n")?;
+
+    let mut reset_reader = server.connect()?;
+    reset_reader
+        .0
+        .write_all(b"about to reset\n")
+        .map_err(|e| e.to_string())?;
+    reset_reader.reset()?;
+
+    let flood = server.connect()?;
+    flood.0.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let chunk = [b'y'; 65536];
+    wait_until("the flooding client's replies to back up", || {
+        let _ = (&flood.0).write(&chunk);
+        server_send_queue(server.port) > 0
+    })?;
+    flood.reset()?;
+
+    let half = server.connect()?;
+    (&half.0)
+        .write_all(b"half closed\n")
+        .map_err(|e| e.to_string())?;
+    half.0
+        .shutdown(Shutdown::Write)
+        .map_err(|e| e.to_string())?;
+    let mut got = Vec::new();
+    (&half.0).read_to_end(&mut got).map_err(|e| e.to_string())?;
+    assert_eq!(got, b"HALF CLOSED\n");
+
+    drop(server.connect()?);
+    bystander.check(b"after\n")?;
+    server.serving(1)?;
+    bystander.finish()?;
+    server.settled()
+}
+
+/// A client that connects and resets before the server accepts it (the
+/// server stopped meanwhile) costs the server nothing.
+fn reset_before_accept(name: &str, twin: Twin) -> Result<()> {
+    let server = Server::start(name, twin)?;
+    server.run.signal(libc::SIGSTOP);
+    let early = Conn::to(server.port)?;
+    early.reset()?;
+    server.run.signal(libc::SIGCONT);
+    let mut next = server.connect()?;
+    next.check(b"after a reset before accept\n")?;
+    next.finish()?;
+    server.settled()
+}
+
+/// Faults injected by strace: accept EMFILE, read and write EINTR and
+/// EAGAIN, epoll_ctl ENOMEM; the server survives each and serves.
+fn injected_faults_are_survived(name: &str, twin: Twin) -> Result<()> {
+    let mut faults = vec![
+        "inject=accept,accept4:error=EMFILE:when=1..2",
+        "inject=read:error=EINTR:when=2+2",
+        "inject=write:error=EINTR:when=2+2",
+        "inject=read:error=EAGAIN:when=2+3",
+        "inject=write:error=EAGAIN:when=2+3",
+    ];
+    if harness::program(name)?.model().unwrap().main_idle_in == Call::EpollWait {
+        faults.push("inject=epoll_ctl:error=ENOMEM:when=3");
+    }
+    for fault in faults {
+        let trace = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("mux-fault-{name}-{twin:?}.trace"));
+        let server = Server::start_traced(name, twin, &["-e", fault], &trace)?;
+        for id in 0..4 {
+            talk(id, 5, server.connect()?).map_err(|e| format!("under {fault}: {e}"))?;
+        }
+        if !server.alive() {
+            return Err(format!("the server died under {fault}"));
+        }
+        server.stop();
+    }
+    Ok(())
+}
+
+#[test]
+fn three_hundred_concurrent_clients_every_event_loop() {
+    each_server(event_loop, three_hundred_concurrent_clients);
+}
+
+#[test]
+fn slow_reader_stalls_no_one_every_event_loop() {
+    each_server(event_loop, slow_reader_stalls_no_one);
+}
+
+#[test]
+fn out_of_descriptors_neither_exits_nor_spins_every_event_loop() {
+    each_server(event_loop, out_of_descriptors_neither_exits_nor_spins);
+}
+
+#[test]
+fn misbehaving_clients_end_only_themselves_every_event_loop() {
+    each_server(event_loop, misbehaving_clients_end_only_themselves);
+}
+
+#[test]
+fn reset_before_accept_every_event_loop() {
+    each_server(event_loop, reset_before_accept);
+}
+
+#[test]
+fn injected_faults_are_survived_every_event_loop() {
+    each_server(event_loop, injected_faults_are_survived);
+}
