@@ -28,18 +28,34 @@ void check_args(int argc, char *argv[], int maxargs, const char *usage)
 	}
 }
 
+/*
+ * argv[i] as a number from min to max, dflt when absent; exit 2, saying
+ * which argument (what) was wrong, when invalid.
+ */
+static int number_arg(int argc, char *argv[], int i, int dflt, int min, int max,
+    const char *what, const char *usage)
+{
+	char *end;
+	long n;
+
+	if (i >= argc)
+		return dflt;
+	n = strtol(argv[i], &end, 10);
+	if (end == argv[i] || *end != '\0' || n < min || n > max) {
+		fprintf(stderr, "%s: invalid %s: %s\n", argv[0], what, argv[i]);
+		usage_exit(argv, usage);
+	}
+	return n;
+}
+
 /* argv[i] as a TCP port, DEFAULT_PORT when absent; exit 2 when invalid. */
 int port_arg(int argc, char *argv[], int i, const char *usage)
 {
-	char *end;
-	long port;
+	return number_arg(argc, argv, i, DEFAULT_PORT, 1, 65535, "port", usage);
+}
 
-	if (i >= argc)
-		return DEFAULT_PORT;
-	port = strtol(argv[i], &end, 10);
-	if (end == argv[i] || *end != '\0' || port < 1 || port > 65535) {
-		fprintf(stderr, "%s: invalid port: %s\n", argv[0], argv[i]);
-		usage_exit(argv, usage);
-	}
-	return port;
+/* argv[i] as a number of threads from 1 to max, dflt when absent; exit 2 when invalid. */
+int threads_arg(int argc, char *argv[], int i, int dflt, int max, const char *usage)
+{
+	return number_arg(argc, argv, i, dflt, 1, max, "number of threads", usage);
 }

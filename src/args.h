@@ -6,5 +6,6 @@
 
 void check_args(int argc, char *argv[], int maxargs, const char *usage);
 int port_arg(int argc, char *argv[], int i, const char *usage);
+int threads_arg(int argc, char *argv[], int i, int dflt, int max, const char *usage);
 
 #endif

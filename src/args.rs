@@ -40,24 +40,71 @@ pub unsafe fn check_args(argc: c_int, argv: *const *const c_char, maxargs: c_int
     }
 }
 
+/// `argv[i]` as a number from `min` to `max`, `dflt` when absent; exit 2,
+/// saying which argument (`what`) was wrong, when invalid.
+///
+/// # Safety
+/// `argv` must hold `argc` valid C strings, as `main` receives it.
+#[allow(clippy::too_many_arguments)]
+unsafe fn number_arg(
+    argc: c_int,
+    argv: *const *const c_char,
+    i: c_int,
+    dflt: c_int,
+    min: c_int,
+    max: c_int,
+    what: &CStr,
+    usage: &CStr,
+) -> c_int {
+    let mut end: *mut c_char = ptr::null_mut();
+
+    if i >= argc {
+        return dflt;
+    }
+    // SAFETY: the caller guarantees argv[0..argc] are valid C strings, and i < argc.
+    unsafe {
+        let arg = *argv.add(i as usize);
+        let n = libc::strtol(arg, &mut end, 10);
+        if ptr::eq(end, arg)
+            || *end != 0
+            || n < libc::c_long::from(min)
+            || n > libc::c_long::from(max)
+        {
+            libc::fprintf(
+                stderr,
+                c"%s: invalid %s: %s\n".as_ptr(),
+                *argv,
+                what.as_ptr(),
+                arg,
+            );
+            usage_exit(argv, usage);
+        }
+        n as c_int
+    }
+}
+
 /// `argv[i]` as a TCP port, [`DEFAULT_PORT`] when absent; exit 2 when invalid.
 ///
 /// # Safety
 /// `argv` must hold `argc` valid C strings, as `main` receives it.
 pub unsafe fn port_arg(argc: c_int, argv: *const *const c_char, i: c_int, usage: &CStr) -> c_int {
-    let mut end: *mut c_char = ptr::null_mut();
+    // SAFETY: the caller's guarantee.
+    unsafe { number_arg(argc, argv, i, DEFAULT_PORT, 1, 65535, c"port", usage) }
+}
 
-    if i >= argc {
-        return DEFAULT_PORT;
-    }
-    // SAFETY: the caller guarantees argv[0..argc] are valid C strings, and i < argc.
-    unsafe {
-        let arg = *argv.add(i as usize);
-        let port = libc::strtol(arg, &mut end, 10);
-        if ptr::eq(end, arg) || *end != 0 || !(1..=65535).contains(&port) {
-            libc::fprintf(stderr, c"%s: invalid port: %s\n".as_ptr(), *argv, arg);
-            usage_exit(argv, usage);
-        }
-        port as c_int
-    }
+/// `argv[i]` as a number of threads from 1 to `max`, `dflt` when absent;
+/// exit 2 when invalid.
+///
+/// # Safety
+/// `argv` must hold `argc` valid C strings, as `main` receives it.
+pub unsafe fn threads_arg(
+    argc: c_int,
+    argv: *const *const c_char,
+    i: c_int,
+    dflt: c_int,
+    max: c_int,
+    usage: &CStr,
+) -> c_int {
+    // SAFETY: the caller's guarantee.
+    unsafe { number_arg(argc, argv, i, dflt, 1, max, c"number of threads", usage) }
 }

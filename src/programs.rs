@@ -228,6 +228,23 @@ pub const PROGRAMS: &[Program] = &[
         session_args: &[],
     },
     Program {
+        name: "pool_server",
+        short: "pool",
+        about: "an acceptor and a pool of threads, each with its own epoll loop",
+        c_sources: server_sources!("src/bin/pool_server.c", "src/conn.c", "-pthread"),
+        kind: Kind::Server(Model {
+            main_idle_in: Call::EpollWait,
+            worker: Worker::Loop,
+            spawn: None,
+            pool: Some(Pool {
+                threads: 2,
+                idle_in: Call::EpollWait,
+            }),
+            leaves_zombies: false,
+        }),
+        session_args: &["2"],
+    },
+    Program {
         name: "client",
         short: "client",
         about: "sends stdin's lines to a server, prints the replies",

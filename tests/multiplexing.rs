@@ -312,8 +312,13 @@ fn injected_faults_are_survived(name: &str, twin: Twin) -> Result<()> {
         "inject=read:error=EAGAIN:when=2+3",
         "inject=write:error=EAGAIN:when=2+3",
     ];
-    if harness::program(name)?.model().unwrap().main_idle_in == Call::EpollWait {
-        faults.push("inject=epoll_ctl:error=ENOMEM:when=3");
+    let model = harness::program(name)?.model().unwrap();
+    let epoll_ctl = format!(
+        "inject=epoll_ctl:error=ENOMEM:when={}",
+        harness::compare::session::epoll_ctl_fault_when(model)
+    );
+    if model.main_idle_in == Call::EpollWait {
+        faults.push(&epoll_ctl);
     }
     for fault in faults {
         let trace = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))

@@ -278,12 +278,25 @@ impl Server {
     }
 
     /// Starts `cmd`, server `name` (`exe`) or a wrapper around it, with the
-    /// port as its last argument, and waits for the ready line.
-    pub fn start_with(name: &str, mut cmd: Command, exe: &Path, port: u16) -> Result<Server> {
+    /// port and the table's session arguments last, and waits for the ready line.
+    pub fn start_with(name: &str, cmd: Command, exe: &Path, port: u16) -> Result<Server> {
+        let args = crate::program(name)?.session_args;
+        Server::start_with_args(name, cmd, exe, port, args)
+    }
+
+    /// [`start_with`](Self::start_with), with `args` after the port rather
+    /// than the table's (a pool's size, say).
+    pub fn start_with_args(
+        name: &str,
+        mut cmd: Command,
+        exe: &Path,
+        port: u16,
+        args: &[&str],
+    ) -> Result<Server> {
         let model = crate::program(name)?
             .model()
             .ok_or_else(|| format!("{name} is not a server"))?;
-        cmd.arg(port.to_string());
+        cmd.arg(port.to_string()).args(args);
         let run = Running::spawn(cmd, exe, Output::Capture, None)?;
         run.wait_for_stdout(&format!("listening on 0.0.0.0:{port}\n"))?;
         Ok(Server {

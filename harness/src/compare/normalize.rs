@@ -322,16 +322,42 @@ fn mask_number_after(s: &str, key: &str) -> String {
 }
 
 /// htons(EPHEMERAL) for every port but the server's, and the ephemeral
-/// ports' digits inside strings (the servers print the client's port).
+/// ports inside strings: as digits (the servers print the client's port),
+/// and as the bytes of a sockaddr_in copied whole (the pool server hands a
+/// connection's address to a worker through a pipe).
 fn mask_ports(s: &str, run: &Run) -> String {
     let mut s = s.to_string();
     for port in &run.ephemeral {
         s = s.replace(&format!("htons({port})"), "htons(EPHEMERAL)");
         if s.contains('"') {
             s = replace_in_strings(&s, &port.to_string(), "EPHEMERAL");
+            let [hi, lo] = port.to_be_bytes();
+            let raw = format!(
+                "\\2\\0{}{}\\177\\0\\0\\1",
+                escaped(hi, lo),
+                escaped(lo, b'\\')
+            );
+            s = replace_in_strings(&s, &raw, "\\2\\0EPHEMERAL\\177\\0\\0\\1");
         }
     }
     s
+}
+
+/// Byte `b` as strace prints it inside a string (no `-x`), before byte
+/// `next`: in octal, three digits when an octal digit follows.
+fn escaped(b: u8, next: u8) -> String {
+    match b {
+        b'\t' => "\\t".into(),
+        b'\n' => "\\n".into(),
+        0x0b => "\\v".into(),
+        0x0c => "\\f".into(),
+        b'\r' => "\\r".into(),
+        b'"' => "\\\"".into(),
+        b'\\' => "\\\\".into(),
+        0x20..=0x7e => (b as char).to_string(),
+        _ if (b'0'..=b'7').contains(&next) => format!("\\{b:03o}"),
+        _ => format!("\\{b:o}"),
+    }
 }
 
 fn replace_in_strings(s: &str, from: &str, to: &str) -> String {
@@ -383,6 +409,16 @@ mod tests {
         assert_eq!(
             line(l, &run()),
             "write(1, \"received from 127.0.0.1 at PORT EPHEMERAL\\n\", 38) = 38"
+        );
+    }
+
+    #[test]
+    fn a_sockaddr_copied_into_a_buffer_loses_its_port() {
+        // 43252 is 0xa8f4: \250 and \364 as strace prints them.
+        let l = r#"write(7, "\r\0\0\0\2\0\250\364\177\0\0\1\0\0\0\0\0\0\0\0", 20) = 20"#;
+        assert_eq!(
+            line(l, &run()),
+            r#"write(7, "\r\0\0\0\2\0EPHEMERAL\177\0\0\1\0\0\0\0\0\0\0\0", 20) = 20"#
         );
     }
 

@@ -63,7 +63,10 @@ pub fn inject(fault: &str, model: &Model) -> Option<Vec<String>> {
             "read:error=EAGAIN:when=3+3".into(),
             "write:error=EAGAIN:when=3+3".into(),
         ],
-        "epoll-ctl-enomem" if uses_epoll(model) => vec!["epoll_ctl:error=ENOMEM:when=3".into()],
+        "epoll-ctl-enomem" if uses_epoll(model) => vec![format!(
+            "epoll_ctl:error=ENOMEM:when={}",
+            epoll_ctl_fault_when(model)
+        )],
         _ => return None,
     };
     Some(
@@ -72,6 +75,17 @@ pub fn inject(fault: &str, model: &Model) -> Option<Vec<String>> {
             .flat_map(|s| ["-e".to_string(), format!("inject={s}")])
             .collect(),
     )
+}
+
+/// Which `epoll_ctl` (counted in each task) the epoll-ctl-enomem fault
+/// fails: the first connection's EPOLL_CTL_DEL in the task that serves it,
+/// past the calls a pool's main task makes at start-up (one for the
+/// listening socket, one for each worker's pipe).
+pub fn epoll_ctl_fault_when(model: &Model) -> usize {
+    match model.pool {
+        None => 3,
+        Some(p) => (p.threads + 2).next_multiple_of(2),
+    }
 }
 
 /// Whether a server of `model` waits in epoll.
