@@ -254,18 +254,16 @@ fn sites_report(
         "{label}: DIFFERENT call sites: {bad} of {lines} calls made from functions of different names\n"
     );
     for (a, b) in matched.iter().filter(|(a, b)| differs(a, b) > 0) {
-        let left = dir.join(format!("rust/trace.{}.sites", a.pid));
-        let right = dir.join(format!("c/trace.{}.sites", b.pid));
-        let _ = writeln!(out, "--- {}  |  {}", left.display(), right.display());
-        let diff = Command::new("diff")
-            .args(["--side-by-side", "--width=200", "--suppress-common-lines"])
-            .arg(&left)
-            .arg(&right)
-            .output();
-        match diff {
-            Ok(o) => out.push_str(&String::from_utf8_lossy(&o.stdout)),
-            Err(e) => {
-                let _ = writeln!(out, "(cannot run diff: {e})");
+        let _ = writeln!(
+            out,
+            "--- {}  |  {}",
+            dir.join(format!("rust/trace.{}.sites", a.pid)).display(),
+            dir.join(format!("c/trace.{}.sites", b.pid)).display()
+        );
+        let name = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".into());
+        for ((line, x), y) in a.lines.iter().zip(&a.sites).zip(&b.sites) {
+            if !same_site(x.as_deref(), y.as_deref()) {
+                let _ = writeln!(out, "{line:<64} {:>14} | {}", name(x), name(y));
             }
         }
     }
