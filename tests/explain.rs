@@ -519,6 +519,7 @@ fn chromium_renders_every_call_and_both_sources() {
     let r_line = line_of("src/bin/process_server.rs", "pid == 0", "Close(listenfd);");
 
     let profile = d.join("profile");
+    let _ = fs::remove_dir_all(&profile);
     let out = Command::new("chromium")
         .args([
             "--headless",
@@ -577,6 +578,24 @@ fn chromium_renders_every_call_and_both_sources() {
         dom.contains("class=\"l chain\""),
         "the wrappers' lines lit lightly"
     );
+}
+
+/// The copy of the Rust twin that explain traces, its code segment's
+/// header moved to a page boundary for strace's unwinder, makes the same
+/// calls from the same functions as the executable built.
+#[test]
+fn the_aligned_copy_makes_the_same_calls() {
+    for name in ["process_server", "thread_server"] {
+        let e = explained(name);
+        if e.rust.traced == e.rust.exe {
+            continue; // laid out as libunwind expects: no copy
+        }
+        let mut job = Job::twins(program(name).unwrap(), None);
+        job.a = e.rust.exe.clone();
+        job.b = e.rust.traced.clone();
+        let outcome = compare::run(&job, &dir(&format!("aligned-{name}"))).unwrap();
+        assert!(outcome.identical, "{}", outcome.report);
+    }
 }
 
 /// Compiles the C twin of the process server from the repository's

@@ -233,7 +233,7 @@ pub fn run(program: &'static Program, dir: &Path) -> Result<Explained> {
     let mut traces = Vec::new();
     for twin in [Twin::Rust, Twin::C] {
         let exe = crate::exe(program.name, twin);
-        let traced = runnable(&exe, &dir.join(format!("{}-exe", twin.label())))?;
+        let traced = runnable(&exe, dir, &format!("{}-exe", twin.label()))?;
         let d = scratch(dir, twin.label())?;
         match program.model() {
             None => session::client(&traced, port, &d, &stacks)?,
@@ -256,18 +256,15 @@ pub fn run(program: &'static Program, dir: &Path) -> Result<Explained> {
 }
 
 /// `exe` itself, or, if strace's unwinder cannot walk its stacks, a
-/// page-aligned copy of it in `dir` under the same name, where one can be
-/// made (else its stacks stop at its first frame, with the functions
+/// page-aligned copy of it in `dir/sub` under the same name, where one can
+/// be made (else its stacks stop at its first frame, with the functions
 /// inlined there).
-fn runnable(exe: &Path, dir: &Path) -> Result<PathBuf> {
+fn runnable(exe: &Path, dir: &Path, sub: &str) -> Result<PathBuf> {
     let elf = elf::Elf::read(exe)?;
     let Some(aligned) = elf.page_aligned().filter(|_| elf.needs_aligning()) else {
         return Ok(exe.to_path_buf());
     };
-    let copy_dir = scratch(
-        dir.parent().unwrap_or(dir),
-        &dir.file_name().unwrap().to_string_lossy(),
-    )?;
+    let copy_dir = scratch(dir, sub)?;
     let copy = copy_dir.join(exe.file_name().ok_or("an executable's name")?);
     fs::write(&copy, aligned).map_err(|e| format!("{}: {e}", copy.display()))?;
     use std::os::unix::fs::PermissionsExt;
