@@ -5,6 +5,7 @@ CARGO ?= cargo
 BENCH_SECONDS ?= 2
 STRACE_FLAGS ?= -f -e trace=network,process,signal,read,write,close
 MODEL ?= process
+EXPLAIN_FLAGS ?=
 
 RUST := target/release
 C := target/c
@@ -22,6 +23,7 @@ help: ## List the targets and the programs
 	@echo "  BENCH_SECONDS=$(BENCH_SECONDS)   for make bench: the length of each run"
 	@echo "  STRACE_FLAGS='$(STRACE_FLAGS)'   for the strace targets, e.g. STRACE_FLAGS='-f -c'"
 	@echo "  A=... B=... MODEL=$(MODEL)   for make compare-pair: two executables, and the program whose session they run"
+	@echo "  EXPLAIN_FLAGS='--all' or '--task N'   for make explain-NAME: every task, or one (default: the main task and its first worker)"
 
 build: ## Build the Rust programs and tools (target/release) and the C twins (target/c)
 	$(CARGO) build --release --workspace
@@ -74,6 +76,9 @@ compare: build ## Trace every program and its C twin through one session (and th
 compare-pair: build ## Compare any two executables A and B through the session of program MODEL
 	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make compare-pair A=EXE B=EXE [MODEL=process]"; exit 2; }
 	$(RUST)/trace_compare --model $(MODEL) $(A) $(B)
+
+explain-%: build ## Each call of program NAME beside the C and Rust lines that made it; writes target/explain/NAME.html (explain-process, ...)
+	$(RUST)/explain $(EXPLAIN_FLAGS) $*
 
 bench: build ## Benchmark every server, Rust and C, and a std server side by side (BENCH_SECONDS per run)
 	$(RUST)/bench --seconds $(BENCH_SECONDS)

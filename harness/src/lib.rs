@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod client;
 pub mod compare;
+pub mod explain;
 pub mod model;
 pub mod process;
 pub mod procfs;

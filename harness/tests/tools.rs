@@ -161,3 +161,38 @@ fn a_short_benchmark_fills_the_table() {
         );
     }
 }
+
+/// `make explain-NAME`: the tool answers `--help`, refuses a wrong
+/// argument, and explains the client in three columns, writing its page.
+#[test]
+fn explain_prints_three_columns_and_writes_the_page() {
+    let explain = env!("CARGO_BIN_EXE_explain");
+    let help = Command::new(explain).arg("--help").output().unwrap();
+    assert_eq!(help.status.code(), Some(0));
+    assert!(text(&help.stdout).starts_with("usage: explain "));
+    let wrong = Command::new(explain)
+        .arg("--no-such-option")
+        .output()
+        .unwrap();
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(text(&wrong.stderr).contains("usage: "));
+
+    let dir = tmp("explain");
+    let run = Command::new(explain)
+        .arg("--dir")
+        .arg(&dir)
+        .arg("client")
+        .output()
+        .expect("run explain");
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let out = text(&run.stdout);
+    let row = out
+        .lines()
+        .find(|l| l.contains("connect(3, {…}, 16) = 0"))
+        .unwrap_or_else(|| panic!("no connect row:\n{out}"));
+    assert!(
+        row.starts_with("client.c:") && row.contains("client.rs:"),
+        "{row}"
+    );
+    assert!(dir.join("client.html").exists());
+}

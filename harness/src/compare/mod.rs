@@ -1,7 +1,10 @@
 //! `make compare`: runs a program and its C twin (or any two executables)
 //! through the same scripted session under `strace -ff`, normalises the
 //! traces, and compares them task by task (process or thread), matched
-//! regardless of pid order.
+//! regardless of pid order. With each call's stack (`strace -k`), it also
+//! checks the call sites: in matched tasks, every call was made by the
+//! innermost function of the program's own code of the same name in both
+//! (see [`crate::explain::check`]).
 
 pub mod normalize;
 pub mod session;
@@ -69,10 +72,12 @@ pub struct Outcome {
     pub dir: PathBuf,
 }
 
-/// One task's trace: its pid and its normalised lines.
+/// One task's trace: its pid, its normalised lines, and for each the
+/// innermost own function that made it.
 struct Task {
     pid: u32,
     lines: Vec<String>,
+    sites: Vec<Option<String>>,
 }
 
 /// Runs both executables through the session, tracing into `dir/rust`
@@ -90,13 +95,14 @@ pub fn run(job: &Job, dir: &Path) -> Result<Outcome> {
         .map(|s| s.to_string())
         .collect();
     let mut runs = Vec::new();
+    let stacks = [crate::explain::STACKS.to_string()];
     for (side, exe) in [("rust", &job.a), ("c", &job.b)] {
         let d = crate::process::scratch(dir, side)?;
         match job.program.model() {
-            Some(model) => session::server(exe, &args, model, port, &d, job.fault, &[])?,
-            None => session::client(exe, port, &d, &[])?,
+            Some(model) => session::server(exe, &args, model, port, &d, job.fault, &stacks)?,
+            None => session::client(exe, port, &d, &stacks)?,
         };
-        runs.push(load(&d, port)?);
+        runs.push(load(&d, port, exe)?);
     }
     let b = runs.pop().unwrap();
     let a = runs.pop().unwrap();
@@ -125,8 +131,12 @@ fn plain_server(exe: &Path, port: u16) -> Result<crate::process::Running> {
 }
 
 /// Reads and normalises every `trace.PID` file in `dir`, writing each
-/// normalised task beside it as `trace.PID.norm`.
-fn load(dir: &Path, keep_port: u16) -> Result<Vec<Task>> {
+/// normalised task beside it as `trace.PID.norm`, and the functions of
+/// `exe` that made its calls as `trace.PID.sites`.
+fn load(dir: &Path, keep_port: u16, exe: &Path) -> Result<Vec<Task>> {
+    use crate::explain::{check, stack, symbols::Symbolizer};
+    // An executable without line tables has no sites to check.
+    let sym = Symbolizer::new(exe).ok();
     let mut raw = Vec::new();
     for entry in fs::read_dir(dir).map_err(|e| e.to_string())? {
         let path = entry.map_err(|e| e.to_string())?.path();
@@ -135,25 +145,44 @@ fn load(dir: &Path, keep_port: u16) -> Result<Vec<Task>> {
             .strip_prefix("trace.")
             .and_then(|p| p.parse::<u32>().ok())
         {
-            raw.push((pid, fs::read_to_string(&path).map_err(|e| e.to_string())?));
+            let text = fs::read_to_string(&path).map_err(|e| e.to_string())?;
+            raw.push((pid, stack::strip(&text), stack::entries(&text)));
         }
     }
     let mut run = normalize::Run {
         keep_port,
         ..Default::default()
     };
-    run.scan(raw.iter().flat_map(|(_, text)| text.lines()));
-    run.tids = raw.iter().map(|(pid, _)| *pid).collect();
-    raw.sort();
+    run.scan(raw.iter().flat_map(|(_, text, _)| text.lines()));
+    run.tids = raw.iter().map(|(pid, _, _)| *pid).collect();
+    raw.sort_by_key(|r| r.0);
     let mut tasks = Vec::new();
-    for (pid, text) in raw {
-        let lines = normalize::task(&text, &run);
+    for (pid, text, entries) in raw {
+        let (lines, kept) = normalize::task_kept(&text, &run);
         fs::write(
             dir.join(format!("trace.{pid}.norm")),
             lines.join("\n") + "\n",
         )
         .map_err(|e| e.to_string())?;
-        tasks.push(Task { pid, lines });
+        let sites = check::innermost_functions(&entries, sym.as_ref());
+        if sites.len() != kept.len() {
+            return Err(format!("trace.{pid}: stacks and calls do not pair up"));
+        }
+        let sites: Vec<_> = sites
+            .into_iter()
+            .zip(&kept)
+            .filter(|(_, k)| **k)
+            .map(|(s, _)| s)
+            .collect();
+        if sites.len() != lines.len() {
+            return Err(format!("trace.{pid}: stacks and lines do not pair up"));
+        }
+        fs::write(
+            dir.join(format!("trace.{pid}.sites")),
+            check::sites_file(&lines, &sites),
+        )
+        .map_err(|e| e.to_string())?;
+        tasks.push(Task { pid, lines, sites });
     }
     Ok(tasks)
 }
@@ -164,17 +193,15 @@ fn report(label: &str, a: Vec<Task>, mut b: Vec<Task>, dir: &Path) -> (bool, Str
     let total = a.len();
     let lines: usize = a.iter().map(|t| t.lines.len()).sum();
     let mut unmatched = Vec::new();
+    let mut matched = Vec::new();
     for task in a {
         match b.iter().position(|o| o.lines == task.lines) {
-            Some(i) => drop(b.remove(i)),
+            Some(i) => matched.push((task, b.remove(i))),
             None => unmatched.push(task),
         }
     }
     if unmatched.is_empty() && b.is_empty() {
-        return (
-            true,
-            format!("{label}: identical, {total} tasks, {lines} lines\n"),
-        );
+        return sites_report(label, total, lines, &matched, dir);
     }
     let mut out = format!(
         "{label}: DIFFERENT: {} of {total} tasks have no identical twin ({} left over on the other side)\n",
@@ -199,6 +226,54 @@ fn report(label: &str, a: Vec<Task>, mut b: Vec<Task>, dir: &Path) -> (bool, Str
             Ok(o) => out.push_str(&String::from_utf8_lossy(&o.stdout)),
             Err(e) => {
                 let _ = writeln!(out, "(cannot run diff: {e})");
+            }
+        }
+    }
+    (false, out)
+}
+
+/// The call-site check of tasks whose lines are identical: the verdict,
+/// and a side-by-side diff of each pair's `.sites` where they differ.
+fn sites_report(
+    label: &str,
+    total: usize,
+    lines: usize,
+    matched: &[(Task, Task)],
+    dir: &Path,
+) -> (bool, String) {
+    use crate::explain::check::same_site;
+    let differs = |a: &Task, b: &Task| {
+        a.sites
+            .iter()
+            .zip(&b.sites)
+            .filter(|(x, y)| !same_site(x.as_deref(), y.as_deref()))
+            .count()
+    };
+    let bad: usize = matched.iter().map(|(a, b)| differs(a, b)).sum();
+    let sites: usize = matched
+        .iter()
+        .map(|(a, _)| a.sites.iter().flatten().count())
+        .sum();
+    if bad == 0 {
+        return (
+            true,
+            format!("{label}: identical, {total} tasks, {lines} lines, {sites} call sites\n"),
+        );
+    }
+    let mut out = format!(
+        "{label}: DIFFERENT call sites: {bad} of {lines} calls made from functions of different names\n"
+    );
+    for (a, b) in matched.iter().filter(|(a, b)| differs(a, b) > 0) {
+        let _ = writeln!(
+            out,
+            "--- {}  |  {}",
+            dir.join(format!("rust/trace.{}.sites", a.pid)).display(),
+            dir.join(format!("c/trace.{}.sites", b.pid)).display()
+        );
+        let name = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".into());
+        for ((line, x), y) in a.lines.iter().zip(&a.sites).zip(&b.sites) {
+            if !same_site(x.as_deref(), y.as_deref()) {
+                let _ = writeln!(out, "{line:<64} {:>14} | {}", name(x), name(y));
             }
         }
     }

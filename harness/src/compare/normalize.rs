@@ -90,11 +90,20 @@ const ARENA_MMAP: &str =
 /// aligned) become one line; a `pthread_join`'s wait for a thread still
 /// exiting, a race the joining thread may or may not lose, is dropped.
 pub fn task(raw: &str, run: &Run) -> Vec<String> {
+    task_kept(raw, run).0
+}
+
+/// [`task`], and for each call of the joined task (see [`join_resumed`])
+/// whether a line stands for it (a dropped join wait and a second arena
+/// trim do not), so that what else is known of each call can follow.
+pub fn task_kept(raw: &str, run: &Run) -> (Vec<String>, Vec<bool>) {
     let mut out: Vec<String> = Vec::new();
+    let mut kept = Vec::new();
     let mut trims = 0;
     for l in join_resumed(raw) {
         let s = line(&l, run);
         if trims > 0 && s.starts_with("munmap(") {
+            kept.push(trims == 2);
             if trims == 2 {
                 out.push(ARENA_TRIM.to_string());
             }
@@ -102,12 +111,13 @@ pub fn task(raw: &str, run: &Run) -> Vec<String> {
             continue;
         }
         trims = if s.starts_with(ARENA_MMAP) { 2 } else { 0 };
-        if is_join_wait(&s, run) {
-            continue;
+        let join_wait = is_join_wait(&s, run);
+        kept.push(!join_wait);
+        if !join_wait {
+            out.push(s);
         }
-        out.push(s);
     }
-    out
+    (out, kept)
 }
 
 /// What a new arena's trims become.

@@ -1,0 +1,94 @@
+//! `explain`: every system call of a program and its C twin, beside the C
+//! line and the Rust line that made it (behind `make explain-NAME`).
+
+use harness::explain::{self, Which, html, text};
+use harness::program;
+use lexopt::prelude::*;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: explain [--dir DIR] [--task PID|INDEX | --all] NAME
+
+Runs program NAME (process, thread, client, ...: see make help) and its C
+twin through the scripted session of its model under strace -f -k, maps
+each call's stack to the program's own source lines (inlined functions
+included), and prints one row per call: the C line that made it, the call,
+the Rust line that made it. Rows pair the twins' calls in order, task by
+task, tasks matched as trace_compare matches them. Calls no line of the
+program made (the loader, libc on its own) are grouped and marked. Also
+writes DIR/NAME.html: both sources beside the trace; choosing a call
+highlights the line that made it on each side.
+
+By default it prints the main task and the first task it started (a child
+or a thread, where the model has them). Exit status 0 when every task has
+an identical twin and every call the same site, 1 when not, 2 on failure.
+
+  --dir DIR          where the traces and the page go (target/explain)
+  --task PID|INDEX   print one task: its index (0 is the main task) or a pid of either twin
+  --all              print every task";
+
+struct Args {
+    dir: PathBuf,
+    which: Which,
+    name: String,
+}
+
+fn parse() -> Result<Args, lexopt::Error> {
+    let mut dir = PathBuf::from("target/explain");
+    let mut which = Which::Default;
+    let mut name = None;
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("dir") => dir = parser.value()?.into(),
+            Long("task") => which = Which::One(parser.value()?.parse()?),
+            Long("all") => which = Which::All,
+            Short('h') | Long("help") => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            Value(v) if name.is_none() => name = Some(v.parse()?),
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    Ok(Args {
+        dir,
+        which,
+        name: name.ok_or("a program NAME is needed")?,
+    })
+}
+
+fn main() -> ExitCode {
+    let args = match parse() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("explain: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let p = match program(&args.name) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("explain: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let run = explain::run(p, &args.dir.join(p.name)).and_then(|e| {
+        let tasks = e.select(&args.which)?;
+        let page = args.dir.join(format!("{}.html", p.name));
+        std::fs::write(&page, html::page(&e))
+            .map_err(|err| format!("{}: {err}", page.display()))?;
+        print!("{}", text::render(&e, &tasks));
+        println!("\npage: {}", page.display());
+        Ok(e.alike())
+    });
+    match run {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("explain: {}: FAILED: {e}", p.name);
+            ExitCode::from(2)
+        }
+    }
+}

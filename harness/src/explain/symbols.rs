@@ -1,0 +1,273 @@
+//! From a stack strace printed to the program's own source lines: each
+//! frame in the executable goes through its line tables (the `addr2line`
+//! crate, inlined frames included) and keeps the frames of the program's
+//! own code, not those of the Rust core library, the libc crate or the C
+//! headers inlined into it.
+
+use super::elf::Elf;
+use super::stack::Frame;
+use crate::Result;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// A place in the program's own code: a function, and the line in it that
+/// called the next frame in (or made the call).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Site {
+    /// As the line tables name it: `Close`, or a path such as
+    /// `concserv::wrap::Close` where they carry one.
+    pub function: String,
+    /// The source file, as the line tables name it (absolute here).
+    pub file: String,
+    pub line: u32,
+}
+
+impl Site {
+    /// The function's own name: a Rust path's last segment, without
+    /// generic arguments (`concserv::wrap::Accept` is `Accept`).
+    pub fn name(&self) -> &str {
+        short_name(&self.function)
+    }
+
+    /// The file's name, without its directory.
+    pub fn file_name(&self) -> &str {
+        self.file.rsplit('/').next().unwrap_or(&self.file)
+    }
+
+    /// `file.c:41`; `file.c:?` where the compiler merged two lines' calls.
+    pub fn short(&self) -> String {
+        match self.line {
+            0 => format!("{}:?", self.file_name()),
+            n => format!("{}:{n}", self.file_name()),
+        }
+    }
+
+    /// Whether it is in the error-checking wrappers (`wrap.c`, `wrap.rs`),
+    /// which only pass a call on: the line worth showing is their caller's.
+    pub fn in_wrappers(&self) -> bool {
+        self.file_name().starts_with("wrap.")
+    }
+}
+
+/// A Rust path's last segment, without generic arguments.
+pub fn short_name(function: &str) -> &str {
+    let mut depth = 0;
+    let mut cut = function.len();
+    // Drop a trailing <...>, then take what follows the last top-level ::.
+    if function.ends_with('>') {
+        for (i, c) in function.char_indices().rev() {
+            match c {
+                '>' => depth += 1,
+                '<' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        cut = i;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let f = &function[..cut];
+    f.rsplit("::").next().unwrap_or(f)
+}
+
+/// Whether a source file is the program's own: not the Rust toolchain's
+/// (`/rustc/HASH/library/...`), not a crate's from Cargo's registry (the
+/// libc crate's inline functions), not the system's headers (`/usr/...`).
+pub fn own_file(file: &str) -> bool {
+    !(file.starts_with("/rustc/")
+        || file.contains("/.cargo/registry/")
+        || file.contains("/rustlib/")
+        || file.starts_with("/usr/"))
+}
+
+/// What the stack of one call says about the program.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Resolved {
+    /// The frames of the program's own code, innermost first.
+    pub own: Vec<Site>,
+    /// The library function the innermost of them called (`close`,
+    /// `printf`), as strace named its frame.
+    pub entry: Option<String>,
+    /// The innermost frame's file (its module), for calls with no own
+    /// frame: `ld-linux-x86-64.so.2`, `libc.so.6`.
+    pub module: Option<String>,
+    /// Not on this call's own stack, which stops inside the library
+    /// (clone3's, marked as the stack's end for the new thread's sake),
+    /// but taken from the calls either side, made by the same line
+    /// through the same library function.
+    pub inferred: bool,
+}
+
+impl Resolved {
+    /// The innermost function of the program's own code that made the
+    /// call; `?` where the compiler merged calls from several lines into
+    /// one instruction (line 0: LLVM drops the inlined frames there), so
+    /// that the line tables cannot say.
+    pub fn innermost(&self) -> Option<&str> {
+        self.own
+            .first()
+            .map(|s| if s.line == 0 { "?" } else { s.name() })
+    }
+}
+
+type Reader = gimli::EndianArcSlice<gimli::RunTimeEndian>;
+
+/// The line tables of one executable.
+pub struct Symbolizer {
+    /// The executable's path as strace names it in frames (canonical).
+    pub path: String,
+    elf: Elf,
+    ctx: addr2line::Context<Reader>,
+    cache: RefCell<HashMap<u64, Vec<Site>>>,
+}
+
+impl Symbolizer {
+    pub fn new(exe: &Path) -> Result<Symbolizer> {
+        let path = std::fs::canonicalize(exe)
+            .map_err(|e| format!("{}: {e}", exe.display()))?
+            .to_string_lossy()
+            .into_owned();
+        let elf = Elf::read(Path::new(&path))?;
+        let dwarf = gimli::Dwarf::load(|id| -> Result<Reader> {
+            let data = elf.section(id.name())?;
+            Ok(Reader::new(Arc::from(data), gimli::RunTimeEndian::Little))
+        })?;
+        let ctx =
+            addr2line::Context::from_dwarf(dwarf).map_err(|e| format!("{path}: its DWARF: {e}"))?;
+        Ok(Symbolizer {
+            path,
+            elf,
+            ctx,
+            cache: RefCell::new(HashMap::new()),
+        })
+    }
+
+    /// The own-code frames, innermost first, at the instruction at file
+    /// offset `offset`; `symbol` names the function there when the line
+    /// tables do not (they name only the inlined functions, with LTO).
+    pub fn sites(&self, offset: u64, symbol: Option<&str>) -> Vec<Site> {
+        if let Some(s) = self.cache.borrow().get(&offset) {
+            return s.clone();
+        }
+        let mut sites = Vec::new();
+        if let Some(addr) = self.elf.address(offset)
+            && let Ok(mut frames) = self.ctx.find_frames(addr).skip_all_loads()
+        {
+            let mut all = Vec::new();
+            while let Ok(Some(f)) = frames.next() {
+                let function = f
+                    .function
+                    .as_ref()
+                    .and_then(|n| n.demangle().ok())
+                    .map(|n| n.into_owned());
+                all.push((function, f.location));
+            }
+            // The outermost is the function strace named.
+            if let Some((function @ None, _)) = all.last_mut() {
+                *function = symbol.map(String::from);
+            }
+            for (function, loc) in all {
+                let (Some(function), Some(loc)) = (function, loc) else {
+                    continue;
+                };
+                // Line 0: the compiler merged calls from several lines
+                // into one instruction, and cannot tell which.
+                if let Some(file) = loc.file
+                    && own_file(file)
+                {
+                    sites.push(Site {
+                        function,
+                        file: file.to_string(),
+                        line: loc.line.unwrap_or(0),
+                    });
+                }
+            }
+        }
+        self.cache.borrow_mut().insert(offset, sites.clone());
+        sites
+    }
+
+    /// What a call's stack says: the own frames of every frame in this
+    /// executable, innermost first, and the library function called.
+    pub fn resolve(&self, frames: &[Frame]) -> Resolved {
+        let mut r = Resolved {
+            module: frames
+                .first()
+                .map(|f| f.module.rsplit('/').next().unwrap_or(&f.module).to_string()),
+            ..Resolved::default()
+        };
+        let mut called: Option<&str> = None;
+        for (i, f) in frames.iter().enumerate() {
+            if f.module != self.path {
+                if !r.own.is_empty() {
+                    // Past the program's own frames, back in a library: a
+                    // signal handler's frames end here (what lies beyond
+                    // is the code the signal interrupted, not a caller),
+                    // and a thread's at start_thread.
+                    break;
+                }
+                called = f.symbol.as_deref();
+                continue;
+            }
+            // Past the innermost frame, each is a return address: the call
+            // is the instruction before it.
+            let at = if i > 0 { f.offset - 1 } else { f.offset };
+            let sites = self.sites(at, f.symbol.as_deref());
+            if r.own.is_empty() && !sites.is_empty() {
+                r.entry = called.map(library_name);
+            }
+            r.own.extend(sites);
+            called = None;
+        }
+        r
+    }
+}
+
+/// A C library function as its callers know it: `__close` is `close`,
+/// `_IO_printf` is `printf`, `__libc_fork` is `fork`.
+pub fn library_name(symbol: &str) -> String {
+    let s = symbol.trim_start_matches('_');
+    let s = s
+        .strip_prefix("IO_")
+        .or_else(|| s.strip_prefix("libc_"))
+        .unwrap_or(s);
+    // glibc's signal is ssignal, under another name.
+    if s == "ssignal" { "signal" } else { s }.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_names() {
+        assert_eq!(short_name("concserv::wrap::Accept"), "Accept");
+        assert_eq!(short_name("Accept"), "Accept");
+        assert_eq!(short_name("core::ptr::null_mut<i8>"), "null_mut");
+        assert_eq!(short_name("<T as Foo<u8>>::bar"), "bar");
+    }
+
+    #[test]
+    fn own_files() {
+        assert!(own_file("/work/concserv/src/wrap.rs"));
+        assert!(own_file("/tmp/variant/process_server.c"));
+        assert!(!own_file("/rustc/59807616e/library/core/src/ptr/mod.rs"));
+        assert!(!own_file(
+            "/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/libc-0.2.191/src/unix/mod.rs"
+        ));
+        assert!(!own_file("/usr/include/x86_64-linux-gnu/bits/stdio2.h"));
+    }
+
+    #[test]
+    fn library_names() {
+        assert_eq!(library_name("__close"), "close");
+        assert_eq!(library_name("_IO_printf"), "printf");
+        assert_eq!(library_name("__libc_fork"), "fork");
+        assert_eq!(library_name("accept"), "accept");
+    }
+}

@@ -1,0 +1,755 @@
+//! `make explain`: each program's rows show its lessons, each call mapped
+//! to the line that made it in both languages (the lines found by searching
+//! the sources, never written here); the page is valid, self-contained, and
+//! renders in Chromium; `make compare`'s call-site check fails on a twin
+//! whose calls match but whose call sites do not; and the line tables add
+//! nothing to the binaries `make bench` measures, stripped.
+
+use harness::compare::{self, Job};
+use harness::explain::{self, Call, Explained, Origin, Row, html, text};
+use harness::process::require;
+use harness::{Result, Twin, exe, program};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// A directory of the test's own.
+fn dir(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("explain")
+        .join(name)
+}
+
+/// The repository's file `rel`.
+fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// The number of the first line of `rel` holding `needle`, searching from
+/// the first line holding `after` (from the top when it is empty).
+fn line_of(rel: &str, after: &str, needle: &str) -> u32 {
+    let text = fs::read_to_string(repo(rel)).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.contains(after))
+        .unwrap_or_else(|| {
+            panic!("{rel}: no line holds {after:?}");
+        });
+    let i = lines[start..]
+        .iter()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{rel}: no line after {after:?} holds {needle:?}"));
+    (start + i + 1) as u32
+}
+
+/// Each program explained once, for every test that reads it.
+fn explained(name: &'static str) -> &'static Explained {
+    static RUNS: [OnceLock<Explained>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let i = ["process_server", "thread_server", "client"]
+        .iter()
+        .position(|n| *n == name)
+        .unwrap();
+    RUNS[i].get_or_init(|| {
+        let p = program(name).unwrap();
+        explain::run(p, &dir(name)).unwrap_or_else(|e| panic!("explain {name}: {e}"))
+    })
+}
+
+/// Where a call's shown line is: file name, line, and what it says there.
+fn site(call: &Option<Call>) -> Option<(String, u32, String)> {
+    let (s, label) = call.as_ref()?.site()?;
+    Some((s.file_name().to_string(), s.line, label))
+}
+
+/// The rows of every task whose call line starts with `prefix`.
+fn rows<'a>(e: &'a Explained, prefix: &str) -> Vec<&'a Row> {
+    e.tasks
+        .iter()
+        .flat_map(|t| &t.rows)
+        .filter(|r| r.line().starts_with(prefix))
+        .collect()
+}
+
+/// Some row starting with `prefix` was made at `c` in C and at `rust` in
+/// Rust, each a (file, line, label); every such row, if `all`.
+fn made_at(e: &Explained, prefix: &str, c: (&str, u32, &str), rust: (&str, u32, &str), all: bool) {
+    let want = |w: (&str, u32, &str)| Some((w.0.to_string(), w.1, w.2.to_string()));
+    let rows = rows(e, prefix);
+    assert!(!rows.is_empty(), "no {prefix} call");
+    let ok = |r: &&Row| site(&r.c) == want(c) && site(&r.rust) == want(rust);
+    let found = if all {
+        rows.iter().all(ok)
+    } else {
+        rows.iter().any(ok)
+    };
+    let seen: Vec<_> = rows.iter().map(|r| (site(&r.c), site(&r.rust))).collect();
+    assert!(
+        found,
+        "{prefix}: want C {c:?} and Rust {rust:?}; the rows say {seen:#?}"
+    );
+}
+
+/// The three-column view has a row with these three parts, in order.
+fn shown(e: &Explained, c: &str, call: &str, rust: &str) {
+    let all: Vec<usize> = (0..e.tasks.len()).collect();
+    let out = text::render(e, &all);
+    assert!(
+        out.lines().any(|l| {
+            let (Some(a), Some(b), Some(r)) = (l.find(c), l.find(call), l.rfind(rust)) else {
+                return false;
+            };
+            a < b && b < r
+        }),
+        "no row `{c} … {call} … {rust}` in:\n{out}"
+    );
+}
+
+/// The process server: the child closes the listening socket it inherited
+/// (its `close(3)`, at `Close(listenfd)` in both); the parent accepts and
+/// forks; the SIGCHLD handler reaps with waitpid; the child reads through
+/// the wrapper; and the loader's start-up is grouped as such.
+#[test]
+fn process_server_rows_teach_its_lessons() {
+    let e = explained("process_server");
+    assert!(e.alike(), "every task identical, every site alike");
+    let (c, r) = ("src/bin/process_server.c", "src/bin/process_server.rs");
+    let child_close = (
+        line_of(c, "pid == 0", "Close(listenfd);"),
+        line_of(r, "pid == 0", "Close(listenfd);"),
+    );
+    made_at(
+        e,
+        "close(3) = 0",
+        ("process_server.c", child_close.0, "main → Close"),
+        ("process_server.rs", child_close.1, "main → Close"),
+        false,
+    );
+    shown(
+        e,
+        &format!("process_server.c:{} main → Close", child_close.0),
+        "close(3) = 0",
+        &format!("process_server.rs:{} main → Close", child_close.1),
+    );
+    made_at(
+        e,
+        "accept(3, {",
+        (
+            "process_server.c",
+            line_of(c, "main(", "Accept(listenfd"),
+            "main → Accept",
+        ),
+        (
+            "process_server.rs",
+            line_of(r, "fn main", "Accept(listenfd"),
+            "main → Accept",
+        ),
+        true,
+    );
+    made_at(
+        e,
+        "clone(",
+        (
+            "process_server.c",
+            line_of(c, "main(", "fork()"),
+            "main → fork",
+        ),
+        (
+            "process_server.rs",
+            line_of(r, "fn main", "fork()"),
+            "main → fork",
+        ),
+        true,
+    );
+    made_at(
+        e,
+        "wait4(-1, NULL, WNOHANG, NULL)",
+        (
+            "process_server.c",
+            line_of(c, "do_sigchild", "waitpid(-1"),
+            "do_sigchild → wait4",
+        ),
+        (
+            "process_server.rs",
+            line_of(r, "fn do_sigchild", "waitpid(-1"),
+            "do_sigchild → wait4",
+        ),
+        true,
+    );
+    made_at(
+        e,
+        "read(4, \"round 0",
+        (
+            "echo.c",
+            line_of("src/echo.c", "", "Read(connfd"),
+            "echo_upper → Read",
+        ),
+        (
+            "echo.rs",
+            line_of("src/echo.rs", "", "ReadUninit(connfd"),
+            "echo_upper → ReadUninit",
+        ),
+        true,
+    );
+    // The parent's close(connfd): both compilers merge the parent's call
+    // with the fork-failure branch's, the same call: GCC's line table
+    // names one of the two lines, LLVM's line 0 ("?"). Either way main
+    // called Close there.
+    for row in rows(e, "close(4) = 0")
+        .into_iter()
+        .filter(|r| site(&r.c).is_some_and(|s| s.0 == "process_server.c"))
+    {
+        let (file, line, label) = site(&row.c).unwrap();
+        assert_eq!(label, "main → Close", "{file}:{line}");
+        let text = fs::read_to_string(repo(c)).unwrap();
+        assert!(
+            text.lines()
+                .nth(line as usize - 1)
+                .unwrap()
+                .contains("Close(connfd);")
+        );
+        let (_, rline, rlabel) = site(&row.rust).unwrap();
+        assert_eq!(rlabel, "main → Close");
+        assert!(
+            rline == 0
+                || fs::read_to_string(repo(r))
+                    .unwrap()
+                    .lines()
+                    .nth(rline as usize - 1)
+                    .unwrap()
+                    .contains("Close(connfd);")
+        );
+    }
+    // The main task starts with the loader, grouped as such.
+    let main = &e.tasks[0];
+    assert_eq!(main.rows[0].origin, Origin::Startup);
+    assert!(main.rows[0].line().starts_with("execve("));
+    assert!(
+        text::group(&main.rows, 0, true)
+            .unwrap()
+            .starts_with("before main: the loader"),
+    );
+    let module = main.rows[1].c.as_ref().unwrap().at.module.clone().unwrap();
+    assert!(module.starts_with("ld-linux"), "{module}");
+}
+
+/// The thread server: pthread_create makes clone3 (its stack stops inside
+/// libc, so its line is inferred from the calls either side, and says so);
+/// each thread closes its connection in do_work; a thread's start-up and
+/// end are libc's own.
+#[test]
+fn thread_server_rows_teach_its_lessons() {
+    let e = explained("thread_server");
+    assert!(e.alike());
+    let (c, r) = ("src/bin/thread_server.c", "src/bin/thread_server.rs");
+    made_at(
+        e,
+        "clone3(",
+        (
+            "thread_server.c",
+            line_of(c, "main(", "pthread_create("),
+            "main → pthread_create",
+        ),
+        (
+            "thread_server.rs",
+            line_of(r, "fn main", "libc::pthread_create("),
+            "main → pthread_create",
+        ),
+        true,
+    );
+    let clone3 = rows(e, "clone3(")[0];
+    assert!(clone3.c.as_ref().unwrap().at.inferred);
+    assert!(clone3.c.as_ref().unwrap().site_text().ends_with(" *"));
+    made_at(
+        e,
+        "mmap(NULL, 8392704",
+        (
+            "thread_server.c",
+            line_of(c, "main(", "pthread_create("),
+            "main → pthread_create",
+        ),
+        (
+            "thread_server.rs",
+            line_of(r, "fn main", "libc::pthread_create("),
+            "main → pthread_create",
+        ),
+        true,
+    );
+    assert_eq!(rows(e, "mmap(NULL, 8392704")[0].origin, Origin::Inside);
+    made_at(
+        e,
+        "close(4) = 0",
+        (
+            "thread_server.c",
+            line_of(c, "do_work", "Close(info->connfd);"),
+            "do_work → Close",
+        ),
+        (
+            "thread_server.rs",
+            line_of(r, "fn do_work", "Close(connfd);"),
+            "do_work → Close",
+        ),
+        false,
+    );
+    made_at(
+        e,
+        "accept(3, {",
+        (
+            "thread_server.c",
+            line_of(c, "main(", "Accept(listenfd"),
+            "main → Accept",
+        ),
+        (
+            "thread_server.rs",
+            line_of(r, "fn main", "Accept(listenfd"),
+            "main → Accept",
+        ),
+        true,
+    );
+    let thread = &e.tasks[1];
+    assert_eq!(thread.rows[0].origin, Origin::Startup);
+    let exit = thread
+        .rows
+        .iter()
+        .find(|r| r.line() == "exit(0) = ?")
+        .unwrap();
+    assert_eq!(exit.origin, Origin::Libc);
+}
+
+/// The client: its socket and connection through the wrappers, each line
+/// through Writen and Readn, the reply through Write to stdout; and
+/// getaddrinfo's own calls grouped under it.
+#[test]
+fn client_rows_teach_its_lessons() {
+    let e = explained("client");
+    assert!(e.alike());
+    let (c, r) = ("src/bin/client.c", "src/bin/client.rs");
+    made_at(
+        e,
+        "socket(AF_INET",
+        (
+            "client.c",
+            line_of(c, "", "Socket(AF_INET"),
+            "main → Socket",
+        ),
+        (
+            "client.rs",
+            line_of(r, "", "Socket(libc::AF_INET"),
+            "main → Socket",
+        ),
+        true,
+    );
+    made_at(
+        e,
+        "connect(3",
+        (
+            "client.c",
+            line_of(c, "", "Connect(sockfd"),
+            "main → Connect",
+        ),
+        (
+            "client.rs",
+            line_of(r, "", "Connect(sockfd"),
+            "main → Connect",
+        ),
+        true,
+    );
+    made_at(
+        e,
+        "write(3, \"hello, server\\n\"",
+        ("client.c", line_of(c, "", "Writen(sockfd"), "main → Writen"),
+        (
+            "client.rs",
+            line_of(r, "", "Writen(sockfd"),
+            "main → Writen",
+        ),
+        true,
+    );
+    made_at(
+        e,
+        "read(3, \"HELLO, SERVER\\n\"",
+        ("client.c", line_of(c, "", "Readn(sockfd"), "main → Readn"),
+        ("client.rs", line_of(r, "", "Readn(sockfd"), "main → Readn"),
+        true,
+    );
+    made_at(
+        e,
+        "write(1, \"HELLO, SERVER\\n\"",
+        (
+            "client.c",
+            line_of(c, "", "Write(STDOUT_FILENO"),
+            "main → Write",
+        ),
+        (
+            "client.rs",
+            line_of(r, "", "Write(libc::STDOUT_FILENO"),
+            "main → Write",
+        ),
+        true,
+    );
+    let gai = line_of(c, "", "getaddrinfo(host");
+    let rows = &e.tasks[0].rows;
+    let inside = rows
+        .iter()
+        .position(|r| r.origin == Origin::Inside && site(&r.c).is_some_and(|s| s.1 == gai))
+        .expect("a call made inside getaddrinfo");
+    assert!(
+        text::group(rows, inside, true).is_some_and(|g| g.starts_with("made inside getaddrinfo")),
+        "{:?}",
+        text::group(rows, inside, true)
+    );
+}
+
+/// The tags of an HTML document, well nested; the elements that need no
+/// end tag need none. Returns (tag, attributes) of each start tag.
+fn tags(doc: &str) -> std::result::Result<Vec<(String, String)>, String> {
+    const VOID: &[&str] = &["meta", "br", "hr", "img", "input", "link"];
+    let mut open: Vec<String> = Vec::new();
+    let mut seen = Vec::new();
+    let mut rest = doc;
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i + 1..];
+        let end = rest.find('>').ok_or("a tag that does not end")?;
+        let tag = &rest[..end];
+        rest = &rest[end + 1..];
+        if tag.starts_with('!') {
+            continue;
+        }
+        if let Some(name) = tag.strip_prefix('/') {
+            match open.pop() {
+                Some(o) if o == name => {}
+                o => return Err(format!("</{name}> closes {o:?}")),
+            }
+            continue;
+        }
+        let name: String = tag
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        let attrs = tag[name.len()..].to_string();
+        if !attrs.matches('"').count().is_multiple_of(2) {
+            return Err(format!("unbalanced quotes in <{tag}>"));
+        }
+        if !VOID.contains(&name.as_str()) {
+            open.push(name.clone());
+        }
+        if name == "script" || name == "style" {
+            let close = format!("</{name}>");
+            let j = rest.find(&close).ok_or("an unclosed script or style")?;
+            rest = &rest[j + close.len()..];
+            open.pop();
+        }
+        seen.push((name, attrs));
+    }
+    if !open.is_empty() {
+        return Err(format!("left open: {open:?}"));
+    }
+    Ok(seen)
+}
+
+/// The page is one valid, self-contained HTML file: a doctype, a language,
+/// a character set and a title; tags nested; ids unique; nothing fetched
+/// (no src, no link, no http address); every call a row.
+#[test]
+fn the_page_is_valid_and_self_contained() {
+    let e = explained("process_server");
+    let page = html::page(e);
+    assert!(page.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"));
+    let tags = tags(&page).unwrap();
+    let names: Vec<&str> = tags.iter().map(|t| t.0.as_str()).collect();
+    for needed in [
+        "html", "head", "meta", "title", "style", "body", "main", "table", "script",
+    ] {
+        assert!(names.contains(&needed), "no <{needed}>");
+    }
+    assert!(page.contains("<meta charset=\"utf-8\">"));
+    for (name, attrs) in &tags {
+        assert!(
+            name != "link" && name != "img" && name != "iframe",
+            "<{name}> fetches"
+        );
+        assert!(!attrs.contains(" src="), "<{name}{attrs}> fetches");
+        assert!(
+            !attrs.contains("http:") && !attrs.contains("https:"),
+            "<{name}{attrs}>"
+        );
+    }
+    assert!(!page.contains("@import") && !page.contains("url("));
+    let mut ids: Vec<&str> = page
+        .split(" id=\"")
+        .skip(1)
+        .map(|s| &s[..s.find('"').unwrap()])
+        .collect();
+    let n = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "ids are unique");
+    let calls: usize = e.tasks.iter().map(|t| t.rows.len()).sum();
+    assert_eq!(page.matches("<tr class=\"call ").count(), calls);
+}
+
+/// Headless Chromium renders the page: every call row, both sources with
+/// every line, and the call the address names chosen, its lines lit on
+/// both sides (the child's close(3), at Close(listenfd)).
+#[test]
+fn chromium_renders_every_call_and_both_sources() {
+    require("chromium", "chromium").unwrap();
+    let e = explained("process_server");
+    let d = dir("page");
+    fs::create_dir_all(&d).unwrap();
+    let file = d.join("process_server.html");
+    fs::write(&file, html::page(e)).unwrap();
+
+    // The child's close(3): its row's id, and the lines it lights.
+    let (ti, ri) = e
+        .tasks
+        .iter()
+        .enumerate()
+        .find_map(|(ti, t)| {
+            t.rows
+                .iter()
+                .position(|r| {
+                    r.line() == "close(3) = 0" && site(&r.c).is_some_and(|s| s.2 == "main → Close")
+                })
+                .map(|ri| (ti, ri))
+        })
+        .unwrap();
+    let c_line = line_of("src/bin/process_server.c", "pid == 0", "Close(listenfd);");
+    let r_line = line_of("src/bin/process_server.rs", "pid == 0", "Close(listenfd);");
+
+    let profile = d.join("profile");
+    let _ = fs::remove_dir_all(&profile);
+    let out = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}#call-{ti}-{ri}", file.display()))
+        .output()
+        .expect("run chromium");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dom = String::from_utf8_lossy(&out.stdout);
+
+    let calls: usize = e.tasks.iter().map(|t| t.rows.len()).sum();
+    assert!(
+        dom.contains(&format!("data-calls=\"{calls}\"")),
+        "the script counted every call row"
+    );
+    assert_eq!(dom.matches("<tr class=\"call ").count(), calls);
+    assert!(dom.contains(&format!("data-picked=\"call-{ti}-{ri}\"")));
+    for (side, prefix, rel) in [
+        ("C", "c", "src/bin/process_server.c"),
+        ("Rust", "r", "src/bin/process_server.rs"),
+    ] {
+        assert!(
+            dom.contains(&format!("<h2>{side}</h2>")),
+            "the {side} sources"
+        );
+        let lines = fs::read_to_string(repo(rel)).unwrap().lines().count();
+        // The main file is the first of each side's: every line of it.
+        for n in [1, lines] {
+            assert!(
+                dom.contains(&format!("id=\"{prefix}0-{n}\"")),
+                "{rel}: line {n} rendered"
+            );
+        }
+    }
+    assert!(
+        dom.contains(&format!("<span class=\"l hit\" id=\"c0-{c_line}\">")),
+        "C line {c_line} lit"
+    );
+    assert!(
+        dom.contains(&format!("<span class=\"l hit\" id=\"r0-{r_line}\">")),
+        "Rust line {r_line} lit"
+    );
+    assert!(
+        dom.contains("class=\"l chain\""),
+        "the wrappers' lines lit lightly"
+    );
+}
+
+/// The copy of the Rust twin that explain traces, its code segment's
+/// header moved to a page boundary for strace's unwinder, makes the same
+/// calls from the same functions as the executable built.
+#[test]
+fn the_aligned_copy_makes_the_same_calls() {
+    for name in ["process_server", "thread_server"] {
+        let e = explained(name);
+        if e.rust.traced == e.rust.exe {
+            continue; // laid out as libunwind expects: no copy
+        }
+        let mut job = Job::twins(program(name).unwrap(), None);
+        job.a = e.rust.exe.clone();
+        job.b = e.rust.traced.clone();
+        let outcome = compare::run(&job, &dir(&format!("aligned-{name}"))).unwrap();
+        assert!(outcome.identical, "{}", outcome.report);
+    }
+}
+
+/// Compiles the C twin of the process server from the repository's
+/// sources into `out`, its main source first edited by `edit`.
+fn build_c_variant(out: &Path, edit: impl Fn(&str) -> String) -> PathBuf {
+    fs::create_dir_all(out).unwrap();
+    let p = program("process_server").unwrap();
+    let main = p.c_sources[0];
+    let src = out.join("process_server.c");
+    fs::write(&src, edit(&fs::read_to_string(repo(main)).unwrap())).unwrap();
+    let exe = out.join("process_server");
+    let include = repo(main).parent().unwrap().to_path_buf();
+    let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+        .args(["-O2", "-g", "-Wall", "-Wextra", "-Werror"])
+        .arg("-iquote")
+        .arg(&include)
+        .arg(&src)
+        .args(p.c_sources[1..].iter().map(|s| {
+            if s.ends_with(".c") {
+                repo(s).into_os_string()
+            } else {
+                s.into()
+            }
+        }))
+        .arg("-o")
+        .arg(&exe)
+        .status()
+        .expect("run cc");
+    assert!(status.success());
+    exe
+}
+
+/// The call-site check: a C twin that calls close(listenfd) from main
+/// rather than through Close makes the very same calls, so the traces
+/// match, but the child's close(3) comes from main in C and from Close in
+/// Rust, and `make compare-pair` says so. The same sources compiled the
+/// same way, unedited, compare identical.
+#[test]
+fn call_site_check_fails_a_twin_that_calls_from_elsewhere() {
+    let pair = |b: PathBuf, test: &str| -> Result<compare::Outcome> {
+        let mut job = Job::twins(program("process_server")?, None);
+        job.a = exe("process_server", Twin::Rust);
+        job.b = b;
+        compare::run(&job, &dir(test).join("traces"))
+    };
+    let same = build_c_variant(&dir("site-same"), str::to_string);
+    let outcome = pair(same, "site-same").unwrap();
+    assert!(outcome.identical, "{}", outcome.report);
+    assert!(
+        outcome.report.contains(" call sites\n"),
+        "{}",
+        outcome.report
+    );
+
+    let needle = "\t\tif (pid == 0) {\n\t\t\tClose(listenfd);";
+    let variant = build_c_variant(&dir("site-variant"), |s| {
+        assert!(s.contains(needle));
+        s.replace(needle, "\t\tif (pid == 0) {\n\t\t\tclose(listenfd);")
+    });
+    let outcome = pair(variant, "site-variant").unwrap();
+    assert!(!outcome.identical, "{}", outcome.report);
+    assert!(
+        outcome
+            .report
+            .starts_with("process_server: DIFFERENT call sites: "),
+        "the traces match, the sites do not: {}",
+        outcome.report
+    );
+    let diff: Vec<&str> = outcome
+        .report
+        .lines()
+        .filter(|l| l.contains("close(3) = 0"))
+        .collect();
+    assert!(!diff.is_empty(), "{}", outcome.report);
+    for l in &diff {
+        let (rust, c) = l.rsplit_once(" | ").unwrap_or_else(|| panic!("{l}"));
+        assert!(rust.ends_with(" Close"), "{l}");
+        assert_eq!(c, "main", "{l}");
+    }
+    assert!(
+        !outcome.report.lines().any(|l| l.contains("read(")),
+        "only the close differs: {}",
+        outcome.report
+    );
+}
+
+/// The line tables (`-g`, `debug = "line-tables-only"`) change no code:
+/// stripped, as `make bench` measures them, the programs are as large as
+/// built without, and their code is the same byte for byte.
+#[test]
+fn line_tables_add_nothing_to_the_stripped_binaries() {
+    require("strip", "binutils").unwrap();
+    let d = dir("stripped");
+    fs::create_dir_all(&d).unwrap();
+    let strip = |from: &Path, to: PathBuf| -> PathBuf {
+        let ok = Command::new("strip")
+            .arg("-o")
+            .arg(&to)
+            .arg(from)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "strip {}", from.display());
+        to
+    };
+    let text = |f: &Path| -> Vec<u8> {
+        let out = f.with_extension("text");
+        let ok = Command::new("objcopy")
+            .args(["-O", "binary", "--only-section=.text"])
+            .arg(f)
+            .arg(&out)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        fs::read(out).unwrap()
+    };
+    let alike = |with: &Path, without: &Path, what: &str| {
+        let a = strip(with, d.join(format!("{what}.with")));
+        let b = strip(without, d.join(format!("{what}.without")));
+        let size = |p: &Path| fs::metadata(p).unwrap().len();
+        assert_eq!(size(&a), size(&b), "{what}: stripped sizes");
+        assert!(text(&a) == text(&b), "{what}: the code");
+    };
+
+    // The Rust programs, built again without line tables.
+    let target = d.join("target");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--release", "--quiet", "-p", "concserv", "--bins"])
+        .arg("--target-dir")
+        .arg(&target)
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("run cargo");
+    assert!(status.success());
+    // The C twins, compiled again without -g.
+    for p in harness::PROGRAMS {
+        alike(
+            &exe(p.name, Twin::Rust),
+            &target.join("release").join(p.name),
+            &format!("{}-rust", p.name),
+        );
+        let without = d.join(format!("{}-c-nog", p.name));
+        let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+            .args(["-O2", "-Wall", "-Wextra", "-Werror"])
+            .args(p.c_sources)
+            .arg("-o")
+            .arg(&without)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        alike(&exe(p.name, Twin::C), &without, &format!("{}-c", p.name));
+    }
+}
