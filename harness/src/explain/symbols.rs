@@ -101,6 +101,10 @@ pub struct Resolved {
     /// but taken from the calls either side, made by the same line
     /// through the same library function.
     pub inferred: bool,
+    /// A frame of the program's own code that its line tables do not
+    /// cover (an address in a gap between functions' ranges, as some
+    /// unwinds of LLD-linked programs give): it cannot be checked.
+    pub unresolved: bool,
 }
 
 impl Resolved {
@@ -109,9 +113,11 @@ impl Resolved {
     /// one instruction (line 0: LLVM drops the inlined frames there), so
     /// that the line tables cannot say.
     pub fn innermost(&self) -> Option<&str> {
-        self.own
-            .first()
-            .map(|s| if s.line == 0 { "?" } else { s.name() })
+        match self.own.first() {
+            Some(s) => Some(if s.line == 0 { "?" } else { s.name() }),
+            None if self.unresolved => Some("?"),
+            None => None,
+        }
     }
 }
 
@@ -221,6 +227,7 @@ impl Symbolizer {
             if r.own.is_empty() && !sites.is_empty() {
                 r.entry = called.map(library_name);
             }
+            r.unresolved |= sites.is_empty();
             r.own.extend(sites);
             called = None;
         }
