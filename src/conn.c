@@ -291,6 +291,22 @@ static void epoll_watch(int epfd, struct conn *c, enum conn_want want)
 	}
 }
 
+/* epoll_create1(2): a new epoll set, with fd in it watched for reading; exits on failure. */
+int epoll_open(int fd)
+{
+	struct epoll_event ev;
+	int epfd;
+
+	if ((epfd = epoll_create1(0)) < 0)
+		perr_exit("epoll_create1");
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.fd = fd;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		perr_exit("epoll_ctl");
+	return epfd;
+}
+
 /*
  * epoll_ctl(2) EPOLL_CTL_ADD: the new connection connfd, from cliaddr, into
  * the epoll set epfd, watched for reading, and into client[], nclient slots

@@ -45,6 +45,7 @@ enum conn_want conn_wants(const struct conn *c);
 enum conn_want conn_ready(struct conn *c);
 void conn_close(struct conn *c);
 
+int epoll_open(int fd);
 void epoll_add(int epfd, struct conn *client, int nclient, int connfd,
     const struct sockaddr_in *cliaddr);
 int epoll_pass(int epfd, struct conn *client, int srcfd);

@@ -410,6 +410,26 @@ fn epoll_watch(epfd: c_int, c: &mut Conn, want: ConnWant) {
     }
 }
 
+/// `epoll_create1(2)`: a new epoll set, with `fd` in it watched for
+/// reading; exits on failure.
+pub fn epoll_open(fd: c_int) -> c_int {
+    // SAFETY: epoll_create1(2) takes no pointers.
+    let epfd = unsafe { libc::epoll_create1(0) };
+    if epfd < 0 {
+        perr_exit(c"epoll_create1");
+    }
+    // libc names the data union by its u64 member; data.fd is its low half.
+    let mut ev = epoll_event {
+        events: libc::EPOLLIN as u32,
+        u64: fd as u64,
+    };
+    // SAFETY: ev is an epoll_event epoll_ctl(2) reads.
+    if unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_ADD, fd, &mut ev) } < 0 {
+        perr_exit(c"epoll_ctl");
+    }
+    epfd
+}
+
 /// `epoll_ctl(2)` EPOLL_CTL_ADD: the new connection `connfd`, from
 /// `cliaddr`, into the epoll set `epfd`, watched for reading, and into
 /// `client`, indexed by descriptor. Closed, with a message, when it has no

@@ -20,12 +20,7 @@ pub fn workers(pid: i32, model: &Model) -> Vec<(i32, i32)> {
                 .into_iter()
                 .map(|c| (c, c))
                 .collect();
-            let mut t = threads(pid);
-            w.extend(
-                t.split_off(pool_size(model).min(t.len()))
-                    .into_iter()
-                    .map(|t| (pid, t)),
-            );
+            w.extend(split_pool(pid, model).1.into_iter().map(|t| (pid, t)));
             w
         }
         Worker::Main | Worker::Loop => Vec::new(),
@@ -36,29 +31,31 @@ fn pool_size(model: &Model) -> usize {
     model.pool.map_or(0, |p| p.threads)
 }
 
-/// The threads of `pid` beside the main one, oldest first (a pool is
-/// started before any worker).
+/// The threads of `pid` beside the main one.
 fn threads(pid: i32) -> Vec<i32> {
-    let mut t: Vec<i32> = procfs::tasks(pid)
+    procfs::tasks(pid)
         .into_iter()
         .filter(|&t| t != pid)
-        .collect();
-    t.sort_unstable();
-    t
+        .collect()
+}
+
+/// The threads beside the main one, split into the pool (up to its size,
+/// those blocked where a pool thread idles) and the others. Told apart by
+/// what they do, not by their ids, which wrap around.
+fn split_pool(pid: i32, model: &Model) -> (Vec<i32>, Vec<i32>) {
+    let (mut pool, mut others) = (Vec::new(), Vec::new());
+    for tid in threads(pid) {
+        match model.pool {
+            Some(p) if pool.len() < p.threads && blocked_in(pid, tid, p.idle_in) => pool.push(tid),
+            _ => others.push(tid),
+        }
+    }
+    (pool, others)
 }
 
 /// Whether the pool's threads are all there, each blocked where it idles.
 fn pool_idle(pid: i32, model: &Model) -> bool {
-    match model.pool {
-        None => true,
-        Some(p) => {
-            let t = threads(pid);
-            t.len() >= p.threads
-                && t[..p.threads]
-                    .iter()
-                    .all(|&tid| blocked_in(pid, tid, p.idle_in))
-        }
-    }
+    split_pool(pid, model).0.len() == pool_size(model)
 }
 
 /// Whether the server is serving exactly `n` connections, each waiting for

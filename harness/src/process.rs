@@ -82,6 +82,11 @@ impl Capture {
         String::from_utf8_lossy(&self.bytes.lock().unwrap()).into_owned()
     }
 
+    /// Whether the pipe has reached its end of file.
+    fn done(&self) -> bool {
+        self.reader.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+
     /// Waits for the pipe's end of file: every byte is in.
     fn join(&mut self) {
         if let Some(r) = self.reader.take() {
@@ -173,6 +178,12 @@ impl Running {
         })
         .map_err(|e| format!("{e}; stderr: {}", self.stderr()))?;
         if !self.stdout().contains(needle) {
+            // Every byte it wrote before it ended, for the message.
+            let _ = wait_until("its output", || {
+                [&self.stdout, &self.stderr]
+                    .iter()
+                    .all(|c| c.as_ref().is_none_or(Capture::done))
+            });
             return Err(format!(
                 "the program ended before printing {needle:?}; stderr: {}",
                 self.stderr()

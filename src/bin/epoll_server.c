@@ -1,8 +1,6 @@
 /* epoll_server.c: one thread serving every connection with epoll (twin of epoll_server.rs). */
 #include <signal.h>
 #include <stdio.h>
-#include <string.h>
-#include <sys/epoll.h>
 
 #include "../args.h"
 #include "../conn.h"
@@ -15,7 +13,6 @@ int main(int argc, char *argv[])
 {
 	struct conn *client;
 	struct sockaddr_in cliaddr;
-	struct epoll_event ev;
 	int j, nclient, listenfd, connfd, epfd, spare;
 	int port;
 
@@ -31,13 +28,7 @@ int main(int argc, char *argv[])
 	/* Every descriptor is below RLIMIT_NOFILE: client[] is indexed by it. */
 	nclient = open_max();
 	client = conn_table(nclient);
-	if ((epfd = epoll_create1(0)) < 0)
-		perr_exit("epoll_create1");
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.fd = listenfd;
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, listenfd, &ev) < 0)
-		perr_exit("epoll_ctl");
+	epfd = epoll_open(listenfd);
 
 	printf("listening on 0.0.0.0:%d\n", port);
 	for (;;) {

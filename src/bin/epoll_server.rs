@@ -4,14 +4,15 @@
 
 use concserv::args::{check_args, port_arg};
 use concserv::conn::{
-    MAXACCEPT, accept_nb, conn_table, epoll_add, epoll_pass, open_max, open_spare, set_nonblock,
+    MAXACCEPT, accept_nb, conn_table, epoll_add, epoll_open, epoll_pass, open_max, open_spare,
+    set_nonblock,
 };
 use concserv::ffi::stdout;
 use concserv::listen::tcp_listen;
-use concserv::wrap::perr_exit;
+
 use core::ffi::{CStr, c_char, c_int};
 use core::ptr;
-use libc::{epoll_event, in_addr, sockaddr_in};
+use libc::{in_addr, sockaddr_in};
 
 concserv::no_std_program!();
 
@@ -43,20 +44,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     // Every descriptor is below RLIMIT_NOFILE: client[] is indexed by it.
     let nclient = open_max();
     let client = conn_table(nclient);
-    // SAFETY: epoll_create1(2) takes no pointers.
-    let epfd = unsafe { libc::epoll_create1(0) };
-    if epfd < 0 {
-        perr_exit(c"epoll_create1");
-    }
-    // libc names the data union by its u64 member; data.fd is its low half.
-    let mut ev = epoll_event {
-        events: libc::EPOLLIN as u32,
-        u64: listenfd as u64,
-    };
-    // SAFETY: ev is an epoll_event epoll_ctl(2) reads.
-    if unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_ADD, listenfd, &mut ev) } < 0 {
-        perr_exit(c"epoll_ctl");
-    }
+    let epfd = epoll_open(listenfd);
 
     // SAFETY: the format's one conversion, %d, gets a c_int.
     unsafe { libc::printf(c"listening on 0.0.0.0:%d\n".as_ptr(), port) };

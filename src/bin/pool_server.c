@@ -8,8 +8,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "../args.h"
@@ -36,22 +34,6 @@ struct worker {
 };
 
 static struct worker ws[MAXWORKERS];
-
-/* epoll_create1(2), and fd watched for reading; exits on failure. */
-static int epoll_open(int fd)
-{
-	struct epoll_event ev;
-	int epfd;
-
-	if ((epfd = epoll_create1(0)) < 0)
-		perr_exit("epoll_create1");
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.fd = fd;
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-		perr_exit("epoll_ctl");
-	return epfd;
-}
 
 /* A worker's pipe, its epoll set watching the pipe, its table of connections. */
 static void worker_init(struct worker *w, int nclient)

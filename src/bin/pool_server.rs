@@ -7,8 +7,8 @@
 
 use concserv::args::{check_args, port_arg, threads_arg};
 use concserv::conn::{
-    Conn, MAXACCEPT, accept_nb, conn_table, epoll_add, epoll_pass, open_max, open_spare,
-    set_nonblock,
+    Conn, MAXACCEPT, accept_nb, conn_table, epoll_add, epoll_open, epoll_pass, open_max,
+    open_spare, set_nonblock,
 };
 use concserv::ffi::{stderr, stdout};
 use concserv::listen::tcp_listen;
@@ -17,7 +17,7 @@ use core::cell::UnsafeCell;
 use core::ffi::{CStr, c_char, c_int, c_void};
 use core::mem::{size_of, zeroed};
 use core::{ptr, slice};
-use libc::{epoll_event, in_addr, sockaddr_in};
+use libc::{in_addr, sockaddr_in};
 
 concserv::no_std_program!();
 
@@ -59,25 +59,6 @@ static ws: Workers = Workers(UnsafeCell::new(
         }
     }; MAXWORKERS],
 ));
-
-/// epoll_create1(2), and `fd` watched for reading; exits on failure.
-fn epoll_open(fd: c_int) -> c_int {
-    // SAFETY: epoll_create1(2) takes no pointers.
-    let epfd = unsafe { libc::epoll_create1(0) };
-    if epfd < 0 {
-        perr_exit(c"epoll_create1");
-    }
-    // libc names the data union by its u64 member; data.fd is its low half.
-    let mut ev = epoll_event {
-        events: libc::EPOLLIN as u32,
-        u64: fd as u64,
-    };
-    // SAFETY: ev is an epoll_event epoll_ctl(2) reads.
-    if unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_ADD, fd, &mut ev) } < 0 {
-        perr_exit(c"epoll_ctl");
-    }
-    epfd
-}
 
 /// A worker's pipe, its epoll set watching the pipe, its table of connections.
 fn worker_init(w: &mut worker, nclient: c_int) {

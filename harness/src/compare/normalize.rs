@@ -156,6 +156,7 @@ pub fn line(l: &str, run: &Run) -> String {
     if TAKES_PID.contains(&name.as_str()) {
         s = mask_arg(&mask_arg(&s, 0, "PID"), 1, "PID");
     }
+    s = drop_seconds(&s);
     for key in [
         "si_pid=",
         "si_utime=",
@@ -166,6 +167,21 @@ pub fn line(l: &str, run: &Run) -> String {
         s = mask_number_after(&s, key);
     }
     mask_ports(&s, run)
+}
+
+/// The seconds strace adds after a child's CPU time, when not 0
+/// (`si_stime=1 /* 0.01 s */`): masked with the ticks they stand for.
+fn drop_seconds(s: &str) -> String {
+    let mut out = s.to_string();
+    let mut from = 0;
+    while let Some(i) = out[from..].find(" /* ").map(|i| i + from) {
+        let rest = &out[i + 4..];
+        match rest.find(" s */") {
+            Some(k) if rest[..k].parse::<f64>().is_ok() => out.replace_range(i..i + 4 + k + 5, ""),
+            _ => from = i + 4,
+        }
+    }
+    out
 }
 
 /// Every hexadecimal number, 0x..., becomes ADDR: addresses, and the few
@@ -472,6 +488,15 @@ mod tests {
     #[test]
     fn signal_lines_lose_pid_and_times() {
         let l = "--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=2339, si_uid=0, si_status=0, si_utime=1, si_stime=0} ---";
+        assert_eq!(
+            line(l, &run()),
+            "--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=N, si_uid=0, si_status=0, si_utime=N, si_stime=N} ---"
+        );
+    }
+
+    #[test]
+    fn a_childs_cpu_seconds_are_masked_with_its_ticks() {
+        let l = "--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=2339, si_uid=0, si_status=0, si_utime=0, si_stime=1 /* 0.01 s */} ---";
         assert_eq!(
             line(l, &run()),
             "--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=N, si_uid=0, si_status=0, si_utime=N, si_stime=N} ---"
