@@ -422,11 +422,15 @@ impl Server {
         model::wait_serving(self.pid, self.model, n)
     }
 
-    /// Kills the server process alone (not its children) and reaps it.
+    /// Kills the server process alone (not its children) and reaps it (or
+    /// whatever runs it: strace ends with it).
     pub fn kill(&mut self) {
         self.run.signal(libc::SIGKILL);
-        let _ = self.run.exited();
-        let _ = wait_until("the server to die", || !self.alive());
+        // Reaped, not only a zombie: a killed process's main thread is a
+        // zombie while its other threads, and the descriptors they share,
+        // are still on their way out.
+        let run = &mut self.run;
+        let _ = wait_until("the server to die", || run.exited());
     }
 
     /// Ends the server with SIGTERM, as a user's Ctrl-C would, waits for it
