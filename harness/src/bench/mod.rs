@@ -26,7 +26,7 @@ use std::time::Instant;
 /// The curves' points with `--full`: connections open.
 pub const FULL_CONNS: [usize; 5] = [1, 10, 100, 1_000, 10_000];
 /// The quick default's.
-pub const QUICK_CONNS: [usize; 3] = [1, 100, 1_000];
+pub const QUICK_CONNS: [usize; 2] = [10, 1_000];
 /// Clients connecting at once, for the connection rate.
 pub const RATE_CLIENTS: [usize; 2] = [1, 8];
 /// Below this many connections, memory per connection is lost in the
@@ -175,9 +175,9 @@ pub fn run(o: &Options) -> Result<String> {
         o.reps,
         o.secs
     ));
-    curves(&bench, o, &mut results, &mut progress)?;
-    rates(&bench, o, &mut results, &mut progress)?;
-    counted(&bench, &mut results, &mut progress)?;
+    curves(&bench, o, &mut results, &mut progress);
+    rates(&bench, o, &mut results, &mut progress);
+    counted(&bench, &mut results, &mut progress);
     progress.finish();
 
     let models: Vec<&str> = bench
@@ -200,18 +200,28 @@ pub fn run(o: &Options) -> Result<String> {
         o.out.display(),
         charts.len()
     );
+    if !results.failures.is_empty() {
+        return Err(format!(
+            "{} steps failed (listed in {}/results.md): {}",
+            results.failures.len(),
+            o.out.display(),
+            results.failures.join("; ")
+        ));
+    }
     Ok(md)
+}
+
+/// A step that failed: said now, listed in the report, and the run goes
+/// on; the tool exits with an error at the end.
+fn fail(results: &mut Results, progress: &mut Progress, what: String) {
+    progress.say(&format!("FAILED: {what}"));
+    results.failures.push(what);
 }
 
 /// The curves: for each N, each server started afresh, N connections
 /// opened and kept, memory taken, then the active ones timed. Runs
 /// alternate between the servers, N by N, repetition by repetition.
-fn curves(
-    bench: &Bench,
-    o: &Options,
-    results: &mut Results,
-    progress: &mut Progress,
-) -> Result<()> {
+fn curves(bench: &Bench, o: &Options, results: &mut Results, progress: &mut Progress) {
     for rep in 1..=o.reps {
         for &n in &o.conns {
             for s in &bench.servers {
@@ -224,19 +234,22 @@ fn curves(
                     &format!("run {rep}/{}: {} with N = {n}", o.reps, s.name()),
                     cost,
                 );
-                if let Err(limit) = curve_point(s, o, n, results)? {
-                    progress.say(&format!(
-                        "{} holds {} connections at most: {}",
-                        s.name(),
-                        limit.holds,
-                        limit.why
-                    ));
-                    results.limits.push(limit);
+                match curve_point(s, o, n, results) {
+                    Ok(Ok(())) => {}
+                    Ok(Err(limit)) => {
+                        progress.say(&format!(
+                            "{} holds {} connections at most: {}",
+                            s.name(),
+                            limit.holds,
+                            limit.why
+                        ));
+                        results.limits.push(limit);
+                    }
+                    Err(e) => fail(results, progress, format!("{} with N = {n}: {e}", s.name())),
                 }
             }
         }
     }
-    Ok(())
 }
 
 /// One server at one N; Ok(Err(limit)) when it does not hold N connections.
@@ -281,7 +294,7 @@ fn curve_point(
 }
 
 /// Connections per second, 1 and 8 clients, runs alternating.
-fn rates(bench: &Bench, o: &Options, results: &mut Results, progress: &mut Progress) -> Result<()> {
+fn rates(bench: &Bench, o: &Options, results: &mut Results, progress: &mut Progress) {
     for rep in 1..=o.reps {
         for clients in RATE_CLIENTS {
             for s in &bench.servers {
@@ -298,19 +311,26 @@ fn rates(bench: &Bench, o: &Options, results: &mut Results, progress: &mut Progr
                     ),
                     cost,
                 );
-                let server = Server::start(s, &[])?;
-                let rate = load::connection_rate(server.port, clients, o.secs)
-                    .map_err(|e| format!("{}: {e}", s.name()))?;
-                server.stop()?;
-                results.add(&report::CONN_RATE, clients, s.short, s.side, rate);
+                let rate = Server::start(s, &[]).and_then(|server| {
+                    let rate = load::connection_rate(server.port, clients, o.secs);
+                    server.stop()?;
+                    rate
+                });
+                match rate {
+                    Ok(rate) => results.add(&report::CONN_RATE, clients, s.short, s.side, rate),
+                    Err(e) => fail(
+                        results,
+                        progress,
+                        format!("{} connecting, {clients} clients: {e}", s.name()),
+                    ),
+                }
             }
         }
     }
-    Ok(())
 }
 
 /// System calls and instructions per connection and per round trip, sizes.
-fn counted(bench: &Bench, results: &mut Results, progress: &mut Progress) -> Result<()> {
+fn counted(bench: &Bench, results: &mut Results, progress: &mut Progress) {
     for s in &bench.servers {
         progress.step(
             &format!(
@@ -319,17 +339,27 @@ fn counted(bench: &Bench, results: &mut Results, progress: &mut Progress) -> Res
             ),
             COUNTED_COST,
         );
-        let name = |e: String| format!("{}: {e}", s.name());
         let mut one = |f, v| results.add(f, 0, s.short, s.side, v);
-        let (conn, trip) = measure::syscalls(s).map_err(name)?;
-        one(&report::SYSCALLS_CONN, conn);
-        one(&report::SYSCALLS_RT, trip);
-        let (conn, trip) = measure::instructions(s).map_err(name)?;
-        one(&report::INSTR_CONN, conn);
-        one(&report::INSTR_RT, trip);
-        let (built, stripped) = measure::sizes(s)?;
-        one(&report::SIZE, built);
-        one(&report::SIZE_STRIPPED, stripped);
+        let syscalls = measure::syscalls(s).map(|(conn, trip)| {
+            one(&report::SYSCALLS_CONN, conn);
+            one(&report::SYSCALLS_RT, trip);
+        });
+        let instructions = measure::instructions(s).map(|(conn, trip)| {
+            one(&report::INSTR_CONN, conn);
+            one(&report::INSTR_RT, trip);
+        });
+        let sizes = measure::sizes(s).map(|(built, stripped)| {
+            one(&report::SIZE, built);
+            one(&report::SIZE_STRIPPED, stripped);
+        });
+        for (what, r) in [
+            ("system calls", syscalls),
+            ("instructions", instructions),
+            ("sizes", sizes),
+        ] {
+            if let Err(e) = r {
+                fail(results, progress, format!("{}, {what}: {e}", s.name()));
+            }
+        }
     }
-    Ok(())
 }

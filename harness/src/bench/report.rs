@@ -192,6 +192,8 @@ pub struct Limit {
 pub struct Results {
     samples: BTreeMap<(&'static str, usize, String, Side), Vec<f64>>,
     pub limits: Vec<Limit>,
+    /// Steps that failed, in words.
+    pub failures: Vec<String>,
 }
 
 impl Results {
@@ -413,6 +415,12 @@ pub fn render(r: &Results, models: &[&str], run: &Run) -> (String, String) {
     if !limits.is_empty() {
         md.push_str("\nWhere a server stops:\n\n");
         md.push_str(&limits);
+    }
+    if !r.failures.is_empty() {
+        md.push_str("\nFAILED:\n\n");
+        for f in &r.failures {
+            let _ = writeln!(md, "- {f}");
+        }
     }
     md.push_str("\nGoals:\n\n");
     md.push_str(&goals(r, models, o));

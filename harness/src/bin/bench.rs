@@ -20,7 +20,7 @@ DIR/FIGURE.svg. Progress goes to stderr.
   --full          the full curves: N = 1,10,100,1000,10000, 5 runs of 2 s
   --seconds S     the length of each timed run (1)
   --reps R        alternating runs per timed figure (3)
-  --conns N,N...  the connections open, the curves' points (1,100,1000)
+  --conns N,N...  the connections open, the curves' points (10,1000)
   --active K      how many of them make round trips (10; all, when fewer)
   --out DIR       where the results go (target/bench)
   --rust-dir DIR  the Rust programs and reference servers (beside this tool)
