@@ -180,7 +180,7 @@ fn lines(
                 .configure_mesh()
                 .x_desc(x_desc)
                 .y_desc(figure.title)
-                .x_label_formatter(&|x| format!("{}", x.round() as u64))
+                .x_label_formatter(&|x| x_label(*x, figure.axis))
                 .y_label_formatter(&|y| short(*y))
                 .label_style((FONT, 13))
                 .axis_desc_style((FONT, 14))
@@ -356,9 +356,23 @@ fn bars(
     root.present().map_err(err)
 }
 
-/// 12, 3.4k, 1.2M: an axis label.
+/// The label of connections (powers of ten only, where a log axis puts
+/// its minor ticks too) or of clients.
+fn x_label(x: f64, axis: Axis) -> String {
+    let power = x.log10();
+    match axis {
+        Axis::Conns if (power - power.round()).abs() > 1e-6 => String::new(),
+        _ => format!("{}", x.round() as u64),
+    }
+}
+
+/// 12, 3.4k, 1.2M, 0.0012: an axis label, two significant digits at least.
 fn short(v: f64) -> String {
     let a = v.abs();
+    if a > 0.0 && a < 1.0 {
+        let digits = (-a.log10()).ceil() as usize + 1;
+        return format!("{v:.digits$}");
+    }
     if a >= 1e6 {
         format!("{:.1}M", v / 1e6)
     } else if a >= 1e4 {
