@@ -150,7 +150,7 @@ fn a_short_benchmark_fills_the_table_and_draws_the_charts() {
     assert_eq!(
         lines.next(),
         Some(
-            "figure,x,model,rust,c,std,tokio_st,tokio_mt,rust_c,rust_tokio_st,rust_tokio_mt,rust_spread,c_spread"
+            "figure,x,model,rust,c,std,tokio_st,tokio_mt,rust_c,rust_tokio_st,rust_tokio_mt,rust_spread,c_spread,std_spread,tokio_st_spread,tokio_mt_spread"
         )
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
@@ -160,7 +160,7 @@ fn a_short_benchmark_fills_the_table_and_draws_the_charts() {
     };
     let positive = |v: &str| v.parse::<f64>().is_ok_and(|x| x > 0.0);
     for r in &rows {
-        assert_eq!(r.len(), 13, "{r:?}");
+        assert_eq!(r.len(), 16, "{r:?}");
         for v in &r[3..] {
             assert!(v.is_empty() || v.parse::<f64>().is_ok(), "{r:?}");
         }

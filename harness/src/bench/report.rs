@@ -332,11 +332,11 @@ pub fn render(r: &Results, models: &[&str], run: &Run) -> (String, String) {
         run.took
     );
     md.push_str(
-        "| figure | x | model | Rust | C | std | tokio-st | tokio-mt | Rust/C | Rust/tokio-st | Rust/tokio-mt | run to run, Rust / C |\n\
+        "| figure | x | model | Rust | C | std | tokio-st | tokio-mt | Rust/C | Rust/tokio-st | Rust/tokio-mt | run to run: Rust / C / tokio-st / tokio-mt |\n\
          |---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let mut csv = String::from(
-        "figure,x,model,rust,c,std,tokio_st,tokio_mt,rust_c,rust_tokio_st,rust_tokio_mt,rust_spread,c_spread\n",
+        "figure,x,model,rust,c,std,tokio_st,tokio_mt,rust_c,rust_tokio_st,rust_tokio_mt,rust_spread,c_spread,std_spread,tokio_st_spread,tokio_mt_spread\n",
     );
     let num = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));
     for figure in FIGURES {
@@ -345,6 +345,11 @@ pub fn render(r: &Results, models: &[&str], run: &Run) -> (String, String) {
                 .iter()
                 .map(|&s| r.median(figure, x, "", s))
                 .collect();
+            let ref_spreads: Vec<Option<f64>> = Side::REFERENCES
+                .iter()
+                .map(|&s| r.spread(figure, x, "", s))
+                .collect();
+            let spread_csv = |s: Option<f64>| s.map_or(String::new(), |s| format!("{s:.3}"));
             // The models of the table; with none measured at this x, the
             // references alone.
             let mut rows: Vec<&str> = models
@@ -365,7 +370,7 @@ pub fn render(r: &Results, models: &[&str], run: &Run) -> (String, String) {
                 let cs = r.spread(figure, x, model, Side::C);
                 let _ = writeln!(
                     md,
-                    "| {} | {} | {model} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} |",
+                    "| {} | {} | {model} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} / {} / {} |",
                     figure.title,
                     x_label(figure, x),
                     fmt(rust),
@@ -378,10 +383,12 @@ pub fn render(r: &Results, models: &[&str], run: &Run) -> (String, String) {
                     ratio(rust, refs[2]),
                     pct(rs),
                     pct(cs),
+                    pct(ref_spreads[1]),
+                    pct(ref_spreads[2]),
                 );
                 let _ = writeln!(
                     csv,
-                    "{},{x},{model},{},{},{},{},{},{},{},{},{},{}",
+                    "{},{x},{model},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                     figure.id,
                     num(rust),
                     num(c),
@@ -391,8 +398,11 @@ pub fn render(r: &Results, models: &[&str], run: &Run) -> (String, String) {
                     ratio_of(rust, c).map_or(String::new(), |v| format!("{v:.3}")),
                     ratio_of(rust, refs[1]).map_or(String::new(), |v| format!("{v:.3}")),
                     ratio_of(rust, refs[2]).map_or(String::new(), |v| format!("{v:.3}")),
-                    rs.map_or(String::new(), |s| format!("{s:.3}")),
-                    cs.map_or(String::new(), |s| format!("{s:.3}")),
+                    spread_csv(rs),
+                    spread_csv(cs),
+                    spread_csv(ref_spreads[0]),
+                    spread_csv(ref_spreads[1]),
+                    spread_csv(ref_spreads[2]),
                 );
             }
         }
