@@ -11,6 +11,7 @@ use crate::{Call, Model, Result};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 /// A server measured: which one, which side, its model and executable.
 pub struct Measured {
@@ -104,6 +105,8 @@ impl<'a> Server<'a> {
         };
         cmd.arg(port.to_string()).args(m.args);
         let run = Running::spawn(cmd, &m.exe, Output::Discard, None)?;
+        // SAFETY: getpgid(2) takes no pointers.
+        RUNNING.store(unsafe { libc::getpgid(run.pid) }, Ordering::SeqCst);
         let server = Server {
             run,
             measured: m,
@@ -139,8 +142,46 @@ impl<'a> Server<'a> {
     }
 
     /// SIGTERM, and a wait for it (and its wrapper) to finish writing.
+    /// Then waits until every process of its tree has ended, so that the
+    /// kernel's tearing down of thousands of them is not measured in the
+    /// next run.
     pub fn stop(self) -> Result<()> {
-        self.run.finish(libc::SIGTERM).map(|_| ())
+        let tree = super::measure::tree(self.run.pid);
+        let exe = self.measured.exe.clone();
+        self.run.finish(libc::SIGTERM)?;
+        RUNNING.store(0, Ordering::SeqCst);
+        // A pid taken again by another program is not waited for.
+        wait_until("the server's processes to end", || {
+            tree.iter()
+                .all(|&p| procfs::stat(p).is_none_or(|s| s.state == 'Z') || !procfs::runs(p, &exe))
+        })
+    }
+}
+
+/// The process group of the server running, 0 when none: what an
+/// interrupted bench kills on its way out.
+static RUNNING: AtomicI32 = AtomicI32::new(0);
+
+/// On SIGINT, SIGTERM or SIGHUP, kills the running server's group (a group
+/// of its own, which the terminal's signal does not reach), then dies of
+/// the signal.
+pub fn kill_server_on_signals() {
+    extern "C" fn on_signal(sig: libc::c_int) {
+        let group = RUNNING.load(Ordering::SeqCst);
+        // SAFETY: kill(2), signal(2) and raise(3) are async-signal-safe and
+        // take no pointers; the default action then ends the process.
+        unsafe {
+            if group > 0 {
+                libc::kill(-group, libc::SIGKILL);
+            }
+            libc::signal(sig, libc::SIG_DFL);
+            libc::raise(sig);
+        }
+    }
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: on_signal is an extern "C" fn(c_int) that only makes
+        // async-signal-safe calls.
+        unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
     }
 }
 

@@ -131,6 +131,7 @@ const COUNTED_COST: f64 = 12.0;
 pub fn run(o: &Options) -> Result<String> {
     let started = Instant::now();
     let nofile = raise_nofile()?;
+    lifecycle::kill_server_on_signals();
     let mut o_fit = Options {
         conns: Vec::new(),
         only: o.only.clone(),
