@@ -212,6 +212,17 @@ pub fn run(o: &Options) -> Result<String> {
     Ok(md)
 }
 
+/// The servers in the order of run `rep`: the table's, and reversed in
+/// every other run, so that no server always runs just after another (a
+/// server's run may leave the kernel warmer, or busier, for the next).
+fn in_turn(servers: &[Measured], rep: usize) -> Box<dyn Iterator<Item = &Measured> + '_> {
+    if rep % 2 == 1 {
+        Box::new(servers.iter())
+    } else {
+        Box::new(servers.iter().rev())
+    }
+}
+
 /// A step that failed: said now, listed in the report, and the run goes
 /// on; the tool exits with an error at the end.
 fn fail(results: &mut Results, progress: &mut Progress, what: String) {
@@ -221,11 +232,12 @@ fn fail(results: &mut Results, progress: &mut Progress, what: String) {
 
 /// The curves: for each N, each server started afresh, N connections
 /// opened and kept, memory taken, then the active ones timed. Runs
-/// alternate between the servers, N by N, repetition by repetition.
+/// alternate between the servers, N by N, repetition by repetition, the
+/// servers' order reversed every other repetition.
 fn curves(bench: &Bench, o: &Options, results: &mut Results, progress: &mut Progress) {
     for rep in 1..=o.reps {
         for &n in &o.conns {
-            for s in &bench.servers {
+            for s in in_turn(&bench.servers, rep) {
                 let cost = curve_cost(o, n);
                 if results.limit(s.short, s.side).is_some_and(|l| n > l.holds) {
                     progress.skip(cost);
@@ -298,7 +310,7 @@ fn curve_point(
 fn rates(bench: &Bench, o: &Options, results: &mut Results, progress: &mut Progress) {
     for rep in 1..=o.reps {
         for clients in RATE_CLIENTS {
-            for s in &bench.servers {
+            for s in in_turn(&bench.servers, rep) {
                 let cost = o.secs + 0.3;
                 if max_clients(s.model).is_some_and(|m| clients > m) {
                     progress.skip(cost);
