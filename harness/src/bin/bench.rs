@@ -18,6 +18,7 @@ table, writes it to DIR/results.md and results.csv, and a chart per figure,
 DIR/FIGURE.svg. Progress goes to stderr.
 
   --full          the full curves: N = 1,10,100,1000,10000, 5 runs of 2 s
+                  (the options after it override its choices)
   --seconds S     the length of each timed run (1)
   --reps R        alternating runs per timed figure (3)
   --conns N,N...  the connections open, the curves' points (10,1000)
