@@ -2,7 +2,7 @@
 PORT ?= 8000
 HOST ?= 127.0.0.1
 CARGO ?= cargo
-BENCH_SECONDS ?= 2
+BENCH_SECONDS ?= 1
 STRACE_FLAGS ?= -f -e trace=network,process,signal,read,write,close
 MODEL ?= process
 EXPLAIN_FLAGS ?=
@@ -10,7 +10,7 @@ EXPLAIN_FLAGS ?=
 RUST := target/release
 C := target/c
 
-.PHONY: help build test lint clean compare compare-pair bench \
+.PHONY: help build test lint clean compare compare-pair bench bench-full \
 	run-client run-client-c strace-client strace-client-c
 
 help: ## List the targets and the programs
@@ -20,13 +20,14 @@ help: ## List the targets and the programs
 	@awk -F '"' '/^        short: / { s = $$2 } /^        about: / { printf "  %-18s %s\n", s, $$2 }' src/programs.rs | grep -v wrap_driver
 	@echo "Variables:"
 	@echo "  PORT=$(PORT) HOST=$(HOST)   override the defaults, e.g. make run-thread PORT=9000"
-	@echo "  BENCH_SECONDS=$(BENCH_SECONDS)   for make bench: the length of each run"
+	@echo "  BENCH_SECONDS=$(BENCH_SECONDS)   for make bench: the length of each timed run (make bench-full: 2)"
 	@echo "  STRACE_FLAGS='$(STRACE_FLAGS)'   for the strace targets, e.g. STRACE_FLAGS='-f -c'"
 	@echo "  A=... B=... MODEL=$(MODEL)   for make compare-pair: two executables, and the program whose session they run"
 	@echo "  EXPLAIN_FLAGS='--all' or '--task N'   for make explain-NAME: every task, or one (default: the main task and its first worker)"
 
 build: ## Build the Rust programs and tools (target/release) and the C twins (target/c)
 	$(CARGO) build --release --workspace
+	$(CARGO) build --release -p harness --features tokio --bin tokio_st_server --bin tokio_mt_server
 	@mkdir -p $(C)
 	@cp -f "$$($(RUST)/programs c-dir)"/* $(C)/
 
@@ -80,5 +81,10 @@ compare-pair: build ## Compare any two executables A and B through the session o
 explain-%: build ## Each call of program NAME beside the C and Rust lines that made it; writes target/explain/NAME.html (explain-process, ...)
 	$(RUST)/explain $(EXPLAIN_FLAGS) $*
 
-bench: build ## Benchmark every server, Rust and C, and a std server side by side (BENCH_SECONDS per run)
+bench: build ## Benchmark every server, Rust and C, std and tokio side by side: the quick curves (BENCH_SECONDS per run)
 	$(RUST)/bench --seconds $(BENCH_SECONDS)
+
+bench-full: build ## The full curves, 1 to 10,000 connections, 5 runs of 2 s; the table and charts to target/bench and docs/bench
+	$(RUST)/bench --full
+	@mkdir -p docs/bench
+	cp target/bench/results.md target/bench/results.csv target/bench/*.svg docs/bench/

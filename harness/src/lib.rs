@@ -11,6 +11,8 @@ pub mod model;
 pub mod process;
 pub mod procfs;
 pub mod testing;
+#[cfg(feature = "tokio")]
+pub mod tokio_echo;
 
 pub use concserv::programs::{Call, Kind, Model, PROGRAMS, Pool, Program, Worker};
 use std::path::PathBuf;

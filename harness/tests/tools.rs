@@ -1,6 +1,7 @@
 //! The tools behind `make compare`, `make compare-pair` and `make bench`,
 //! run as a user runs them. (Speed itself is never asserted here.)
 
+use harness::bench::report::{self, Axis, FIGURES};
 use harness::process::require;
 use harness::{Twin, exe, servers};
 use std::path::PathBuf;
@@ -97,20 +98,46 @@ fn tools_answer_help_and_wrong_arguments() {
     );
 }
 
+/// The tokio reference servers, built as `make build` builds them: apart,
+/// with the harness's tokio feature (see harness/Cargo.toml).
+fn build_tokio_servers() {
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo
+        .args(["build", "--quiet", "--manifest-path"])
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+        .args(["--features", "tokio", "--bin", "tokio_st_server"])
+        .args(["--bin", "tokio_mt_server"]);
+    if !cfg!(debug_assertions) {
+        cargo.arg("--release");
+    }
+    let built = cargo.output().expect("run cargo");
+    assert!(built.status.success(), "{}", text(&built.stderr));
+}
+
 /// `make bench` keeps working: a short run measures every server of the
-/// table, Rust and C, writes its table, and the twins make the same number
-/// of system calls per connection.
+/// table, Rust and C, and the std and tokio servers, on every figure of
+/// the curves and the counted ones; writes its table and a chart per
+/// figure; and the twins make the same number of system calls per
+/// connection and per round trip.
 #[test]
-fn a_short_benchmark_fills_the_table() {
+fn a_short_benchmark_fills_the_table_and_draws_the_charts() {
     require("strace", "strace").unwrap();
     require("valgrind", "valgrind").unwrap();
+    build_tokio_servers();
     let out = tmp("bench");
+    let _ = std::fs::remove_dir_all(&out);
     let run = Command::new(env!("CARGO_BIN_EXE_bench"))
-        .args(["--seconds", "0.2", "--reps", "1", "--out"])
+        .args(["--seconds", "0.2", "--reps", "1", "--conns", "1,100"])
+        .args(["--active", "4", "--out"])
         .arg(&out)
         .output()
         .expect("run bench");
     assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stderr).contains("bench: ") && text(&run.stderr).contains(" left"),
+        "a progress line: {}",
+        text(&run.stderr)
+    );
 
     let table = std::fs::read_to_string(out.join("results.md")).unwrap();
     assert_eq!(
@@ -119,46 +146,106 @@ fn a_short_benchmark_fills_the_table() {
         "the table on stdout is the one written"
     );
     let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "figure,x,model,rust,c,std,tokio_st,tokio_mt,rust_c,rust_tokio_st,rust_tokio_mt,rust_spread,c_spread,std_spread,tokio_st_spread,tokio_mt_spread"
+        )
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let row = |figure: &str, x: usize, model: &str| {
+        rows.iter()
+            .find(|r| r[0] == figure && r[1] == x.to_string() && r[2] == model)
+    };
+    let positive = |v: &str| v.parse::<f64>().is_ok_and(|x| x > 0.0);
+    for r in &rows {
+        assert_eq!(r.len(), 16, "{r:?}");
+        for v in &r[3..] {
+            assert!(v.is_empty() || v.parse::<f64>().is_ok(), "{r:?}");
+        }
+    }
     for server in servers() {
-        // measure (quoted, with commas), model, rust, c, std, rust_c, rust_std, c_spread
-        let rows: Vec<&str> = csv
-            .lines()
-            .filter(|l| l.rsplit(',').nth(6) == Some(server.short))
-            .collect();
-        assert!(
-            rows.len() >= 8,
-            "{}: a row per measure:\n{csv}",
-            server.short
-        );
-        for row in &rows {
-            let f: Vec<&str> = row.rsplitn(7, ',').collect();
-            for v in &f[3..6] {
+        let m = server.short;
+        // A server may hold fewer than 100 connections (a thread pool, one
+        // client at a time): then the table says where it stopped.
+        let stops = table.contains(&format!("- {m} (Rust): holds "));
+        let mut expect = vec![(report::CONN_RATE.id, 1)];
+        for f in FIGURES.iter().filter(|f| f.axis == Axis::None) {
+            expect.push((f.id, 0));
+        }
+        for f in [
+            &report::ROUND_TRIPS,
+            &report::P50,
+            &report::P99,
+            &report::CPU,
+        ] {
+            expect.push((f.id, 1));
+            if !stops {
+                expect.push((f.id, 100));
+            }
+        }
+        if !stops {
+            expect.push((report::MEMORY.id, 100));
+        }
+        for (figure, x) in expect {
+            let r = row(figure, x, m).unwrap_or_else(|| panic!("{m}: no {figure} at {x}:\n{csv}"));
+            if figure.starts_with("memory") {
+                // PSS grows by pages: a difference, which may be small.
+                assert!(!r[3].is_empty() && !r[4].is_empty(), "{r:?}");
+            } else {
                 assert!(
-                    v.is_empty() || v.parse::<f64>().is_ok_and(|x| x > 0.0),
-                    "{row}"
+                    positive(r[3]) && positive(r[4]),
+                    "Rust and C measured: {r:?}"
                 );
             }
-            assert!(
-                !f[5].is_empty() && !f[4].is_empty(),
-                "Rust and C measured: {row}"
-            );
         }
-        let syscalls = rows
-            .iter()
-            .find(|l| l.starts_with("\"system calls per connection\","))
-            .unwrap();
         // A pool's thread that joins the workers races each worker's exit:
         // its wait for it happens, or not, in either twin.
-        let ratio: f64 = syscalls.split(',').nth(5).unwrap().parse().unwrap();
         let tolerance = if server.model().unwrap().pool.is_some() {
             0.02
         } else {
             0.0
         };
+        for figure in [report::SYSCALLS_CONN.id, report::SYSCALLS_RT.id] {
+            let r = row(figure, 0, m).unwrap();
+            let ratio: f64 = r[8].parse().unwrap();
+            assert!(
+                (ratio - 1.0).abs() <= tolerance,
+                "Rust and C make the same system calls: {r:?}"
+            );
+        }
+    }
+    // The reference servers, beside every model.
+    for (figure, x) in [
+        (report::ROUND_TRIPS.id, 100),
+        (report::CPU.id, 100),
+        (report::CONN_RATE.id, 8),
+        (report::INSTR_RT.id, 0),
+    ] {
+        let r = rows
+            .iter()
+            .find(|r| r[0] == figure && r[1] == x.to_string())
+            .unwrap_or_else(|| panic!("no {figure} at {x}:\n{csv}"));
         assert!(
-            (ratio - 1.0).abs() <= tolerance,
-            "Rust and C make the same system calls: {syscalls}"
+            positive(r[5]) && positive(r[6]) && positive(r[7]),
+            "std, tokio-st and tokio-mt measured: {r:?}"
         );
+    }
+    // A chart per figure, each a whole SVG document.
+    let svgs = std::fs::read_dir(&out)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension() == Some("svg".as_ref()))
+        .count();
+    assert_eq!(svgs, FIGURES.len(), "one chart per figure");
+    for f in FIGURES {
+        let svg = std::fs::read_to_string(out.join(format!("{}.svg", f.id))).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{}",
+            f.id
+        );
+        assert!(svg.contains("<text") && svg.contains("<rect"), "{}", f.id);
     }
 }
 

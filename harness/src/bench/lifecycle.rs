@@ -2,22 +2,39 @@
 //! port (perhaps under strace or valgrind), known ready, stepped between
 //! connections by its model, and stopped.
 
-use super::report::{Results, Side};
-use super::{Options, STD_MODEL, max_clients};
+use super::report::Side;
+use super::{Options, STD_MODEL};
 use crate::model::wait_serving;
 use crate::process::{Output, Running, free_port, wait_until};
-use crate::{Model, Result};
+use crate::procfs::{self, blocked_in};
+use crate::{Call, Model, Result};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 /// A server measured: which one, which side, its model and executable.
 pub struct Measured {
-    /// The table's short name ("process"), or "std".
+    /// The table's short name ("process"), or the reference's ("std").
     pub short: &'static str,
     pub side: Side,
-    pub model: &'static Model,
+    /// The model from the table; None for a runtime with a model of its
+    /// own (tokio), which is at rest when every task waits in futex or
+    /// epoll_wait and it holds a socket per connection and the listener.
+    pub model: Option<&'static Model>,
     pub exe: PathBuf,
+    /// What it takes after the port (a pool's size, say).
+    pub args: &'static [&'static str],
+}
+
+impl Measured {
+    /// "process (Rust)", or "tokio-st".
+    pub fn name(&self) -> String {
+        match self.side.reference() {
+            Some(r) => r.to_string(),
+            None => format!("{} ({})", self.short, self.side.label()),
+        }
+    }
 }
 
 /// The servers of one run.
@@ -33,59 +50,35 @@ impl Bench {
             if !o.only.is_empty() && !o.only.iter().any(|n| n == p.short || n == p.name) {
                 continue;
             }
-            let model = p.model().unwrap();
+            for (side, dir) in [(Side::Rust, &o.rust), (Side::C, &o.c)] {
+                servers.push(Measured {
+                    short: p.short,
+                    side,
+                    model: p.model(),
+                    exe: dir.join(p.name),
+                    args: p.session_args,
+                });
+            }
+        }
+        for (side, exe, model) in [
+            (Side::Std, "std_server", Some(&STD_MODEL)),
+            (Side::TokioSt, "tokio_st_server", None),
+            (Side::TokioMt, "tokio_mt_server", None),
+        ] {
             servers.push(Measured {
-                short: p.short,
-                side: Side::Rust,
+                short: side.reference().unwrap(),
+                side,
                 model,
-                exe: o.rust.join(p.name),
-            });
-            servers.push(Measured {
-                short: p.short,
-                side: Side::C,
-                model,
-                exe: o.c.join(p.name),
+                exe: o.rust.join(exe),
+                args: &[],
             });
         }
-        servers.push(Measured {
-            short: "std",
-            side: Side::Std,
-            model: &STD_MODEL,
-            exe: o.rust.join("std_server"),
-        });
         for s in &servers {
             if !s.exe.exists() {
                 return Err(format!("{} is missing: run make build", s.exe.display()));
             }
         }
         Ok(Bench { servers })
-    }
-
-    /// Runs `run` on every server that can hold `clients` at once, `o.reps`
-    /// times, servers alternating, and records each of the figures `run`
-    /// returns under the names given.
-    pub fn alternate(
-        &self,
-        o: &Options,
-        clients: usize,
-        results: &mut Results,
-        names: &[&str],
-        run: impl Fn(u16) -> Result<Vec<f64>>,
-    ) -> Result<()> {
-        for _ in 0..o.reps {
-            for s in &self.servers {
-                if max_clients(s.model).is_some_and(|m| clients > m) {
-                    continue;
-                }
-                let server = Server::start(s, &[])?;
-                let figures = run(server.port)?;
-                server.stop()?;
-                for (name, f) in names.iter().zip(figures) {
-                    results.add(name, s.short, s.side, f);
-                }
-            }
-        }
-        Ok(())
     }
 }
 
@@ -110,8 +103,10 @@ impl<'a> Server<'a> {
             }
             None => Command::new(&m.exe),
         };
-        cmd.arg(port.to_string());
+        cmd.arg(port.to_string()).args(m.args);
         let run = Running::spawn(cmd, &m.exe, Output::Discard, None)?;
+        // SAFETY: getpgid(2) takes no pointers.
+        RUNNING.store(unsafe { libc::getpgid(run.pid) }, Ordering::SeqCst);
         let server = Server {
             run,
             measured: m,
@@ -135,13 +130,68 @@ impl<'a> Server<'a> {
 
     /// Waits until `n` connections are open and waiting (0: settled).
     pub fn serving(&self, n: usize) -> Result<()> {
-        wait_serving(self.run.pid, self.measured.model, n)
+        let pid = self.run.pid;
+        match self.measured.model {
+            Some(model) => wait_serving(pid, model, n),
+            None => wait_until(
+                &format!("the server to be at rest with {n} connections"),
+                || at_rest(pid, n),
+            )
+            .map_err(|e| format!("{e}: {}", crate::model::describe(pid))),
+        }
     }
 
     /// SIGTERM, and a wait for it (and its wrapper) to finish writing.
+    /// Then waits until every process of its tree has ended, so that the
+    /// kernel's tearing down of thousands of them is not measured in the
+    /// next run.
     pub fn stop(self) -> Result<()> {
-        self.run.finish(libc::SIGTERM).map(|_| ())
+        let tree = super::measure::tree(self.run.pid);
+        let exe = self.measured.exe.clone();
+        self.run.finish(libc::SIGTERM)?;
+        RUNNING.store(0, Ordering::SeqCst);
+        // A pid taken again by another program is not waited for.
+        wait_until("the server's processes to end", || {
+            tree.iter()
+                .all(|&p| procfs::stat(p).is_none_or(|s| s.state == 'Z') || !procfs::runs(p, &exe))
+        })
     }
+}
+
+/// The process group of the server running, 0 when none: what an
+/// interrupted bench kills on its way out.
+static RUNNING: AtomicI32 = AtomicI32::new(0);
+
+/// On SIGINT, SIGTERM or SIGHUP, kills the running server's group (a group
+/// of its own, which the terminal's signal does not reach), then dies of
+/// the signal.
+pub fn kill_server_on_signals() {
+    extern "C" fn on_signal(sig: libc::c_int) {
+        let group = RUNNING.load(Ordering::SeqCst);
+        // SAFETY: kill(2), signal(2) and raise(3) are async-signal-safe and
+        // take no pointers; the default action then ends the process.
+        unsafe {
+            if group > 0 {
+                libc::kill(-group, libc::SIGKILL);
+            }
+            libc::signal(sig, libc::SIG_DFL);
+            libc::raise(sig);
+        }
+    }
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: on_signal is an extern "C" fn(c_int) that only makes
+        // async-signal-safe calls.
+        unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
+    }
+}
+
+/// Whether every task of `pid` waits in futex or epoll_wait, and it holds
+/// the listening socket and `n` more: a runtime's event loop at rest.
+fn at_rest(pid: i32, n: usize) -> bool {
+    procfs::tasks(pid)
+        .iter()
+        .all(|&t| blocked_in(pid, t, Call::Futex) || blocked_in(pid, t, Call::EpollWait))
+        && procfs::sockets(pid) == 1 + n
 }
 
 /// A scratch directory for one counted run.

@@ -1,10 +1,11 @@
 //! The load generator: real clients on loopback, bounded by time and by
 //! count, checking every reply byte. Connection rate uses a blocking thread
-//! per client; round trips multiplex all clients over a few threads with
-//! epoll, so that 256 clients cost the generator 2 threads, not 256.
+//! per client; the curves open N connections one after another and keep
+//! them, and a few of them make round trips, multiplexed over two threads
+//! with epoll, so that 10,000 clients cost the generator two threads.
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
@@ -17,8 +18,13 @@ const RT_THREADS: usize = 2;
 
 use crate::Result;
 
+/// How long a new connection may wait for its connect and its first reply
+/// before the server is taken not to hold it.
+pub const OPEN_TIMEOUT: Duration = Duration::from_secs(3);
+
 fn connect(port: u16) -> Result<TcpStream> {
-    let s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let s = TcpStream::connect_timeout(&addr, OPEN_TIMEOUT).map_err(|e| format!("connect: {e}"))?;
     s.set_nodelay(true).map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(Duration::from_secs(10)))
         .map_err(|e| e.to_string())?;
@@ -36,20 +42,29 @@ fn message(id: usize, len: usize) -> (Vec<u8>, Vec<u8>) {
 
 /// One connection: connect, one 16-byte round trip, close.
 pub fn one_connection(port: u16, id: usize) -> Result<()> {
-    connection(port, id, || Ok(()))
+    connection(port, id, 1, || Ok(()))
 }
 
-/// [`one_connection`], running `before_close` between the reply and the close.
-pub fn connection(port: u16, id: usize, before_close: impl FnOnce() -> Result<()>) -> Result<()> {
+/// A connection making `trips` 16-byte round trips, running `after_each`
+/// after each reply (the last one's just before the close).
+pub fn connection(
+    port: u16,
+    id: usize,
+    trips: usize,
+    after_each: impl Fn() -> Result<()>,
+) -> Result<()> {
     let (msg, reply) = message(id, 16);
     let mut s = connect(port)?;
-    s.write_all(&msg).map_err(|e| format!("send: {e}"))?;
-    let mut got = [0u8; 16];
-    s.read_exact(&mut got).map_err(|e| format!("reply: {e}"))?;
-    if got[..] != reply[..] {
-        return Err(format!("wrong reply {got:?}"));
+    for _ in 0..trips {
+        s.write_all(&msg).map_err(|e| format!("send: {e}"))?;
+        let mut got = [0u8; 16];
+        s.read_exact(&mut got).map_err(|e| format!("reply: {e}"))?;
+        if got[..] != reply[..] {
+            return Err(format!("wrong reply {got:?}"));
+        }
+        after_each()?;
     }
-    before_close()
+    Ok(())
 }
 
 /// Connections per second with `clients` clients, each connecting, making
@@ -76,35 +91,93 @@ pub fn connection_rate(port: u16, clients: usize, secs: f64) -> Result<f64> {
     Ok(count.into_inner() as f64 / start.elapsed().as_secs_f64())
 }
 
+/// Connections held open, each having made one round trip.
+pub struct Open {
+    pub streams: Vec<TcpStream>,
+}
+
+/// Why the server held no more connections than it did.
+pub struct Refused {
+    pub opened: Open,
+    pub why: String,
+}
+
+/// Opens `n` connections one after another, each making one 64-byte round
+/// trip, so that the server serves every one; stops at the first the
+/// server does not answer within [`OPEN_TIMEOUT`], or closes.
+pub fn open(port: u16, n: usize) -> std::result::Result<Open, Refused> {
+    let mut opened = Open {
+        streams: Vec::with_capacity(n),
+    };
+    for id in 0..n {
+        match open_one(port, id) {
+            Ok(s) => opened.streams.push(s),
+            Err(why) => {
+                return Err(Refused {
+                    opened,
+                    why: format!("connection {}: {why}", id + 1),
+                });
+            }
+        }
+    }
+    Ok(opened)
+}
+
+fn open_one(port: u16, id: usize) -> Result<TcpStream> {
+    let (msg, reply) = message(id, 64);
+    let mut s = connect(port)?;
+    s.set_read_timeout(Some(OPEN_TIMEOUT))
+        .map_err(|e| e.to_string())?;
+    s.write_all(&msg).map_err(|e| format!("send: {e}"))?;
+    let mut got = vec![0u8; 64];
+    match s.read_exact(&mut got) {
+        Ok(()) if got == reply => Ok(s),
+        Ok(()) => Err("wrong reply".into()),
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+            Err(format!("no reply within {} s", OPEN_TIMEOUT.as_secs()))
+        }
+        Err(e) if e.kind() == ErrorKind::UnexpectedEof => {
+            Err("closed by the server before its reply".into())
+        }
+        Err(e) => Err(format!("reply: {e}")),
+    }
+}
+
+impl Open {
+    /// `k` of the connections, spread evenly among them.
+    pub fn spread(&self, k: usize) -> Vec<&TcpStream> {
+        let n = self.streams.len();
+        let k = k.min(n);
+        (0..k).map(|i| &self.streams[i * n / k]).collect()
+    }
+}
+
 /// Round trips per second and latency percentiles, in microseconds.
 pub struct RoundTrips {
+    pub count: u64,
     pub per_sec: f64,
     pub p50_us: f64,
     pub p99_us: f64,
 }
 
 /// A persistent client's state in the round-trip loop.
-struct Client {
-    stream: TcpStream,
+struct Client<'a> {
+    stream: &'a TcpStream,
     msg: Vec<u8>,
     reply: Vec<u8>,
     got: Vec<u8>,
     sent_at: Instant,
 }
 
-/// `clients` persistent clients, each sending a 64-byte message and waiting
-/// for its whole reply before the next, for `secs` seconds.
-pub fn round_trips(port: u16, clients: usize, secs: f64) -> Result<RoundTrips> {
-    let mut all = Vec::with_capacity(clients);
-    for id in 0..clients {
+/// The clients `active` (open connections, each idle), each sending a
+/// 64-byte message and waiting for its whole reply before the next, for
+/// `secs` seconds.
+pub fn round_trips(active: &[&TcpStream], secs: f64) -> Result<RoundTrips> {
+    let mut groups: Vec<Vec<Client>> = (0..RT_THREADS).map(|_| Vec::new()).collect();
+    for (id, &stream) in active.iter().enumerate() {
         let (msg, reply) = message(id, 64);
-        let mut stream = connect(port)?;
-        // One blocking round trip first: the server has a worker for it.
-        stream.write_all(&msg).map_err(|e| e.to_string())?;
-        let mut got = vec![0u8; 64];
-        stream.read_exact(&mut got).map_err(|e| e.to_string())?;
         stream.set_nonblocking(true).map_err(|e| e.to_string())?;
-        all.push(Client {
+        groups[id % RT_THREADS].push(Client {
             stream,
             msg,
             reply,
@@ -112,10 +185,7 @@ pub fn round_trips(port: u16, clients: usize, secs: f64) -> Result<RoundTrips> {
             sent_at: Instant::now(),
         });
     }
-    let mut groups: Vec<Vec<Client>> = (0..RT_THREADS).map(|_| Vec::new()).collect();
-    for (i, c) in all.into_iter().enumerate() {
-        groups[i % RT_THREADS].push(c);
-    }
+    groups.retain(|g| !g.is_empty());
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(secs);
     let results: Vec<Result<Vec<u32>>> = thread::scope(|s| {
@@ -136,6 +206,7 @@ pub fn round_trips(port: u16, clients: usize, secs: f64) -> Result<RoundTrips> {
     lat.sort_unstable();
     let pct = |p: f64| f64::from(lat[((lat.len() - 1) as f64 * p) as usize]);
     Ok(RoundTrips {
+        count: lat.len() as u64,
         per_sec: lat.len() as f64 / elapsed,
         p50_us: pct(0.50),
         p99_us: pct(0.99),
@@ -143,13 +214,22 @@ pub fn round_trips(port: u16, clients: usize, secs: f64) -> Result<RoundTrips> {
 }
 
 /// One thread's share of the clients, until `deadline`; returns the latency
-/// of every completed round trip, in microseconds.
+/// of every completed round trip, in microseconds. A round trip still
+/// under way at the deadline is waited for, so that the connections are
+/// idle again when it returns.
 fn drive(mut clients: Vec<Client>, deadline: Instant) -> Result<Vec<u32>> {
     // SAFETY: epoll_create1(2) takes no pointers.
     let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
     if ep < 0 {
         return Err("epoll_create1 failed".into());
     }
+    let result = drive_on(ep, &mut clients, deadline);
+    // SAFETY: ep is this function's own epoll descriptor.
+    unsafe { libc::close(ep) };
+    result
+}
+
+fn drive_on(ep: i32, clients: &mut [Client], deadline: Instant) -> Result<Vec<u32>> {
     for (i, c) in clients.iter_mut().enumerate() {
         let mut ev = libc::epoll_event {
             events: libc::EPOLLIN as u32,
@@ -164,13 +244,21 @@ fn drive(mut clients: Vec<Client>, deadline: Instant) -> Result<Vec<u32>> {
     let mut lat = Vec::new();
     let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; clients.len()];
     let mut buf = [0u8; 64];
-    while Instant::now() < deadline && (lat.len() as u64) < MAX_COUNT {
+    let mut waiting = clients.len();
+    let hard_stop = deadline + Duration::from_secs(10);
+    while waiting > 0 {
+        let now = Instant::now();
+        if now > hard_stop {
+            return Err("replies still missing 10 s after the run".into());
+        }
+        let running = now < deadline && (lat.len() as u64) < MAX_COUNT;
         // SAFETY: events has room for the count passed.
         let n = unsafe { libc::epoll_wait(ep, events.as_mut_ptr(), events.len() as i32, 100) };
         for ev in &events[..n.max(0) as usize] {
             let c = &mut clients[ev.u64 as usize];
             loop {
-                match c.stream.read(&mut buf[..64 - c.got.len()]) {
+                let mut stream = c.stream;
+                match stream.read(&mut buf[..64 - c.got.len()]) {
                     Ok(0) => return Err("the server closed a connection".into()),
                     Ok(k) => c.got.extend_from_slice(&buf[..k]),
                     Err(e) if e.kind() == ErrorKind::WouldBlock => break,
@@ -182,21 +270,24 @@ fn drive(mut clients: Vec<Client>, deadline: Instant) -> Result<Vec<u32>> {
                     }
                     lat.push(c.sent_at.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
                     c.got.clear();
-                    send(c)?;
+                    if running {
+                        send(c)?;
+                    } else {
+                        waiting -= 1;
+                    }
                     break;
                 }
             }
         }
     }
-    // SAFETY: ep is this function's own epoll descriptor.
-    unsafe { libc::close(ep) };
     Ok(lat)
 }
 
 /// Sends the client's message; 64 bytes always fit an idle socket's buffer.
 fn send(c: &mut Client) -> Result<()> {
     c.sent_at = Instant::now();
-    match c.stream.write(&c.msg) {
+    let mut stream = c.stream;
+    match stream.write(&c.msg) {
         Ok(64) => Ok(()),
         Ok(k) => Err(format!("short send of {k} bytes")),
         Err(e) => Err(format!("send: {e}")),

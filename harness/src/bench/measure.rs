@@ -1,6 +1,7 @@
 //! The figures counted rather than timed: system calls (strace -c) and
-//! instructions (callgrind) per connection, memory per connection, and the
-//! size of the program.
+//! instructions (callgrind) per connection and per round trip, and the size
+//! of the program; and what /proc says of a server's whole process tree:
+//! its CPU time in nanoseconds, its memory.
 
 use super::lifecycle::{Measured, Server, remove, scratch};
 use super::load;
@@ -9,39 +10,45 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-/// Connections counted for system calls, and for instructions (callgrind is slow).
-const SYSCALL_CONNS: usize = 200;
-const CALLGRIND_CONNS: usize = 50;
-/// Idle clients held open to measure memory per connection.
-const IDLE: usize = 100;
+/// Connections (and round trips on one connection) counted for system
+/// calls, and for instructions (callgrind is slow).
+const SYSCALL_COUNT: usize = 200;
+const CALLGRIND_COUNT: usize = 50;
 
-/// The difference between `conns` connections and none, divided by
-/// `conns`: each connection closes only once the server serves it and
-/// waits, and the next starts once the server has settled, so that every
-/// connection makes the same calls.
-fn per_connection(
+/// Per connection and per round trip, from three counted runs: none; `n`
+/// connections of one round trip each; one connection of 1 + `n` round
+/// trips. Each round trip is followed by a wait until the server waits
+/// again, each connection's close by a wait until it has settled, so that
+/// every connection and every round trip makes the same calls. Per
+/// connection (its one round trip included) is the second run less the
+/// first, over `n`; per round trip, the third less the first and one
+/// connection, over `n`.
+fn per_connection_and_trip(
     s: &Measured,
-    conns: usize,
+    n: usize,
     wrapper: impl Fn(&Path) -> Vec<String>,
     count: impl Fn(&Path) -> Result<f64>,
-) -> Result<f64> {
+) -> Result<(f64, f64)> {
     let mut totals = Vec::new();
-    for (i, n) in [0, conns].into_iter().enumerate() {
+    for (i, (conns, trips)) in [(0, 0), (n, 1), (1, 1 + n)].into_iter().enumerate() {
         let dir = scratch(&i.to_string())?;
         let server = Server::start(s, &wrapper(&dir))?;
-        for id in 0..n {
-            load::connection(server.port, id, || server.serving(1))?;
+        for id in 0..conns {
+            load::connection(server.port, id, trips, || server.serving(1))?;
             server.serving(0)?;
         }
         server.stop()?;
         totals.push(count(&dir)?);
         remove(&dir);
     }
-    Ok((totals[1] - totals[0]) / conns as f64)
+    let conn = (totals[1] - totals[0]) / n as f64;
+    let trip = (totals[2] - totals[0] - conn) / n as f64;
+    Ok((conn, trip))
 }
 
-/// System calls, all tasks together, from `strace -f -c`'s total line.
-pub fn syscalls(s: &Measured) -> Result<f64> {
+/// System calls per connection and per round trip, all tasks together,
+/// from `strace -f -c`'s total line.
+pub fn syscalls(s: &Measured) -> Result<(f64, f64)> {
     let wrapper = |dir: &Path| {
         let out = dir.join("strace.txt").display().to_string();
         ["strace", "-f", "-c", "-o", &out]
@@ -60,19 +67,20 @@ pub fn syscalls(s: &Measured) -> Result<f64> {
             .and_then(|c| c.parse().ok())
             .ok_or_else(|| format!("bad total: {total}"))
     };
-    per_connection(s, SYSCALL_CONNS, wrapper, count)
+    per_connection_and_trip(s, SYSCALL_COUNT, wrapper, count)
 }
 
-/// Instructions, all processes together, from callgrind's totals. A forked
+/// Instructions per connection and per round trip, all processes together,
+/// from callgrind's totals. A forked
 /// child inherits its parent's counts: zeroed where the child's own work
 /// starts, or the parent's start-up would be counted once per connection.
-pub fn instructions(s: &Measured) -> Result<f64> {
+pub fn instructions(s: &Measured) -> Result<(f64, f64)> {
     let wrapper = |dir: &Path| {
         let out = format!("--callgrind-out-file={}/cg.%p", dir.display());
         let mut w: Vec<String> = ["valgrind", "--tool=callgrind", "--log-file=/dev/null", &out]
             .map(String::from)
             .to_vec();
-        if s.model.worker == Worker::Child {
+        if s.model.is_some_and(|m| m.worker == Worker::Child) {
             w.push("--zero-before=*echo_upper*".into());
         }
         w
@@ -90,36 +98,46 @@ pub fn instructions(s: &Measured) -> Result<f64> {
         }
         Ok(sum)
     };
-    per_connection(s, CALLGRIND_CONNS, wrapper, count)
+    per_connection_and_trip(s, CALLGRIND_COUNT, wrapper, count)
 }
 
-/// kB per connection with IDLE clients connected (or as many as the model
-/// serves at once): the PSS of each child of a process server, or the RSS
-/// the server grows by per connection.
-pub fn memory(s: &Measured) -> Result<f64> {
-    let idle = super::max_clients(s.model).unwrap_or(IDLE).min(IDLE);
-    let server = Server::start(s, &[])?;
-    let before = procfs::kb(server.pid(), "status", "VmRSS").ok_or("no VmRSS")?;
-    let mut conns = Vec::new();
-    for id in 0..idle {
-        let mut c = crate::client::Conn::to(server.port)?;
-        c.check(format!("idle {id:>10}\n").as_bytes())?;
-        conns.push(c);
+/// The server and every process under it.
+pub fn tree(pid: i32) -> Vec<i32> {
+    let mut all = vec![pid];
+    let mut i = 0;
+    while i < all.len() {
+        all.extend(procfs::children(all[i]));
+        i += 1;
     }
-    server.serving(idle)?;
-    let kb = if s.model.worker == Worker::Child {
-        let pss: Vec<u64> = procfs::live_children(server.pid())
-            .iter()
-            .filter_map(|&c| procfs::kb(c, "smaps_rollup", "Pss"))
-            .collect();
-        pss.iter().sum::<u64>() as f64 / pss.len().max(1) as f64
-    } else {
-        let after = procfs::kb(server.pid(), "status", "VmRSS").ok_or("no VmRSS")?;
-        (after as f64 - before as f64) / idle as f64
-    };
-    drop(conns);
-    server.stop()?;
-    Ok(kb)
+    all
+}
+
+/// CPU time of every task of the tree, user and system, in nanoseconds:
+/// the first field of /proc/PID/task/TID/schedstat, the scheduler's own
+/// count, where /proc/PID/stat has 10 ms clock ticks. Tasks that ended are
+/// not in it: take differences over windows in which none ends.
+pub fn tree_cpu_ns(pid: i32) -> u64 {
+    tree(pid)
+        .into_iter()
+        .flat_map(|p| procfs::tasks(p).into_iter().map(move |t| (p, t)))
+        .filter_map(|(p, t)| {
+            fs::read_to_string(format!("/proc/{p}/task/{t}/schedstat"))
+                .ok()?
+                .split_whitespace()
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
+}
+
+/// The proportional set size of the whole tree, in kB: every page a
+/// process maps, divided among the processes that share it.
+pub fn tree_pss_kb(pid: i32) -> u64 {
+    tree(pid)
+        .into_iter()
+        .filter_map(|p| procfs::kb(p, "smaps_rollup", "Pss"))
+        .sum()
 }
 
 /// The program's size in bytes, as built and stripped.

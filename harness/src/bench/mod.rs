@@ -1,27 +1,48 @@
-//! `make bench`: each server of the table, Rust and C, and the std
-//! reference server, measured in one run: runs alternate between the
-//! servers, medians are reported with each C twin's run-to-run spread, as a
-//! markdown table with Rust/C and Rust/std ratios, also written to
-//! `results.md` and `results.csv`.
+//! `make bench`: each server of the table, Rust and C, and the reference
+//! servers a Rust programmer would pick instead (std, tokio on both
+//! runtimes), measured in one run, runs alternating between the servers.
+//! Cost curves over N connections open (round trips per second, latency,
+//! server CPU time per round trip, memory per idle connection), the
+//! connection rate, and the counted figures (system calls, instructions);
+//! medians with their run-to-run spread, as a markdown table with Rust/C
+//! and Rust/tokio ratios, also written to `results.md` and `results.csv`,
+//! and a chart per figure (`FIGURE.svg`).
 
+pub mod chart;
 pub mod lifecycle;
 pub mod load;
 pub mod measure;
+pub mod progress;
 pub mod report;
 
-use crate::{Model, Result, Twin, Worker};
-use lifecycle::Bench;
-use report::{Results, Side};
+use crate::{Model, Result, Worker};
+use lifecycle::{Bench, Measured, Server};
+use progress::Progress;
+use report::{Limit, Results, Run, Side};
 use std::fs;
 use std::path::PathBuf;
 use std::time::Instant;
 
+/// The curves' points with `--full`: connections open.
+pub const FULL_CONNS: [usize; 5] = [1, 10, 100, 1_000, 10_000];
+/// The quick default's.
+pub const QUICK_CONNS: [usize; 2] = [10, 1_000];
+/// Clients connecting at once, for the connection rate.
+pub const RATE_CLIENTS: [usize; 2] = [1, 8];
+/// Below this many connections, memory per connection is lost in the
+/// page granularity of the measure: not reported.
+const MEMORY_FROM: usize = 100;
+
 /// What to measure, and where.
 pub struct Options {
-    /// The length of each throughput run, in seconds.
+    /// The length of each timed run, in seconds.
     pub secs: f64,
-    /// Alternating runs per throughput figure.
+    /// Alternating runs per timed figure.
     pub reps: usize,
+    /// The curves' points: connections open.
+    pub conns: Vec<usize>,
+    /// How many of them make round trips (all, when fewer are open).
+    pub active: usize,
     pub out: PathBuf,
     pub rust: PathBuf,
     pub c: PathBuf,
@@ -32,13 +53,24 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Options {
         Options {
-            secs: 2.0,
-            reps: 5,
+            secs: 1.0,
+            reps: 3,
+            conns: QUICK_CONNS.to_vec(),
+            active: 10,
             out: PathBuf::from("target/bench"),
             rust: crate::rust_dir(),
             c: crate::c_dir(),
             only: Vec::new(),
         }
+    }
+}
+
+impl Options {
+    /// The full curves: every point from 1 to 10,000 connections, five runs of 2 s.
+    pub fn full(&mut self) {
+        self.conns = FULL_CONNS.to_vec();
+        self.reps = 5;
+        self.secs = 2.0;
     }
 }
 
@@ -51,88 +83,296 @@ pub const STD_MODEL: Model = Model {
     leaves_zombies: false,
 };
 
-/// The most clients a model serves at once, if it has a limit.
-pub fn max_clients(model: &Model) -> Option<usize> {
-    match model.worker {
+/// The most clients a model serves at once, if its model says so.
+pub fn max_clients(model: Option<&Model>) -> Option<usize> {
+    match model?.worker {
         Worker::Main => Some(1),
         _ => None,
     }
 }
 
+/// Raises the soft limit of open descriptors to the hard one (the
+/// servers, started from here, inherit it); returns it.
+pub fn raise_nofile() -> Result<u64> {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: r is an rlimit for getrlimit(2) to fill.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } != 0 {
+        return Err(format!("getrlimit: {}", std::io::Error::last_os_error()));
+    }
+    let mut want = r.rlim_max;
+    if want == libc::RLIM_INFINITY {
+        // The soft limit may not be infinite: the kernel's ceiling instead.
+        want = fs::read_to_string("/proc/sys/fs/nr_open")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(1 << 20);
+    }
+    if r.rlim_cur < want {
+        r.rlim_cur = want;
+        // SAFETY: r is a valid rlimit, its soft limit within the hard one.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &r) } != 0 {
+            return Err(format!("setrlimit: {}", std::io::Error::last_os_error()));
+        }
+    }
+    Ok(r.rlim_cur)
+}
+
+/// Planned seconds of one curve point and of the counted figures, for the
+/// time left.
+fn curve_cost(o: &Options, n: usize) -> f64 {
+    o.secs + 0.4 + n as f64 * 4e-4
+}
+const COUNTED_COST: f64 = 12.0;
+
 /// Runs the benchmark; returns the markdown table.
 pub fn run(o: &Options) -> Result<String> {
     let started = Instant::now();
+    let nofile = raise_nofile()?;
+    lifecycle::kill_server_on_signals();
+    let mut o_fit = Options {
+        conns: Vec::new(),
+        only: o.only.clone(),
+        out: o.out.clone(),
+        rust: o.rust.clone(),
+        c: o.c.clone(),
+        ..*o
+    };
+    for &n in &o.conns {
+        // The load generator holds n sockets, and a few more of its own.
+        if n as u64 + 64 > nofile {
+            eprintln!("bench: N = {n} skipped: RLIMIT_NOFILE's hard limit is {nofile}");
+        } else {
+            o_fit.conns.push(n);
+        }
+    }
+    let o = &o_fit;
     let bench = Bench::new(o)?;
     let mut results = Results::default();
-    let clients_rates = [1, 8];
-    let clients_rt = [1, 16, 256];
-    eprintln!(
-        "bench: throughput, {} alternating runs of {} s per server and figure...",
-        o.reps, o.secs
-    );
-    for clients in clients_rates {
-        let measure = format!("connections/s, {clients} clients");
-        bench.alternate(o, clients, &mut results, &[&measure], |port| {
-            Ok(vec![load::connection_rate(port, clients, o.secs)?])
-        })?;
-    }
-    for clients in clients_rt {
-        let names = [
-            format!("round trips/s, {clients} clients"),
-            format!("p50 latency (µs), {clients} clients"),
-            format!("p99 latency (µs), {clients} clients"),
-        ];
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        bench.alternate(o, clients, &mut results, &names, |port| {
-            let rt = load::round_trips(port, clients, o.secs)?;
-            Ok(vec![rt.per_sec, rt.p50_us, rt.p99_us])
-        })?;
-    }
-    eprintln!("bench: system calls (strace -c), instructions (callgrind), memory, sizes...");
     for s in &bench.servers {
-        let one =
-            |results: &mut Results, measure: &str, v: f64| results.add(measure, s.short, s.side, v);
-        one(
-            &mut results,
-            "system calls per connection",
-            measure::syscalls(s)?,
-        );
-        one(
-            &mut results,
-            "instructions per connection",
-            measure::instructions(s)?,
-        );
-        one(
-            &mut results,
-            "memory per connection (kB)",
-            measure::memory(s)?,
-        );
-        let (built, stripped) = measure::sizes(s)?;
-        one(&mut results, "binary size (bytes)", built);
-        one(&mut results, "binary size, stripped (bytes)", stripped);
+        if let Some(m) = max_clients(s.model) {
+            results.limits.push(Limit {
+                server: s.short.to_string(),
+                side: s.side,
+                holds: m,
+                why: "its model serves one client at a time".into(),
+            });
+        }
     }
+    let sides = bench.servers.len() as f64;
+    let planned = o.reps as f64
+        * sides
+        * (o.conns.iter().map(|&n| curve_cost(o, n)).sum::<f64>()
+            + RATE_CLIENTS.len() as f64 * (o.secs + 0.3))
+        + sides * COUNTED_COST;
+    let mut progress = Progress::new(planned);
+    progress.say(&format!(
+        "{} servers; N = {:?} connections, {} active; {} runs of {} s per timed figure",
+        bench.servers.len(),
+        o.conns,
+        o.active,
+        o.reps,
+        o.secs
+    ));
+    curves(&bench, o, &mut results, &mut progress);
+    rates(&bench, o, &mut results, &mut progress);
+    counted(&bench, &mut results, &mut progress);
+    progress.finish();
+
     let models: Vec<&str> = bench
         .servers
         .iter()
         .filter(|s| s.side == Side::Rust)
         .map(|s| s.short)
         .collect();
-    let (md, csv) = report::render(&results, &models, o, started.elapsed().as_secs_f64());
-    fs::create_dir_all(&o.out).map_err(|e| e.to_string())?;
+    let run = Run {
+        o,
+        took: started.elapsed().as_secs_f64(),
+    };
+    let (md, csv) = report::render(&results, &models, &run);
+    fs::create_dir_all(&o.out).map_err(|e| format!("{}: {e}", o.out.display()))?;
     fs::write(o.out.join("results.md"), &md).map_err(|e| e.to_string())?;
     fs::write(o.out.join("results.csv"), &csv).map_err(|e| e.to_string())?;
+    let charts = chart::draw_all(&results, &bench.servers, &o.out)?;
     eprintln!(
-        "bench: written to {}/results.md and results.csv",
-        o.out.display()
+        "bench: written to {}: results.md, results.csv and {} charts",
+        o.out.display(),
+        charts.len()
     );
+    if !results.failures.is_empty() {
+        return Err(format!(
+            "{} steps failed (listed in {}/results.md): {}",
+            results.failures.len(),
+            o.out.display(),
+            results.failures.join("; ")
+        ));
+    }
     Ok(md)
 }
 
-/// Which twin a side is, for the program's executables.
-pub fn twin(side: Side) -> Option<Twin> {
-    match side {
-        Side::Rust => Some(Twin::Rust),
-        Side::C => Some(Twin::C),
-        Side::Std => None,
+/// The servers in the order of run `rep`: the table's, and reversed in
+/// every other run, so that no server always runs just after another (a
+/// server's run may leave the kernel warmer, or busier, for the next).
+fn in_turn(servers: &[Measured], rep: usize) -> Box<dyn Iterator<Item = &Measured> + '_> {
+    if rep % 2 == 1 {
+        Box::new(servers.iter())
+    } else {
+        Box::new(servers.iter().rev())
+    }
+}
+
+/// A step that failed: said now, listed in the report, and the run goes
+/// on; the tool exits with an error at the end.
+fn fail(results: &mut Results, progress: &mut Progress, what: String) {
+    progress.say(&format!("FAILED: {what}"));
+    results.failures.push(what);
+}
+
+/// The curves: for each N, each server started afresh, N connections
+/// opened and kept, memory taken, then the active ones timed. Runs
+/// alternate between the servers, N by N, repetition by repetition, the
+/// servers' order reversed every other repetition.
+fn curves(bench: &Bench, o: &Options, results: &mut Results, progress: &mut Progress) {
+    for rep in 1..=o.reps {
+        for &n in &o.conns {
+            for s in in_turn(&bench.servers, rep) {
+                let cost = curve_cost(o, n);
+                if results.limit(s.short, s.side).is_some_and(|l| n > l.holds) {
+                    progress.skip(cost);
+                    continue;
+                }
+                progress.step(
+                    &format!("run {rep}/{}: {} with N = {n}", o.reps, s.name()),
+                    cost,
+                );
+                match curve_point(s, o, n, results) {
+                    Ok(Ok(())) => {}
+                    Ok(Err(limit)) => {
+                        progress.say(&format!(
+                            "{} holds {} connections at most: {}",
+                            s.name(),
+                            limit.holds,
+                            limit.why
+                        ));
+                        results.limits.push(limit);
+                    }
+                    Err(e) => fail(results, progress, format!("{} with N = {n}: {e}", s.name())),
+                }
+            }
+        }
+    }
+}
+
+/// One server at one N; Ok(Err(limit)) when it does not hold N connections.
+fn curve_point(
+    s: &Measured,
+    o: &Options,
+    n: usize,
+    results: &mut Results,
+) -> Result<std::result::Result<(), Limit>> {
+    let server = Server::start(s, &[])?;
+    let pid = server.pid();
+    let pss_before = measure::tree_pss_kb(pid);
+    let open = match load::open(server.port, n) {
+        Ok(open) => open,
+        Err(refused) => {
+            server.stop()?;
+            return Ok(Err(Limit {
+                server: s.short.to_string(),
+                side: s.side,
+                holds: refused.opened.streams.len(),
+                why: refused.why,
+            }));
+        }
+    };
+    if n >= MEMORY_FROM {
+        let pss = measure::tree_pss_kb(pid);
+        let per = (pss as f64 - pss_before as f64) / n as f64;
+        results.add(&report::MEMORY, n, s.short, s.side, per);
+    }
+    let active = open.spread(o.active.min(n));
+    let cpu_before = measure::tree_cpu_ns(pid);
+    let rt = load::round_trips(&active, o.secs).map_err(|e| format!("{}: {e}", s.name()))?;
+    let cpu = measure::tree_cpu_ns(pid) - cpu_before;
+    server.stop()?;
+    drop(open);
+    results.add(&report::ROUND_TRIPS, n, s.short, s.side, rt.per_sec);
+    results.add(&report::P50, n, s.short, s.side, rt.p50_us);
+    results.add(&report::P99, n, s.short, s.side, rt.p99_us);
+    let cpu_us = cpu as f64 / 1000.0 / rt.count as f64;
+    results.add(&report::CPU, n, s.short, s.side, cpu_us);
+    Ok(Ok(()))
+}
+
+/// Connections per second, 1 and 8 clients, runs alternating.
+fn rates(bench: &Bench, o: &Options, results: &mut Results, progress: &mut Progress) {
+    for rep in 1..=o.reps {
+        for clients in RATE_CLIENTS {
+            for s in in_turn(&bench.servers, rep) {
+                let cost = o.secs + 0.3;
+                if max_clients(s.model).is_some_and(|m| clients > m) {
+                    progress.skip(cost);
+                    continue;
+                }
+                progress.step(
+                    &format!(
+                        "run {rep}/{}: {} connecting, {clients} clients",
+                        o.reps,
+                        s.name()
+                    ),
+                    cost,
+                );
+                let rate = Server::start(s, &[]).and_then(|server| {
+                    let rate = load::connection_rate(server.port, clients, o.secs);
+                    server.stop()?;
+                    rate
+                });
+                match rate {
+                    Ok(rate) => results.add(&report::CONN_RATE, clients, s.short, s.side, rate),
+                    Err(e) => fail(
+                        results,
+                        progress,
+                        format!("{} connecting, {clients} clients: {e}", s.name()),
+                    ),
+                }
+            }
+        }
+    }
+}
+
+/// System calls and instructions per connection and per round trip, sizes.
+fn counted(bench: &Bench, results: &mut Results, progress: &mut Progress) {
+    for s in &bench.servers {
+        progress.step(
+            &format!(
+                "{}: system calls (strace), instructions (callgrind)",
+                s.name()
+            ),
+            COUNTED_COST,
+        );
+        let mut one = |f, v| results.add(f, 0, s.short, s.side, v);
+        let syscalls = measure::syscalls(s).map(|(conn, trip)| {
+            one(&report::SYSCALLS_CONN, conn);
+            one(&report::SYSCALLS_RT, trip);
+        });
+        let instructions = measure::instructions(s).map(|(conn, trip)| {
+            one(&report::INSTR_CONN, conn);
+            one(&report::INSTR_RT, trip);
+        });
+        let sizes = measure::sizes(s).map(|(built, stripped)| {
+            one(&report::SIZE, built);
+            one(&report::SIZE_STRIPPED, stripped);
+        });
+        for (what, r) in [
+            ("system calls", syscalls),
+            ("instructions", instructions),
+            ("sizes", sizes),
+        ] {
+            if let Err(e) = r {
+                fail(results, progress, format!("{}, {what}: {e}", s.name()));
+            }
+        }
     }
 }
