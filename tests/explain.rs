@@ -721,23 +721,32 @@ fn line_tables_add_nothing_to_the_stripped_binaries() {
         assert!(text(&a) == text(&b), "{what}: the code");
     };
 
-    // The Rust programs, built again without line tables.
-    let target = d.join("target");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--release", "--quiet", "-p", "concserv", "--bins"])
-        .arg("--target-dir")
-        .arg(&target)
-        .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("run cargo");
-    assert!(status.success());
+    // The Rust programs, built again without line tables; and with them,
+    // in the release profile, when this test runs in another.
+    let build = |target: &Path, line_tables: bool| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "--release", "--quiet", "-p", "concserv", "--bins"])
+            .arg("--target-dir")
+            .arg(target)
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if !line_tables {
+            cmd.env("CARGO_PROFILE_RELEASE_DEBUG", "false");
+        }
+        assert!(cmd.status().expect("run cargo").success());
+        target.join("release")
+    };
+    let without_dir = build(&d.join("target"), false);
+    let with_dir = if cfg!(debug_assertions) {
+        build(&d.join("target-with"), true)
+    } else {
+        harness::rust_dir()
+    };
     // The C twins, compiled again without -g.
     for p in harness::PROGRAMS {
         alike(
-            &exe(p.name, Twin::Rust),
-            &target.join("release").join(p.name),
+            &with_dir.join(p.name),
+            &without_dir.join(p.name),
             &format!("{}-rust", p.name),
         );
         let without = d.join(format!("{}-c-nog", p.name));
