@@ -10,6 +10,7 @@ pub mod explain;
 pub mod model;
 pub mod process;
 pub mod procfs;
+pub mod reference;
 pub mod testing;
 #[cfg(feature = "tokio")]
 pub mod tokio_echo;

@@ -5,7 +5,6 @@
 //! them beside the others. The programs of `src/` keep `libc` as their only
 //! dependency: tokio is the harness's.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -74,7 +73,7 @@ async fn serve(mut stream: TcpStream, peer: SocketAddr) {
         };
         println!("received from {} at PORT {}", peer.ip(), peer.port());
         buf[..n].make_ascii_uppercase();
-        let _ = std::io::stdout().write_all(&buf[..n]);
+        crate::reference::echo_to_stdout(&buf[..n]);
         if let Err(e) = stream.write_all(&buf[..n]).await {
             eprintln!("write: {e}");
             return;

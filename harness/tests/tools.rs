@@ -67,6 +67,99 @@ fn compare_pair_tells_alike_from_different() {
     );
 }
 
+/// A pair whose calls are identical but whose executables carry no line
+/// tables: the calls are compared, the call sites cannot be, and the
+/// verdict says so rather than count them as matches; with one side
+/// stripped, the same, naming that side.
+#[test]
+fn a_stripped_pair_says_its_call_sites_are_not_checked() {
+    let dir = tmp("compare-stripped");
+    std::fs::create_dir_all(&dir).unwrap();
+    let strip = |twin: Twin| {
+        let out = dir.join(format!("process_server.{}.stripped", twin.label()));
+        let st = Command::new("strip")
+            .arg("--strip-all")
+            .arg("-o")
+            .arg(&out)
+            .arg(exe("process_server", twin))
+            .status()
+            .expect("run strip");
+        assert!(st.success());
+        out
+    };
+    let (rust, c) = (strip(Twin::Rust), strip(Twin::C));
+    let run = |a: &PathBuf, b: &PathBuf| {
+        let out = trace_compare(&[
+            "--dir",
+            dir.join("traces").to_str().unwrap(),
+            "--model",
+            "process",
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+        text(&out.stdout)
+    };
+    let both = run(&rust, &c);
+    let verdict = both.lines().next().unwrap();
+    assert!(
+        verdict.starts_with("process_server: identical calls, ")
+            && verdict.contains("call sites not checked: A (")
+            && verdict.contains("B (")
+            && !verdict.contains(" call sites\n"),
+        "{both}"
+    );
+    let one = run(&exe("process_server", Twin::Rust), &c);
+    let verdict = one.lines().next().unwrap();
+    assert!(
+        verdict.contains("call sites not checked: B (") && !verdict.contains("A ("),
+        "{one}"
+    );
+    // Unstripped, they are checked, and counted.
+    let whole = run(
+        &exe("process_server", Twin::Rust),
+        &exe("process_server", Twin::C),
+    );
+    let verdict = whole.lines().next().unwrap();
+    let sites: usize = verdict
+        .split(" lines, ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a count of call sites: {whole}"));
+    assert!(sites > 0 && !verdict.contains("not checked: "), "{whole}");
+}
+
+/// Every server the benchmark measures, the table's (Rust and C) and the
+/// reference servers (std, tokio on both runtimes), makes the same writes
+/// per round trip: the "received from" line and the echoed bytes each in
+/// a write of its own to stdout, as the classic servers' `printf` on a
+/// line-buffered stdout and `Write(STDOUT_FILENO, …)` make them, and one
+/// to the socket. Otherwise the benchmark would compare stdout buffering,
+/// not server models. Counted from strace, as the benchmark counts system
+/// calls: connections and round trips of 16 bytes without a newline.
+#[test]
+fn every_bench_server_makes_the_same_writes_per_round_trip() {
+    use harness::bench::{Options, lifecycle::Bench, measure};
+    require("strace", "strace").unwrap();
+    build_tokio_servers();
+    let bench = Bench::new(&Options::default()).unwrap();
+    assert!(bench.servers.len() >= 2 * servers().count() + 3);
+    let mut wrong = Vec::new();
+    for s in &bench.servers {
+        let w = measure::writes(s, 5).unwrap_or_else(|e| panic!("{}: {e}", s.name()));
+        eprintln!("{}: {w:?}", s.name());
+        if w.stdout_per_trip != 2.0 || w.socket_per_trip != 1.0 {
+            wrong.push(format!("{}: {w:?}", s.name()));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "two writes to stdout and one to the socket per round trip:\n{}",
+        wrong.join("\n")
+    );
+}
+
 /// `--help` says how to use it; a wrong argument is an error, status 2.
 #[test]
 fn tools_answer_help_and_wrong_arguments() {

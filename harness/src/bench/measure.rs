@@ -6,6 +6,7 @@
 use super::lifecycle::{Measured, Server, remove, scratch};
 use super::load;
 use crate::{Result, Worker, procfs};
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 use std::process::Command;
@@ -22,13 +23,14 @@ const CALLGRIND_COUNT: usize = 50;
 /// every connection and every round trip makes the same calls. Per
 /// connection (its one round trip included) is the second run less the
 /// first, over `n`; per round trip, the third less the first and one
-/// connection, over `n`.
+/// connection, over `n`. `count` may count several things of a run: a
+/// (connection, round trip) pair for each.
 fn per_connection_and_trip(
     s: &Measured,
     n: usize,
     wrapper: impl Fn(&Path) -> Vec<String>,
-    count: impl Fn(&Path) -> Result<f64>,
-) -> Result<(f64, f64)> {
+    count: impl Fn(&Path) -> Result<Vec<f64>>,
+) -> Result<Vec<(f64, f64)>> {
     let mut totals = Vec::new();
     for (i, (conns, trips)) in [(0, 0), (n, 1), (1, 1 + n)].into_iter().enumerate() {
         let dir = scratch(&i.to_string())?;
@@ -41,9 +43,18 @@ fn per_connection_and_trip(
         totals.push(count(&dir)?);
         remove(&dir);
     }
-    let conn = (totals[1] - totals[0]) / n as f64;
-    let trip = (totals[2] - totals[0] - conn) / n as f64;
-    Ok((conn, trip))
+    Ok((0..totals[0].len())
+        .map(|k| {
+            let conn = (totals[1][k] - totals[0][k]) / n as f64;
+            let trip = (totals[2][k] - totals[0][k] - conn) / n as f64;
+            (conn, trip)
+        })
+        .collect())
+}
+
+/// The one pair of a count of one thing.
+fn one(pairs: Vec<(f64, f64)>) -> (f64, f64) {
+    pairs[0]
 }
 
 /// System calls per connection and per round trip, all tasks together,
@@ -55,19 +66,20 @@ pub fn syscalls(s: &Measured) -> Result<(f64, f64)> {
             .map(String::from)
             .to_vec()
     };
-    let count = |dir: &Path| -> Result<f64> {
+    let count = |dir: &Path| -> Result<Vec<f64>> {
         let text = fs::read_to_string(dir.join("strace.txt")).map_err(|e| e.to_string())?;
         let total = text
             .lines()
             .find(|l| l.trim_end().ends_with("total"))
             .ok_or("no strace total")?;
-        total
+        let calls = total
             .split_whitespace()
             .nth(3)
             .and_then(|c| c.parse().ok())
-            .ok_or_else(|| format!("bad total: {total}"))
+            .ok_or_else(|| format!("bad total: {total}"))?;
+        Ok(vec![calls])
     };
-    per_connection_and_trip(s, SYSCALL_COUNT, wrapper, count)
+    per_connection_and_trip(s, SYSCALL_COUNT, wrapper, count).map(one)
 }
 
 /// Instructions per connection and per round trip, all processes together,
@@ -85,7 +97,7 @@ pub fn instructions(s: &Measured) -> Result<(f64, f64)> {
         }
         w
     };
-    let count = |dir: &Path| -> Result<f64> {
+    let count = |dir: &Path| -> Result<Vec<f64>> {
         let mut sum = 0.0;
         for e in fs::read_dir(dir).map_err(|e| e.to_string())? {
             let text = fs::read_to_string(e.map_err(|e| e.to_string())?.path())
@@ -96,9 +108,96 @@ pub fn instructions(s: &Measured) -> Result<(f64, f64)> {
                 .ok_or("no callgrind totals")?;
             sum += totals.trim().parse::<f64>().map_err(|e| e.to_string())?;
         }
-        Ok(sum)
+        Ok(vec![sum])
     };
-    per_connection_and_trip(s, CALLGRIND_COUNT, wrapper, count)
+    per_connection_and_trip(s, CALLGRIND_COUNT, wrapper, count).map(one)
+}
+
+/// Writes of a connection and of a round trip, counted as system calls
+/// (write, writev, send, sendto, sendmsg) that succeeded, by where they
+/// went: to stdout (descriptor 1, or any other open on what descriptor 1
+/// is: `/dev/null` here) and to a socket.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Writes {
+    pub stdout_per_conn: f64,
+    pub stdout_per_trip: f64,
+    pub socket_per_conn: f64,
+    pub socket_per_trip: f64,
+}
+
+/// Counted as [`syscalls`] counts, over `n` connections and round trips,
+/// from `strace -ff -y` (a file per task, so that no call is split by
+/// another task's; each descriptor followed by what it is open on).
+pub fn writes(s: &Measured, n: usize) -> Result<Writes> {
+    let wrapper = |dir: &Path| {
+        let out = dir.join("trace").display().to_string();
+        [
+            "strace",
+            "-ff",
+            "-y",
+            "-e",
+            "trace=write,writev,send,sendto,sendmsg",
+            "-e",
+            "signal=none",
+            "-o",
+            &out,
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let count = |dir: &Path| -> Result<Vec<f64>> {
+        let (mut stdout, mut socket) = (0.0, 0.0);
+        for e in fs::read_dir(dir).map_err(|e| e.to_string())? {
+            let text = fs::read_to_string(e.map_err(|e| e.to_string())?.path())
+                .map_err(|e| e.to_string())?;
+            for line in text.lines() {
+                match write_target(line) {
+                    Some(WriteTo::Stdout) => stdout += 1.0,
+                    Some(WriteTo::Socket) => socket += 1.0,
+                    None => {}
+                }
+            }
+        }
+        Ok(vec![stdout, socket])
+    };
+    let pairs = per_connection_and_trip(s, n, wrapper, count)?;
+    Ok(Writes {
+        stdout_per_conn: pairs[0].0,
+        stdout_per_trip: pairs[0].1,
+        socket_per_conn: pairs[1].0,
+        socket_per_trip: pairs[1].1,
+    })
+}
+
+/// Where a traced write went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteTo {
+    Stdout,
+    Socket,
+}
+
+/// Where the write of one line of a task's `strace -y` trace went, if the
+/// line is a write that succeeded and not to stderr.
+pub fn write_target(line: &str) -> Option<WriteTo> {
+    let (name, args) = line.split_once('(')?;
+    if !["write", "writev", "send", "sendto", "sendmsg"].contains(&name) {
+        return None;
+    }
+    let result = line.rsplit_once(") = ")?.1;
+    if result.starts_with('-') || result.starts_with('?') {
+        return None;
+    }
+    let fd = args.split_once(['<', ','])?.0;
+    let what = args.split_once('<')?.1.split_once('>')?.0;
+    if what.starts_with("TCP") || what.starts_with("socket:") {
+        Some(WriteTo::Socket)
+    } else if fd == "2" {
+        None
+    } else if fd == "1" || what == "/dev/null" {
+        Some(WriteTo::Stdout)
+    } else {
+        None
+    }
 }
 
 /// The server and every process under it.
@@ -112,23 +211,63 @@ pub fn tree(pid: i32) -> Vec<i32> {
     all
 }
 
-/// CPU time of every task of the tree, user and system, in nanoseconds:
-/// the first field of /proc/PID/task/TID/schedstat, the scheduler's own
-/// count, where /proc/PID/stat has 10 ms clock ticks. Tasks that ended are
-/// not in it: take differences over windows in which none ends.
-pub fn tree_cpu_ns(pid: i32) -> u64 {
-    tree(pid)
-        .into_iter()
-        .flat_map(|p| procfs::tasks(p).into_iter().map(move |t| (p, t)))
-        .filter_map(|(p, t)| {
-            fs::read_to_string(format!("/proc/{p}/task/{t}/schedstat"))
-                .ok()?
-                .split_whitespace()
-                .next()?
-                .parse::<u64>()
-                .ok()
-        })
-        .sum()
+/// CPU time of every task of a tree at one moment: user and system, in
+/// nanoseconds, the first field of /proc/PID/task/TID/schedstat (the
+/// scheduler's own count, where /proc/PID/stat has 10 ms clock ticks), by
+/// task.
+pub struct CpuSample(BTreeMap<(i32, i32), u64>);
+
+impl CpuSample {
+    /// Every task of the tree of `pid`, now.
+    pub fn take(pid: i32) -> CpuSample {
+        CpuSample(
+            tree(pid)
+                .into_iter()
+                .flat_map(|p| procfs::tasks(p).into_iter().map(move |t| (p, t)))
+                .filter_map(|(p, t)| {
+                    let ns = fs::read_to_string(format!("/proc/{p}/task/{t}/schedstat"))
+                        .ok()?
+                        .split_whitespace()
+                        .next()?
+                        .parse::<u64>()
+                        .ok()?;
+                    Some(((p, t), ns))
+                })
+                .collect(),
+        )
+    }
+
+    /// The CPU time the tree spent from `self` to `later`. A task that
+    /// started in between is counted whole (all its time is in the
+    /// window); one that ended took its time with it, which /proc no
+    /// longer shows: then the window's figure would be short, and it is
+    /// an error, naming the tasks, rather than a figure.
+    pub fn until(&self, later: &CpuSample) -> Result<u64> {
+        let ended: Vec<String> = self
+            .0
+            .keys()
+            .filter(|k| !later.0.contains_key(k))
+            .map(|(p, t)| format!("{p}/{t}"))
+            .collect();
+        if !ended.is_empty() {
+            return Err(format!(
+                "tasks ended inside the CPU time window, their time lost: {}",
+                ended.join(", ")
+            ));
+        }
+        let mut sum = 0u64;
+        for (k, &ns) in &later.0 {
+            let before = self.0.get(k).copied().unwrap_or(0);
+            let d = ns.checked_sub(before).ok_or_else(|| {
+                format!(
+                    "task {}/{}: CPU time went back, {before} to {ns} ns",
+                    k.0, k.1
+                )
+            })?;
+            sum += d;
+        }
+        Ok(sum)
+    }
 }
 
 /// The proportional set size of the whole tree, in kB: every page a
@@ -157,4 +296,53 @@ pub fn sizes(s: &Measured) -> Result<(f64, f64)> {
     };
     let _ = fs::remove_file(&tmp);
     Ok((built as f64, stripped as f64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_are_told_apart_by_where_they_went() {
+        let t = |l| write_target(l);
+        assert_eq!(
+            t(r#"write(1</dev/null>, "received from 127.0.0.1 at PORT 5"..., 37) = 37"#),
+            Some(WriteTo::Stdout)
+        );
+        assert_eq!(
+            t(r#"write(4</dev/null>, "ABC", 3) = 3"#),
+            Some(WriteTo::Stdout)
+        );
+        assert_eq!(
+            t(r#"write(5<TCP:[127.0.0.1:8000->127.0.0.1:5000]>, "ABC", 3) = 3"#),
+            Some(WriteTo::Socket)
+        );
+        assert_eq!(
+            t(r#"sendto(9<socket:[1234]>, "ABC", 3, MSG_NOSIGNAL, NULL, 0) = 3"#),
+            Some(WriteTo::Socket)
+        );
+        assert_eq!(t(r#"write(2</dev/null>, "read: x\n", 8) = 8"#), None);
+        assert_eq!(
+            t(r#"write(5<TCP:[1->2]>, "ABC", 3) = -1 EPIPE (Broken pipe)"#),
+            None
+        );
+        assert_eq!(t(r#"read(5<TCP:[1->2]>, "ABC", 3) = 3"#), None);
+        assert_eq!(t("+++ exited with 0 +++"), None);
+    }
+
+    fn sample(tasks: &[((i32, i32), u64)]) -> CpuSample {
+        CpuSample(tasks.iter().copied().collect())
+    }
+
+    #[test]
+    fn a_cpu_window_counts_new_tasks_whole_and_refuses_ended_ones() {
+        let before = sample(&[((10, 10), 1_000), ((10, 11), 500)]);
+        let later = sample(&[((10, 10), 1_600), ((10, 11), 500), ((12, 12), 300)]);
+        assert_eq!(before.until(&later), Ok(900));
+        let ended = sample(&[((10, 10), 5_000)]);
+        let e = before.until(&ended).unwrap_err();
+        assert!(e.contains("ended inside") && e.contains("10/11"), "{e}");
+        let back = sample(&[((10, 10), 10), ((10, 11), 500)]);
+        assert!(before.until(&back).unwrap_err().contains("went back"));
+    }
 }

@@ -190,6 +190,7 @@ pub fn run(o: &Options) -> Result<String> {
     let run = Run {
         o,
         took: started.elapsed().as_secs_f64(),
+        nofile,
     };
     let (md, csv) = report::render(&results, &models, &run);
     fs::create_dir_all(&o.out).map_err(|e| format!("{}: {e}", o.out.display()))?;
@@ -275,6 +276,7 @@ fn curve_point(
     let server = Server::start(s, &[])?;
     let pid = server.pid();
     let pss_before = measure::tree_pss_kb(pid);
+    results.add(&report::MEMORY_START, 0, s.short, s.side, pss_before as f64);
     let open = match load::open(server.port, n) {
         Ok(open) => open,
         Err(refused) => {
@@ -293,9 +295,9 @@ fn curve_point(
         results.add(&report::MEMORY, n, s.short, s.side, per);
     }
     let active = open.spread(o.active.min(n));
-    let cpu_before = measure::tree_cpu_ns(pid);
+    let cpu_before = measure::CpuSample::take(pid);
     let rt = load::round_trips(&active, o.secs).map_err(|e| format!("{}: {e}", s.name()))?;
-    let cpu = measure::tree_cpu_ns(pid) - cpu_before;
+    let cpu = cpu_before.until(&measure::CpuSample::take(pid))?;
     server.stop()?;
     drop(open);
     results.add(&report::ROUND_TRIPS, n, s.short, s.side, rt.per_sec);

@@ -105,6 +105,14 @@ figure!(
     true
 );
 figure!(
+    MEMORY_START,
+    "memory_kb_at_start",
+    "memory at start (kB, PSS of the idle server)",
+    None,
+    true,
+    true
+);
+figure!(
     CONN_RATE,
     "connections_per_sec",
     "connections per second (connect, one round trip, close)",
@@ -162,12 +170,13 @@ figure!(
 );
 
 /// Every figure, in the order of the table.
-pub const FIGURES: [&Figure; 12] = [
+pub const FIGURES: [&Figure; 13] = [
     &ROUND_TRIPS,
     &P50,
     &P99,
     &CPU,
     &MEMORY,
+    &MEMORY_START,
     &CONN_RATE,
     &SYSCALLS_CONN,
     &SYSCALLS_RT,
@@ -303,6 +312,8 @@ pub fn x_label(figure: &Figure, x: usize) -> String {
 pub struct Run<'a> {
     pub o: &'a Options,
     pub took: f64,
+    /// The RLIMIT_NOFILE the servers ran under (their tables may be sized by it).
+    pub nofile: u64,
 }
 
 /// The markdown table and the CSV: a row per figure, x and model, the
@@ -323,8 +334,9 @@ pub fn render(r: &Results, models: &[&str], run: &Run) -> (String, String) {
     let mut md = String::new();
     let _ = writeln!(
         md,
-        "Machine: {cores} cores ({cpu}), Linux {}; N = {} connections open, {} of them active (all when fewer); {} alternating runs of {} s per timed figure, medians; took {:.0} s.\n",
+        "Machine: {cores} cores ({cpu}), Linux {}; servers run under RLIMIT_NOFILE {}; N = {} connections open, {} of them active (all when fewer); {} alternating runs of {} s per timed figure, medians; took {:.0} s.\n",
         kernel.trim(),
+        run.nofile,
         conns.join(", "),
         o.active,
         o.reps,
@@ -412,8 +424,11 @@ pub fn render(r: &Results, models: &[&str], run: &Run) -> (String, String) {
          then the active ones (spread evenly among them) make round trips, 64 bytes each, as fast \
          as the server answers. Server CPU time: user and system time of every task of the \
          server's process tree, from /proc/PID/task/TID/schedstat (nanoseconds), over the timed \
-         window, divided by the round trips. Memory: PSS of the whole tree (every process, from \
-         smaps_rollup) with N idle connections, less that with none, over N; the kernel's share \
+         window, divided by the round trips; a window in which a task of the tree ended is an \
+         error, not a figure. Memory at start: PSS of the whole tree (every process, from \
+         smaps_rollup), started and settled, before any load, under the RLIMIT_NOFILE above. \
+         Memory per idle connection: that PSS with N idle connections, less that at start, over \
+         N; the kernel's share \
          (socket buffers, kernel stacks, page tables) is not in it. Connections per second: each \
          client connects, makes one 16-byte round trip and closes, over and over. System calls \
          (strace -f -c) and instructions (callgrind): counted runs, each connection or round trip \
@@ -575,6 +590,32 @@ pub fn goals(r: &Results, models: &[&str], o: &Options) -> String {
                 "- {m} (Rust): memory per idle connection below tokio's at N = {x}: {line}"
             );
         }
+    }
+    // Memory at start below tokio's.
+    let tokio: Vec<f64> = [Side::TokioSt, Side::TokioMt]
+        .iter()
+        .filter_map(|&t| r.median(&MEMORY_START, 0, "", t))
+        .collect();
+    for m in models {
+        let Some(a) = r.median(&MEMORY_START, 0, m, Side::Rust) else {
+            continue;
+        };
+        let line = if tokio.is_empty() {
+            "tokio not measured".into()
+        } else {
+            let lowest = tokio.iter().copied().fold(f64::MAX, f64::min);
+            format!(
+                "{} ({} kB against tokio's {} kB)",
+                met(a < lowest),
+                fmt(Some(a)),
+                tokio
+                    .iter()
+                    .map(|&t| fmt(Some(t)))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            )
+        };
+        let _ = writeln!(s, "- {m} (Rust): memory at start below tokio's: {line}");
     }
     s
 }

@@ -62,7 +62,7 @@ fn serve(mut stream: TcpStream) {
         };
         println!("received from {} at PORT {}", peer.ip(), peer.port());
         buf[..n].make_ascii_uppercase();
-        let _ = std::io::stdout().write_all(&buf[..n]);
+        harness::reference::echo_to_stdout(&buf[..n]);
         if let Err(e) = stream.write_all(&buf[..n]) {
             eprintln!("write: {e}");
             return;

@@ -95,18 +95,23 @@ pub fn run(job: &Job, dir: &Path) -> Result<Outcome> {
         .map(|s| s.to_string())
         .collect();
     let mut runs = Vec::new();
+    let mut unchecked = Vec::new();
     let stacks = [crate::explain::STACKS.to_string()];
-    for (side, exe) in [("rust", &job.a), ("c", &job.b)] {
+    for (side, exe, letter) in [("rust", &job.a, "A"), ("c", &job.b, "B")] {
         let d = crate::process::scratch(dir, side)?;
         match job.program.model() {
             Some(model) => session::server(exe, &args, model, port, &d, job.fault, &stacks)?,
             None => session::client(exe, port, &d, &stacks)?,
         };
-        runs.push(load(&d, port, exe)?);
+        let (tasks, symbols) = load(&d, port, exe)?;
+        if !symbols {
+            unchecked.push(format!("{letter} ({}) has no line tables", exe.display()));
+        }
+        runs.push(tasks);
     }
     let b = runs.pop().unwrap();
     let a = runs.pop().unwrap();
-    let (identical, report) = report(&job.label(), a, b, dir);
+    let (identical, report) = report(&job.label(), a, b, dir, &unchecked);
     Ok(Outcome {
         identical,
         report,
@@ -132,11 +137,13 @@ fn plain_server(exe: &Path, port: u16) -> Result<crate::process::Running> {
 
 /// Reads and normalises every `trace.PID` file in `dir`, writing each
 /// normalised task beside it as `trace.PID.norm`, and the functions of
-/// `exe` that made its calls as `trace.PID.sites`.
-fn load(dir: &Path, keep_port: u16, exe: &Path) -> Result<Vec<Task>> {
+/// `exe` that made its calls as `trace.PID.sites`; and whether `exe` has
+/// the line tables that name them (without, no site is named).
+fn load(dir: &Path, keep_port: u16, exe: &Path) -> Result<(Vec<Task>, bool)> {
     use crate::explain::{check, stack, symbols::Symbolizer};
-    // An executable without line tables has no sites to check.
-    let sym = Symbolizer::new(exe).ok();
+    let sym = Symbolizer::new(exe)
+        .ok()
+        .filter(Symbolizer::has_line_tables);
     let mut raw = Vec::new();
     for entry in fs::read_dir(dir).map_err(|e| e.to_string())? {
         let path = entry.map_err(|e| e.to_string())?.path();
@@ -184,12 +191,19 @@ fn load(dir: &Path, keep_port: u16, exe: &Path) -> Result<Vec<Task>> {
         .map_err(|e| e.to_string())?;
         tasks.push(Task { pid, lines, sites });
     }
-    Ok(tasks)
+    Ok((tasks, sym.is_some()))
 }
 
 /// Matches each task of `a` with an identical task of `b`; the verdict,
 /// and a side-by-side diff of what is left unmatched, paired in pid order.
-fn report(label: &str, a: Vec<Task>, mut b: Vec<Task>, dir: &Path) -> (bool, String) {
+/// `unchecked`: why the call sites cannot be checked at all, if they cannot.
+fn report(
+    label: &str,
+    a: Vec<Task>,
+    mut b: Vec<Task>,
+    dir: &Path,
+    unchecked: &[String],
+) -> (bool, String) {
     let total = a.len();
     let lines: usize = a.iter().map(|t| t.lines.len()).sum();
     let mut unmatched = Vec::new();
@@ -201,6 +215,15 @@ fn report(label: &str, a: Vec<Task>, mut b: Vec<Task>, dir: &Path) -> (bool, Str
         }
     }
     if unmatched.is_empty() && b.is_empty() {
+        if !unchecked.is_empty() {
+            return (
+                true,
+                format!(
+                    "{label}: identical calls, {total} tasks, {lines} lines; call sites not checked: {}\n",
+                    unchecked.join(", ")
+                ),
+            );
+        }
         return sites_report(label, total, lines, &matched, dir);
     }
     let mut out = format!(
@@ -233,7 +256,12 @@ fn report(label: &str, a: Vec<Task>, mut b: Vec<Task>, dir: &Path) -> (bool, Str
 }
 
 /// The call-site check of tasks whose lines are identical: the verdict,
-/// and a side-by-side diff of each pair's `.sites` where they differ.
+/// and a side-by-side diff of each pair's `.sites` where they differ. A
+/// call is a call site checked where both sides name the function that
+/// made it; it is not checked where either side cannot (`?`: a merged
+/// instruction, or a frame the line tables do not cover), and the verdict
+/// says how many; a call that neither side's own code made (the loader's,
+/// a library's) is no call site.
 fn sites_report(
     label: &str,
     total: usize,
@@ -241,23 +269,31 @@ fn sites_report(
     matched: &[(Task, Task)],
     dir: &Path,
 ) -> (bool, String) {
-    use crate::explain::check::same_site;
+    use crate::explain::check::{SiteCheck, check_sites};
+    let pairs = || {
+        matched
+            .iter()
+            .flat_map(|(a, b)| a.sites.iter().zip(&b.sites))
+            .map(|(x, y)| check_sites(x.as_deref(), y.as_deref()))
+    };
     let differs = |a: &Task, b: &Task| {
         a.sites
             .iter()
             .zip(&b.sites)
-            .filter(|(x, y)| !same_site(x.as_deref(), y.as_deref()))
+            .filter(|(x, y)| check_sites(x.as_deref(), y.as_deref()) == SiteCheck::Differ)
             .count()
     };
-    let bad: usize = matched.iter().map(|(a, b)| differs(a, b)).sum();
-    let sites: usize = matched
-        .iter()
-        .map(|(a, _)| a.sites.iter().flatten().count())
-        .sum();
+    let bad = pairs().filter(|c| *c == SiteCheck::Differ).count();
+    let sites = pairs().filter(|c| *c == SiteCheck::Same).count();
+    let not_checked = pairs().filter(|c| *c == SiteCheck::NotChecked).count();
     if bad == 0 {
+        let rest = match not_checked {
+            0 => String::new(),
+            n => format!(" checked, {n} not checked (the line tables cannot name them)"),
+        };
         return (
             true,
-            format!("{label}: identical, {total} tasks, {lines} lines, {sites} call sites\n"),
+            format!("{label}: identical, {total} tasks, {lines} lines, {sites} call sites{rest}\n"),
         );
     }
     let mut out = format!(
@@ -272,7 +308,7 @@ fn sites_report(
         );
         let name = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".into());
         for ((line, x), y) in a.lines.iter().zip(&a.sites).zip(&b.sites) {
-            if !same_site(x.as_deref(), y.as_deref()) {
+            if check_sites(x.as_deref(), y.as_deref()) == SiteCheck::Differ {
                 let _ = writeln!(out, "{line:<64} {:>14} | {}", name(x), name(y));
             }
         }

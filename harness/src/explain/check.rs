@@ -39,6 +39,30 @@ pub fn same_site(a: Option<&str>, b: Option<&str>) -> bool {
     a == Some("?") || b == Some("?") || a.map(checked_name) == b.map(checked_name)
 }
 
+/// What the call-site check can say of one call of two matched tasks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SiteCheck {
+    /// Both name the function that made it, and it is the same.
+    Same,
+    /// They name different functions, or one names one and the other none.
+    Differ,
+    /// Either cannot name it (`?`): nothing was checked.
+    NotChecked,
+    /// Neither side's own code made it (the loader's calls, say).
+    NoSite,
+}
+
+/// The call-site check of one call: `a` and `b` as
+/// [`innermost_functions`] gives them.
+pub fn check_sites(a: Option<&str>, b: Option<&str>) -> SiteCheck {
+    match (a, b) {
+        (Some("?"), _) | (_, Some("?")) => SiteCheck::NotChecked,
+        (None, None) => SiteCheck::NoSite,
+        (x, y) if x.map(checked_name) == y.map(checked_name) => SiteCheck::Same,
+        _ => SiteCheck::Differ,
+    }
+}
+
 /// The lines of a `.sites` file, one per call: the innermost function
 /// (`-` for none), then the normalised line, for a side-by-side diff.
 pub fn sites_file(lines: &[String], sites: &[Option<String>]) -> String {
@@ -62,5 +86,18 @@ mod tests {
         assert!(!same_site(Some("Close"), Some("main")));
         assert!(!same_site(Some("Close"), None));
         assert!(same_site(Some("?"), Some("Read")));
+    }
+
+    #[test]
+    fn a_site_either_side_cannot_name_is_not_checked() {
+        assert_eq!(
+            check_sites(Some("ReadUninit"), Some("Read")),
+            SiteCheck::Same
+        );
+        assert_eq!(check_sites(Some("?"), Some("Read")), SiteCheck::NotChecked);
+        assert_eq!(check_sites(Some("Read"), Some("?")), SiteCheck::NotChecked);
+        assert_eq!(check_sites(None, None), SiteCheck::NoSite);
+        assert_eq!(check_sites(Some("Close"), None), SiteCheck::Differ);
+        assert_eq!(check_sites(Some("Close"), Some("main")), SiteCheck::Differ);
     }
 }

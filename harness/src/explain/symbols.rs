@@ -153,6 +153,13 @@ impl Symbolizer {
         })
     }
 
+    /// Whether the executable has line tables (`.debug_line`): without
+    /// them (stripped, or built without `-g`), no frame can be named, and
+    /// no call site checked.
+    pub fn has_line_tables(&self) -> bool {
+        self.elf.section(".debug_line").is_ok_and(|s| !s.is_empty())
+    }
+
     /// The own-code frames, innermost first, at the instruction at file
     /// offset `offset`; `symbol` names the function there when the line
     /// tables do not (they name only the inlined functions, with LTO).
