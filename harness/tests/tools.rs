@@ -233,11 +233,27 @@ fn a_short_benchmark_fills_the_table_and_draws_the_charts() {
     );
 
     let table = std::fs::read_to_string(out.join("results.md")).unwrap();
-    assert_eq!(
-        text(&run.stdout),
-        table,
-        "the table on stdout is the one written"
+    let summary = text(&run.stdout);
+    assert!(
+        summary.contains("\nGoals:\n")
+            && summary.contains(&out.join("results.md").display().to_string()),
+        "a summary, its goals, and where the whole table is: {summary}"
     );
+    for line in summary.lines() {
+        assert!(
+            line.chars().count() <= report::SUMMARY_WIDTH,
+            "{} columns at most: {line:?}",
+            report::SUMMARY_WIDTH
+        );
+    }
+    for server in servers() {
+        assert!(
+            summary.contains(&format!("\n{} (Rust) ", server.short))
+                && summary.contains(&format!("\n{} (C) ", server.short)),
+            "a row for each twin of {}: {summary}",
+            server.short
+        );
+    }
     let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();
     let mut lines = csv.lines();
     assert_eq!(

@@ -19,8 +19,10 @@ const FONT: &str = "sans-serif";
 /// How many times the smallest value the largest must be for a log scale.
 const LOG_FROM: f64 = 20.0;
 
-/// The colours of the table's models, in its order (matplotlib's tab10).
-const PALETTE: [RGBColor; 10] = [
+/// The colours of the table's models, in its order: matplotlib's tab10
+/// without its grey, then darker and stronger hues, none grey or black
+/// (the reference servers' colour), so that every model has its own.
+const PALETTE: [RGBColor; 18] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -30,7 +32,15 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(227, 119, 194),
     RGBColor(23, 190, 207),
     RGBColor(188, 189, 34),
-    RGBColor(127, 127, 127),
+    RGBColor(0, 0, 128),
+    RGBColor(128, 0, 0),
+    RGBColor(0, 128, 128),
+    RGBColor(240, 50, 230),
+    RGBColor(218, 165, 32),
+    RGBColor(106, 90, 205),
+    RGBColor(0, 100, 0),
+    RGBColor(255, 99, 71),
+    RGBColor(85, 107, 47),
 ];
 
 /// How one server is drawn.
@@ -50,15 +60,20 @@ enum Marker {
 }
 
 /// Rust: the model's colour, solid, circles; C: dashed, triangles; the
-/// references in greys and black.
+/// references in black, each with a marker and line of its own. Past the
+/// palette's length, models share a colour with a model far before them,
+/// and are told apart by their markers (squares and crosses).
 fn look(s: &Measured, models: &[&str]) -> Look {
     let i = models.iter().position(|m| *m == s.short).unwrap_or(0);
     let model = PALETTE[i % PALETTE.len()];
+    let second_round = i / PALETTE.len() % 2 == 1;
     let (color, dashed, marker) = match s.side {
+        Side::Rust if second_round => (model, false, Marker::Square),
+        Side::C if second_round => (model, true, Marker::Cross),
         Side::Rust => (model, false, Marker::Circle),
         Side::C => (model, true, Marker::Triangle),
-        Side::Std => (RGBColor(120, 120, 120), false, Marker::Square),
-        Side::TokioSt => (BLACK, false, Marker::Square),
+        Side::Std => (BLACK, false, Marker::Square),
+        Side::TokioSt => (BLACK, false, Marker::Circle),
         Side::TokioMt => (BLACK, true, Marker::Cross),
     };
     Look {
@@ -394,5 +409,48 @@ fn exact(v: f64) -> String {
         format!("{v:.0}")
     } else {
         format!("{v:.1}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every server of a run drawn its own way: no two share colour, line
+    /// and marker together.
+    #[test]
+    fn every_server_has_a_look_of_its_own() {
+        let models: Vec<&str> = crate::servers().map(|p| p.short).collect();
+        let mut servers = Vec::new();
+        for m in &models {
+            for side in [Side::Rust, Side::C] {
+                servers.push((*m, side));
+            }
+        }
+        for side in Side::REFERENCES {
+            servers.push((side.reference().unwrap(), side));
+        }
+        let key = |&(short, side): &(&'static str, Side)| {
+            let m = Measured {
+                short,
+                side,
+                model: None,
+                exe: std::path::PathBuf::new(),
+                args: &[],
+            };
+            let l = look(&m, &models);
+            let marker = match l.marker {
+                Marker::Circle => 0,
+                Marker::Triangle => 1,
+                Marker::Square => 2,
+                Marker::Cross => 3,
+            };
+            (l.color.0, l.color.1, l.color.2, l.dashed, marker)
+        };
+        let mut looks: Vec<_> = servers.iter().map(key).collect();
+        looks.sort_unstable();
+        looks.dedup();
+        assert_eq!(looks.len(), servers.len(), "{servers:?}");
+        assert!(PALETTE.iter().all(|c| *c != BLACK));
     }
 }

@@ -127,7 +127,8 @@ fn curve_cost(o: &Options, n: usize) -> f64 {
 }
 const COUNTED_COST: f64 = 12.0;
 
-/// Runs the benchmark; returns the markdown table.
+/// Runs the benchmark; writes the markdown table, the CSV and the charts;
+/// returns the summary, which fits [`report::SUMMARY_WIDTH`] columns.
 pub fn run(o: &Options) -> Result<String> {
     let started = Instant::now();
     let nofile = raise_nofile()?;
@@ -202,7 +203,14 @@ pub fn run(o: &Options) -> Result<String> {
         o.out.display(),
         charts.len()
     );
+    let mut summary = report::summary(&results, &models, o, &md);
+    let whole = o.out.join("results.md");
+    summary.push_str(&format!(
+        "\nThe whole table, with each figure's run-to-run spread:\n  {}\n",
+        whole.display()
+    ));
     if !results.failures.is_empty() {
+        eprint!("{summary}");
         return Err(format!(
             "{} steps failed (listed in {}/results.md): {}",
             results.failures.len(),
@@ -210,7 +218,7 @@ pub fn run(o: &Options) -> Result<String> {
             results.failures.join("; ")
         ));
     }
-    Ok(md)
+    Ok(summary)
 }
 
 /// The servers in the order of run `rep`: the table's, and reversed in

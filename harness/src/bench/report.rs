@@ -452,6 +452,82 @@ pub fn render(r: &Results, models: &[&str], run: &Run) -> (String, String) {
     (md, csv)
 }
 
+/// What `make bench` prints: a row per server, the figures a reader looks
+/// at first, in at most [`SUMMARY_WIDTH`] columns, then the goals, wrapped;
+/// the whole table is in `results.md`.
+pub fn summary(r: &Results, models: &[&str], o: &Options, table: &str) -> String {
+    let at = o.conns.iter().copied().max().unwrap_or(0);
+    let cols: [(&Figure, usize, &str); 7] = [
+        (&ROUND_TRIPS, at, "trips/s"),
+        (&CPU, at, "CPU µs/trip"),
+        (&P99, at, "p99 µs"),
+        (&MEMORY_START, 0, "kB start"),
+        (&MEMORY, at, "kB/conn"),
+        (&SYSCALLS_RT, 0, "calls/trip"),
+        (&INSTR_RT, 0, "instr/trip"),
+    ];
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Medians; trips/s, CPU, p99 and kB/conn at N = {at} connections open ({} active)",
+        o.active
+    );
+    let _ = write!(out, "{:<18}", "server");
+    for (_, _, head) in cols {
+        let _ = write!(out, "{head:>12}");
+    }
+    out.push('\n');
+    let mut rows: Vec<(String, &str, Side)> = Vec::new();
+    for m in models {
+        for side in [Side::Rust, Side::C] {
+            rows.push((format!("{m} ({})", side.label()), m, side));
+        }
+    }
+    for side in Side::REFERENCES {
+        rows.push((side.label().to_string(), "", side));
+    }
+    for (name, m, side) in rows {
+        let _ = write!(out, "{name:<18}");
+        for (f, x, _) in cols {
+            let _ = write!(out, "{:>12}", fmt(r.median(f, x, m, side)));
+        }
+        out.push('\n');
+    }
+    let rest = table.split_once("\nGoals:\n").map_or("", |(_, g)| g);
+    out.push_str("\nGoals:\n");
+    for line in rest.lines().filter(|l| !l.is_empty()) {
+        out.push_str(&wrap(line, SUMMARY_WIDTH, "  "));
+    }
+    if !r.failures.is_empty() {
+        let _ = writeln!(out, "\n{} steps FAILED: see results.md", r.failures.len());
+    }
+    out
+}
+
+/// The widest line of [`summary`].
+pub const SUMMARY_WIDTH: usize = 100;
+
+/// `text` cut at spaces into lines of at most `width` characters, the
+/// lines after the first indented by `indent`.
+pub fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let len = line.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > width {
+            out.push_str(&line);
+            out.push('\n');
+            line = indent.to_string();
+        } else if len > 0 && line != indent {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
+}
+
 fn render_limits(r: &Results, models: &[&str]) -> String {
     let mut s = String::new();
     let mut ordered: Vec<&Limit> = Vec::new();
@@ -618,4 +694,17 @@ pub fn goals(r: &Results, models: &[&str], o: &Options) -> String {
         let _ = writeln!(s, "- {m} (Rust): memory at start below tokio's: {line}");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_cuts_at_spaces_and_indents_what_follows() {
+        assert_eq!(wrap("aaa bbb ccc", 7, "  "), "aaa bbb\n  ccc\n");
+        assert_eq!(wrap("short", 100, "  "), "short\n");
+        let long = "- epoll (Rust): memory per idle connection below tokio's at N = 1000: met (0.03 kB against tokio's 4.1 kB and 4.3 kB)";
+        assert!(wrap(long, 100, "  ").lines().all(|l| l.chars().count() <= 100));
+    }
 }

@@ -12,9 +12,10 @@ Measures each server of the table (or those named), Rust and C, and the
 reference servers (std, tokio on the current-thread and the multi-thread
 runtime) in one run, runs alternating: with N connections open, K of them
 making round trips (round trips per second, p50 and p99 latency, server CPU
-time per round trip, memory per idle connection); connections per second;
-system calls and instructions per connection and per round trip. Prints the
-table, writes it to DIR/results.md and results.csv, and a chart per figure,
+time per round trip, memory per idle connection); memory at start;
+connections per second; system calls and instructions per connection and
+per round trip. Prints a summary (100 columns) and the goals; writes the
+whole table to DIR/results.md and results.csv, and a chart per figure,
 DIR/FIGURE.svg. Progress goes to stderr.
 
   --full          the full curves: N = 1,10,100,1000,10000, 5 runs of 2 s
@@ -88,8 +89,8 @@ fn main() -> ExitCode {
         }
     };
     match run(&o) {
-        Ok(table) => {
-            print!("{table}");
+        Ok(summary) => {
+            print!("{summary}");
             ExitCode::SUCCESS
         }
         Err(e) => {
