@@ -705,6 +705,10 @@ mod tests {
         assert_eq!(wrap("aaa bbb ccc", 7, "  "), "aaa bbb\n  ccc\n");
         assert_eq!(wrap("short", 100, "  "), "short\n");
         let long = "- epoll (Rust): memory per idle connection below tokio's at N = 1000: met (0.03 kB against tokio's 4.1 kB and 4.3 kB)";
-        assert!(wrap(long, 100, "  ").lines().all(|l| l.chars().count() <= 100));
+        assert!(
+            wrap(long, 100, "  ")
+                .lines()
+                .all(|l| l.chars().count() <= 100)
+        );
     }
 }
