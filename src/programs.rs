@@ -51,6 +51,11 @@ pub struct Model {
     pub pool: Option<Pool>,
     /// Whether finished children are left as zombies (the lesson of one program).
     pub leaves_zombies: bool,
+    /// The most connections it serves at once by design (one for the
+    /// iterative server, its slots for a thread server), if it has such a
+    /// bound; past it, a new client waits in the accept queue. The bench
+    /// measures it up to this many, and takes any other stop for a failure.
+    pub holds: Option<usize>,
 }
 
 /// What a program is.
@@ -109,6 +114,7 @@ pub const PROGRAMS: &[Program] = &[
             spawn: Some("clone"),
             pool: None,
             leaves_zombies: false,
+            holds: None,
         }),
         session_args: &[],
     },
@@ -123,6 +129,7 @@ pub const PROGRAMS: &[Program] = &[
             spawn: Some("clone3"),
             pool: None,
             leaves_zombies: false,
+            holds: Some(256),
         }),
         session_args: &[],
     },
@@ -137,6 +144,7 @@ pub const PROGRAMS: &[Program] = &[
             spawn: None,
             pool: None,
             leaves_zombies: false,
+            holds: Some(1),
         }),
         session_args: &[],
     },
@@ -151,6 +159,7 @@ pub const PROGRAMS: &[Program] = &[
             spawn: Some("clone"),
             pool: None,
             leaves_zombies: true,
+            holds: None,
         }),
         session_args: &[],
     },
@@ -165,6 +174,7 @@ pub const PROGRAMS: &[Program] = &[
             spawn: Some("clone"),
             pool: None,
             leaves_zombies: false,
+            holds: None,
         }),
         session_args: &[],
     },
@@ -182,6 +192,7 @@ pub const PROGRAMS: &[Program] = &[
                 idle_in: Call::Futex,
             }),
             leaves_zombies: false,
+            holds: Some(256),
         }),
         session_args: &[],
     },
@@ -196,6 +207,7 @@ pub const PROGRAMS: &[Program] = &[
             spawn: None,
             pool: None,
             leaves_zombies: false,
+            holds: None,
         }),
         session_args: &[],
     },
@@ -210,6 +222,7 @@ pub const PROGRAMS: &[Program] = &[
             spawn: None,
             pool: None,
             leaves_zombies: false,
+            holds: None,
         }),
         session_args: &[],
     },
@@ -224,6 +237,7 @@ pub const PROGRAMS: &[Program] = &[
             spawn: None,
             pool: None,
             leaves_zombies: false,
+            holds: None,
         }),
         session_args: &[],
     },
@@ -241,6 +255,7 @@ pub const PROGRAMS: &[Program] = &[
                 idle_in: Call::EpollWait,
             }),
             leaves_zombies: false,
+            holds: None,
         }),
         session_args: &["2"],
     },

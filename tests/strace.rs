@@ -120,7 +120,8 @@ fn every_server_identical_under_injected_faults() {
             "read-write-eagain" => m.worker == harness::Worker::Loop,
             "epoll-ctl-enomem" => {
                 m.main_idle_in == harness::Call::EpollWait
-                    || m.pool.is_some_and(|p| p.idle_in == harness::Call::EpollWait)
+                    || m.pool
+                        .is_some_and(|p| p.idle_in == harness::Call::EpollWait)
             }
             _ => true,
         };

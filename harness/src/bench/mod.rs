@@ -81,14 +81,12 @@ pub const STD_MODEL: Model = Model {
     spawn: Some("clone3"),
     pool: None,
     leaves_zombies: false,
+    holds: None,
 };
 
-/// The most clients a model serves at once, if its model says so.
+/// The most clients a model serves at once, if the table says so.
 pub fn max_clients(model: Option<&Model>) -> Option<usize> {
-    match model?.worker {
-        Worker::Main => Some(1),
-        _ => None,
-    }
+    model?.holds
 }
 
 /// Raises the soft limit of open descriptors to the hard one (the
@@ -158,7 +156,10 @@ pub fn run(o: &Options) -> Result<String> {
                 server: s.short.to_string(),
                 side: s.side,
                 holds: m,
-                why: "its model serves one client at a time".into(),
+                why: match m {
+                    1 => "its model serves one client at a time".into(),
+                    m => format!("its model serves {m} at a time (its slots)"),
+                },
             });
         }
     }
@@ -259,13 +260,17 @@ fn curves(bench: &Bench, o: &Options, results: &mut Results, progress: &mut Prog
                 match curve_point(s, o, n, results) {
                     Ok(Ok(())) => {}
                     Ok(Err(limit)) => {
-                        progress.say(&format!(
-                            "{} holds {} connections at most: {}",
+                        // Not a limit the table declares (those are never
+                        // exceeded): a server that stops early has failed.
+                        // Bigger Ns are skipped.
+                        let what = format!(
+                            "{} stopped at {} connections, below N = {n}: {}",
                             s.name(),
                             limit.holds,
                             limit.why
-                        ));
+                        );
                         results.limits.push(limit);
+                        fail(results, progress, what);
                     }
                     Err(e) => fail(results, progress, format!("{} with N = {n}: {e}", s.name())),
                 }
