@@ -32,6 +32,9 @@ pub const BATCH: usize = 4;
 ///   loops, whose sockets do not block);
 /// - epoll-ctl-enomem: the third epoll_ctl fails with ENOMEM (servers that
 ///   wait in epoll).
+/// How much of each buffer strace prints (`-s`): the programs' MAXLINE.
+pub const STRING_LIMIT: usize = 8192;
+
 pub const FAULTS: [&str; 6] = [
     "accept-emfile",
     "spawn-eagain",
@@ -98,6 +101,10 @@ fn uses_epoll(model: &Model) -> bool {
 /// environment: the loader's search (LD_LIBRARY_PATH, which cargo sets)
 /// and the count of variables show in a trace, and should not depend on
 /// who runs it.
+///
+/// Every buffer is printed whole (`-s`): as long as the programs' largest
+/// read or write (MAXLINE, 8192), so that a byte anywhere in it, upper-cased
+/// or not, shows in the comparison.
 fn traced(
     exe: &Path,
     args: &[String],
@@ -109,7 +116,7 @@ fn traced(
     crate::process::require("strace", "strace")?;
     let mut cmd = Command::new("strace");
     cmd.env_clear().env("PATH", "/usr/local/bin:/usr/bin:/bin");
-    cmd.args(["-ff", "-q", "-s", "64", "-o"])
+    cmd.args(["-ff", "-q", "-s", &STRING_LIMIT.to_string(), "-o"])
         .arg(dir.join("trace"))
         .args(strace_args)
         .arg(exe)
