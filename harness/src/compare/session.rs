@@ -17,6 +17,9 @@ use std::process::{Command, Stdio};
 /// that exits when the cache is full unmaps a stack, an extra call.
 pub const BATCH: usize = 4;
 
+/// How much of each buffer strace prints (`-s`): the programs' MAXLINE.
+pub const STRING_LIMIT: usize = 8192;
+
 /// The faults a server's session can run under:
 /// - accept-emfile: the first two accepts fail with EMFILE (for a blocking
 ///   server, before any client, so that no SIGCHLD can fall into the
@@ -32,9 +35,6 @@ pub const BATCH: usize = 4;
 ///   loops, whose sockets do not block);
 /// - epoll-ctl-enomem: the third epoll_ctl fails with ENOMEM (servers that
 ///   wait in epoll).
-/// How much of each buffer strace prints (`-s`): the programs' MAXLINE.
-pub const STRING_LIMIT: usize = 8192;
-
 pub const FAULTS: [&str; 6] = [
     "accept-emfile",
     "spawn-eagain",
