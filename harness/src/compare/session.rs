@@ -19,6 +19,8 @@ pub const BATCH: usize = 4;
 
 /// How much of each buffer strace prints (`-s`): the programs' MAXLINE.
 pub const STRING_LIMIT: usize = 8192;
+// Every byte of a MAXLINE buffer (src/wrap.h) printed: checked as it builds.
+const _: () = assert!(STRING_LIMIT >= 8192);
 
 /// The faults a server's session can run under:
 /// - accept-emfile: the first two accepts fail with EMFILE (for a blocking
