@@ -54,9 +54,15 @@ fn iterative_one_idle_client_blocks_the_next(twin: Twin) -> Result<()> {
         assert!(nothing_yet(&b)?, "B got a reply while A was connected");
     }
     a.finish()?;
+    // At once: within a second of A's leaving (the server accepts B and
+    // reads the message already waiting).
     let mut reply = [0u8; 8];
+    b.0.set_read_timeout(Some(std::time::Duration::from_secs(1)))
+        .map_err(|e| e.to_string())?;
     b.0.read_exact(&mut reply)
-        .map_err(|e| format!("B's reply: {e}"))?;
+        .map_err(|e| format!("B's reply, within 1 s of A's leaving: {e}"))?;
+    b.0.set_read_timeout(Some(harness::process::DEADLINE))
+        .map_err(|e| e.to_string())?;
     assert_eq!(&reply, b"B WAITS\n");
     b.finish()?;
     server.settled()?;
