@@ -79,7 +79,7 @@ fn make(target: &str, port: u16) -> Result<Running> {
     let exe = rust_dir().join(target.strip_prefix("run-").unwrap().to_string() + "_server");
     let mut cmd = Command::new("make");
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["--silent", "--no-print-directory", "-o", "build", target])
+        .args(["--silent", "--no-print-directory", "-o", "programs", target])
         .arg(format!("PORT={port}"))
         .arg(format!("RUST={}", rust_dir().display()))
         .arg(format!("C={}", harness::c_dir().display()));
