@@ -48,16 +48,26 @@ endif
 # make has begun to handle its own SIGINT (its handler first resets SIGINT
 # to the default, which takes it out of SigCgt in /proc): had make seen the
 # shell end first, it would report `wait: No child processes`.
-QUIET_INT = trap 'i=0; while [ $$i -lt 100 ] && grep -q "^SigCgt:.*[2367abef]$$" /proc/$$PPID/status 2>/dev/null; \
-	do sleep 0.01; i=$$((i+1)); done; exit 0' INT;
-# Runs executable $(1), under command $(2) if given, with the arguments its
-# usage line names, each from the variable of that name, up to the first unset.
-run = $(QUIET_INT) set --; for w in $$($(1) --help | sed -n '1s/^usage: [^ ]* //p' | tr -d '[]'); do \
-	eval "v=\$${$$w-}"; [ -n "$$v" ] || break; set -- "$$@" "$$v"; done; $(2) $(1) "$$@"
-# Runs executable $(1) under strace, its stdout to $(STRACE_OUT)/$(2).out.
-strace = mkdir -p $(STRACE_OUT); \
-	echo "strace: $(1)'s own stdout goes to $(STRACE_OUT)/$(2).out; strace's lines follow" >&2; \
-	$(call run,$(1),strace $(STRACE_FLAGS)) > $(STRACE_OUT)/$(2).out
+QUIET_EXIT = i=0; while [ $$i -lt 100 ] && grep -q "^SigCgt:.*[2367abef]$$" /proc/$$PPID/status 2>/dev/null; \
+	do sleep 0.01; i=$$((i+1)); done; exit 0
+# Sets the shell's arguments to those executable $(1) takes, from its usage
+# line, each from the variable of that name, up to the first one unset.
+ARGS = set --; for w in $$($(1) --help | sed -n '1s/^usage: [^ ]* //p' | tr -d '[]'); do \
+	eval "v=\$${$$w-}"; [ -n "$$v" ] || break; set -- "$$@" "$$v"; done;
+# Runs executable $(1) with its arguments.
+run = trap '$(QUIET_EXIT)' INT; $(call ARGS,$(1)) $(1) "$$@"
+# Runs executable $(1) under strace: the program's stdout and stderr to
+# $(STRACE_OUT)/$(2).out, strace's lines to the terminal, through a FIFO
+# that a reader holds open until the line that ends it is written. strace's
+# own messages share the program's stderr: shown from the file on failure.
+strace = mkdir -p $(STRACE_OUT) && f=$(STRACE_OUT)/$(2).trace && rm -f $$f && mkfifo $$f || exit 1; \
+	end='concserv: the end of the trace'; \
+	sed -u -n "/^$$end\$$/q; p" 0<>$$f >&2 & \
+	trap 'echo "$$end" > $$f; wait; rm -f $$f; $(QUIET_EXIT)' INT; \
+	echo "strace: $(1)'s own output goes to $(STRACE_OUT)/$(2).out; strace's lines follow" >&2; \
+	$(call ARGS,$(1)) strace -o $$f $(STRACE_FLAGS) $(1) "$$@" > $(STRACE_OUT)/$(2).out 2>&1; s=$$?; \
+	echo "$$end" > $$f; wait; rm -f $$f; [ $$s = 0 ] || { echo "strace: exit status $$s; the end of \
+	$(STRACE_OUT)/$(2).out, where strace's own messages went too:" >&2; tail -n 5 $(STRACE_OUT)/$(2).out >&2; }; exit $$s
 
 .PHONY: help build programs deps test lint clean compare compare-pair bench bench-full
 
@@ -72,7 +82,7 @@ help: ## List the targets and the programs
 	@echo "  PORT=$(PORT) HOST=$(HOST)   override the defaults, e.g. make run-thread PORT=9000"
 	@echo "  THREADS=N   and any other argument a program's usage line names: make run-pool THREADS=4"
 	@echo "  STRACE_FLAGS='$(STRACE_FLAGS)'   for the strace targets, e.g. STRACE_FLAGS='-f -c'"
-	@echo "  STRACE_OUT=$(STRACE_OUT)   where the strace targets put the program's own stdout (NAME.out)"
+	@echo "  STRACE_OUT=$(STRACE_OUT)   where the strace targets put the program's own output (NAME.out)"
 	@echo "  A=... B=... MODEL=$(MODEL)   for make compare-pair: two executables, and the program whose session they run"
 	@echo "  EXPLAIN_FLAGS='--all', '--task N', '--loader' or '--width N'   for make explain-NAME"
 	@echo "  BENCH_SECONDS=$(BENCH_SECONDS)   for make bench: the length of each timed run (make bench-full: 2)"
@@ -132,7 +142,7 @@ run-%: programs ## Run program NAME on PORT (run-process, run-pool THREADS=4; ru
 strace-%-c: programs ## The C twin of program NAME under strace
 	@$(call strace,$(C)/$(call exe,$*),$*-c)
 
-strace-%: programs ## Program NAME under strace; its own stdout to STRACE_OUT/NAME.out
+strace-%: programs ## Program NAME under strace; its own output to STRACE_OUT/NAME.out
 	@$(call strace,$(RUST)/$(call exe,$*),$*)
 
 demo-%-c: programs ## The lesson of demo-NAME, on the C twin

@@ -200,9 +200,11 @@ fn ctrl_c_ends_a_run_target_quietly() {
 }
 
 /// `make strace-process`: strace's lines on stderr, whole; the server's
-/// own stdout in STRACE_OUT/process.out, as the first line says.
+/// own output, stdout and stderr, in STRACE_OUT/process.out, as the first
+/// line says. A client that resets makes the server's child print an
+/// error: that too stays out of strace's lines.
 #[test]
-fn strace_keeps_the_programs_stdout_out_of_its_lines() {
+fn strace_keeps_the_programs_output_out_of_its_lines() {
     let out_dir = tmp("strace");
     let port = free_port();
     let exe = rust_dir().join("process_server");
@@ -219,43 +221,50 @@ fn strace_keeps_the_programs_stdout_out_of_its_lines() {
     let mut conn = harness::client::Conn::to(port).unwrap();
     conn.check(b"hello\n").unwrap();
     conn.finish().unwrap();
-    wait_until("the child's last line", || {
-        printed().ends_with("the other side has been closed.\n")
+    let mut conn = harness::client::Conn::to(port).unwrap();
+    conn.check(b"reset\n").unwrap();
+    conn.reset().unwrap();
+    wait_until("the second child's error", || {
+        printed().ends_with("read: Connection reset by peer\n")
     })
-    .unwrap();
-    wait_until("the child's end in strace's lines", || {
-        run.stderr().contains("+++ exited with 0 +++\n")
+    .unwrap_or_else(|e| panic!("{e}: {:?}", printed()));
+    wait_until("both children's ends in strace's lines", || {
+        run.stderr().matches("+++ exited with ").count() == 2
     })
     .unwrap_or_else(|e| panic!("{e}: {}", run.stderr()));
-    let (_, err) = run.stop();
+    // Ctrl-C: the server ends, and the rest of the trace comes out.
+    // SAFETY: kill(2) takes no pointers; the group is make's own.
+    unsafe { libc::kill(-run.pid, libc::SIGINT) };
+    let (status, _, err) = run.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGINT), "{err}");
+    assert!(
+        !file.with_extension("trace").exists(),
+        "the FIFO is removed"
+    );
 
     let first = err.lines().next().unwrap();
     assert_eq!(
         first,
         format!(
-            "strace: {}'s own stdout goes to {}; strace's lines follow",
+            "strace: {}'s own output goes to {}; strace's lines follow",
             exe.display(),
             file.display()
         )
     );
-    assert!(
-        err.contains(&format!(
-            "write(1, \"listening on 0.0.0.0:{port}\\n\", 27) = 27\n"
-        )),
-        "{err}"
-    );
-    // Every line strace has ended (it was stopped where it was).
-    for line in err
-        .split_inclusive('\n')
-        .skip(1)
-        .filter_map(|l| l.strip_suffix('\n'))
-    {
+    for whole in [
+        format!("write(1, \"listening on 0.0.0.0:{port}\\n\", 27) = 27\n"),
+        "write(2, \"read: Connection reset by peer\\n\", 31) = 31\n".to_string(),
+        " --- SIGINT {si_signo=SIGINT, ".to_string(),
+    ] {
+        assert!(err.contains(&whole), "{whole:?} in\n{err}");
+    }
+    for line in err.lines().skip(1) {
         // A call strace shows whole, or cut by another task's and resumed;
-        // a signal; an exit. Never a call with the server's words inside.
-        let call = match line.strip_prefix("[pid ") {
-            Some(rest) => rest.split_once("] ").map_or(rest, |(_, c)| c),
-            None => line,
-        };
+        // a signal; an exit; each after its task's pid. Never a call with
+        // the server's words inside.
+        let (pid, call) = line.split_once(' ').unwrap_or_default();
+        assert!(pid.parse::<u32>().is_ok(), "{line:?}");
+        let call = call.trim_start();
         let open = call.find('(').unwrap_or(0);
         let named = open > 0
             && call[..open]
@@ -268,10 +277,12 @@ fn strace_keeps_the_programs_stdout_out_of_its_lines() {
         assert!(whole, "a line that is not strace's: {line:?} in\n{err}");
     }
     let lines: Vec<String> = printed().lines().map(String::from).collect();
-    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines.len(), 7, "{lines:?}");
     assert_eq!(lines[0], format!("listening on 0.0.0.0:{port}"));
     assert!(lines[1].starts_with("received from 127.0.0.1 at PORT "));
-    assert_eq!(lines[2..], ["HELLO", "the other side has been closed."]);
+    assert_eq!(lines[2..4], ["HELLO", "the other side has been closed."]);
+    assert!(lines[4].starts_with("received from 127.0.0.1 at PORT "));
+    assert_eq!(lines[5..], ["RESET", "read: Connection reset by peer"]);
 }
 
 /// `make demo-zombie`, named after its program, and `demo-zombies`, its
