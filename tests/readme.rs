@@ -12,6 +12,7 @@ use std::process::{Command, Stdio};
 
 const README: &str = include_str!("../README.md");
 const HARNESS: &str = include_str!("../docs/harness.md");
+const STRACE: &str = include_str!("../docs/strace.md");
 
 /// The text of the README's section under `## heading`, up to the next one.
 fn section(heading: &str) -> &'static str {
@@ -241,4 +242,38 @@ fn the_file_table_matches_the_tree() {
             "docs/harness.md names {named}, which is not in the tree"
         );
     }
+}
+
+/// The strace chapter's `make compare-pair`, run as shown (with this
+/// build's tools), prints what the chapter shows.
+#[test]
+fn compare_pair_works_as_its_chapter_shows() {
+    pass(|| {
+        let blocks = blocks(section_of(STRACE, "Comparing your own pair"));
+        let (_, body) = blocks
+            .iter()
+            .find(|(lang, _)| *lang == "console")
+            .ok_or("a console block")?;
+        let mut ran = 0;
+        for (cmd, shown) in commands(body) {
+            let cmd = cmd
+                .strip_prefix("make ")
+                .ok_or(format!("not make: {cmd}"))?;
+            let cmd = format!(
+                "make --no-print-directory -o build RUST={} {cmd}",
+                rust_dir().display()
+            );
+            let out = shell(&cmd, free_port(), "")?;
+            if out.trim_end() != shown.join("\n") {
+                return Err(format!(
+                    "{cmd}: printed {out:?}, the chapter shows {shown:?}"
+                ));
+            }
+            ran += 1;
+        }
+        if ran == 0 {
+            return Err("no command".into());
+        }
+        Ok(())
+    });
 }
