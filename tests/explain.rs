@@ -6,6 +6,7 @@
 //! nothing to the binaries `make bench` measures, stripped.
 
 use harness::compare::{self, Job};
+use harness::explain::text::View;
 use harness::explain::{self, Call, Explained, Origin, Row, html, text};
 use harness::process::require;
 use harness::{Result, Twin, exe, program};
@@ -91,16 +92,21 @@ fn made_at(e: &Explained, prefix: &str, c: (&str, u32, &str), rust: (&str, u32, 
     );
 }
 
-/// The three-column view has a row with these three parts, in order.
+/// The three-column view, as wide as it needs, has a row with these three
+/// parts, in order, the last one ending it.
 fn shown(e: &Explained, c: &str, call: &str, rust: &str) {
     let all: Vec<usize> = (0..e.tasks.len()).collect();
-    let out = text::render(e, &all);
+    let view = View {
+        width: 1000,
+        loader: true,
+    };
+    let out = text::render(e, &all, &view);
     assert!(
         out.lines().any(|l| {
             let (Some(a), Some(b), Some(r)) = (l.find(c), l.find(call), l.rfind(rust)) else {
                 return false;
             };
-            a < b && b < r
+            a < b && b < r && l.ends_with(rust)
         }),
         "no row `{c} … {call} … {rust}` in:\n{out}"
     );
@@ -126,11 +132,12 @@ fn process_server_rows_teach_its_lessons() {
         ("process_server.rs", child_close.1, "main → Close"),
         false,
     );
+    // The Rust column names the functions only where they differ from C's.
     shown(
         e,
         &format!("process_server.c:{} main → Close", child_close.0),
         "close(3) = 0",
-        &format!("process_server.rs:{} main → Close", child_close.1),
+        &format!("process_server.rs:{}", child_close.1),
     );
     made_at(
         e,
@@ -232,6 +239,98 @@ fn process_server_rows_teach_its_lessons() {
     );
     let module = main.rows[1].c.as_ref().unwrap().at.module.clone().unwrap();
     assert!(module.starts_with("ld-linux"), "{module}");
+}
+
+/// `make explain-NAME` in a terminal: every line as wide as the view at
+/// most (long calls cut with `…`, the legend wrapped), the loader's calls
+/// folded into one line that counts them, so that the main task opens on
+/// the program's own first call; `--loader` shows them.
+#[test]
+fn the_rows_fit_the_terminal_and_open_on_the_programs_own_calls() {
+    let e = explained("process_server");
+    let tasks = e.select(&explain::Which::Default).unwrap();
+    for width in [View::MIN_WIDTH, 100, 132] {
+        let view = View {
+            width,
+            loader: false,
+        };
+        let out = text::render(e, &tasks, &view);
+        for line in out.lines() {
+            assert!(
+                line.chars().count() <= width,
+                "wider than {width}: {line:?}"
+            );
+        }
+        // The legend, whole, in lines.
+        let words: Vec<&str> = text::LEGEND.split_whitespace().collect();
+        assert!(
+            out.split_whitespace()
+                .collect::<Vec<_>>()
+                .windows(words.len())
+                .any(|w| w == words),
+            "{out}"
+        );
+        // The main task: its heading, the columns, the loader's calls
+        // folded, then the program's first call of its own.
+        let main: Vec<&str> = out
+            .lines()
+            .skip_while(|l| !l.starts_with("== task 0"))
+            .collect();
+        let loader = e.tasks[0]
+            .rows
+            .iter()
+            .take_while(|r| r.origin == Origin::Startup)
+            .count();
+        assert!(loader > 10, "the loader's calls: {loader}");
+        let heading = format!(
+            "-- before main: the loader and libc starting the program ({loader} calls), folded (--loader shows them)"
+        );
+        if heading.chars().count() <= width {
+            assert_eq!(main[2], heading);
+        } else {
+            let kept: String = heading.chars().take(width - 1).collect();
+            assert_eq!(main[2], format!("{}…", kept.trim_end()), "at {width}");
+        }
+        let first = &e.tasks[0].rows[loader];
+        assert_eq!(first.origin, Origin::Program);
+        let (file, line, label) = site(&first.c).unwrap();
+        // The site whole from 100 columns on; cut narrower, its line kept.
+        let whole = format!("{file}:{line} {label}");
+        let want = if width >= 100 {
+            whole
+        } else {
+            format!("{file}:{line}")
+        };
+        assert!(main[3].starts_with(&want), "at {width}: {}", main[3]);
+        assert!(main[3].contains(first.line().split('(').next().unwrap()));
+        assert!(!out.contains("execve("), "{out}");
+    }
+    for name in ["thread_server", "client"] {
+        let e = explained(name);
+        let all: Vec<usize> = (0..e.tasks.len()).collect();
+        for width in [View::MIN_WIDTH, 100] {
+            let view = View {
+                width,
+                loader: true,
+            };
+            let out = text::render(e, &all, &view);
+            for line in out.lines() {
+                assert!(line.chars().count() <= width, "{name}, {width}: {line:?}");
+            }
+        }
+    }
+    // Cut only where it must be: as wide as the calls need, nothing is.
+    let wide = View {
+        width: 1000,
+        loader: true,
+    };
+    let out = text::render(e, &tasks, &wide);
+    assert!(out.contains("execve("));
+    assert!(
+        out.lines()
+            .filter(|l| l.contains("ERESTARTSYS"))
+            .all(|l| l.contains("= ? ERESTARTSYS (To be restarted if SA_RESTART is set)"))
+    );
 }
 
 /// The thread server: pthread_create makes clone3 (its stack stops inside
@@ -487,6 +586,24 @@ fn the_page_is_valid_and_self_contained() {
     assert_eq!(ids.len(), n, "ids are unique");
     let calls: usize = e.tasks.iter().map(|t| t.rows.len()).sum();
     assert_eq!(page.matches("<tr class=\"call ").count(), calls);
+    // Every call whole; the loader's calls folded under one button.
+    for row in e.tasks.iter().flat_map(|t| &t.rows) {
+        assert!(
+            page.contains(&format!("</span>{}</td>", html::escape(row.line()))),
+            "{}",
+            row.line()
+        );
+    }
+    let loader = e.tasks[0]
+        .rows
+        .iter()
+        .filter(|r| r.origin == Origin::Startup)
+        .count();
+    assert_eq!(
+        page.matches("data-run=\"run-0-0\"").count(),
+        loader + 1,
+        "each of the loader's calls, and the button that unfolds them"
+    );
 }
 
 /// Headless Chromium renders the page: every call row, both sources with
@@ -494,7 +611,7 @@ fn the_page_is_valid_and_self_contained() {
 /// both sides (the child's close(3), at Close(listenfd)).
 #[test]
 fn chromium_renders_every_call_and_both_sources() {
-    require("chromium", "chromium").unwrap();
+    require("chromium", "chromium").unwrap_or_else(|e| panic!("{e} (make deps installs it)"));
     let e = explained("process_server");
     let d = dir("page");
     fs::create_dir_all(&d).unwrap();
@@ -518,29 +635,55 @@ fn chromium_renders_every_call_and_both_sources() {
     let c_line = line_of("src/bin/process_server.c", "pid == 0", "Close(listenfd);");
     let r_line = line_of("src/bin/process_server.rs", "pid == 0", "Close(listenfd);");
 
-    let profile = d.join("profile");
-    let _ = fs::remove_dir_all(&profile);
-    let out = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
-        .arg(format!("file://{}#call-{ti}-{ri}", file.display()))
-        .output()
-        .expect("run chromium");
+    // The page as Chromium leaves it, opened at `address`.
+    let dump = |address: &str| -> String {
+        let profile = d.join("profile");
+        let _ = fs::remove_dir_all(&profile);
+        let out = Command::new("chromium")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg("--dump-dom")
+            .arg(format!("file://{}{address}", file.display()))
+            .output()
+            .expect("run chromium");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+
+    // Opened on no call: the program's own first, the loader's folded.
+    let dom = dump("");
+    let loader = e.tasks[0]
+        .rows
+        .iter()
+        .take_while(|r| r.origin == Origin::Startup)
+        .count();
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        dom.contains(&format!("data-picked=\"call-0-{loader}\"")),
+        "the first call of the program's own chosen"
     );
-    let dom = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        dom.matches("<tr class=\"call o-startup folded\"").count(),
+        loader
+    );
+    // Opened on one of the loader's calls: its run unfolds.
+    let dom = dump("#call-0-1");
+    assert!(dom.contains("data-picked=\"call-0-1\""));
+    assert!(!dom.contains("<tr class=\"call o-startup folded\""));
+    assert!(dom.contains("aria-expanded=\"true\""));
+
+    let dom = dump(&format!("#call-{ti}-{ri}"));
 
     let calls: usize = e.tasks.iter().map(|t| t.rows.len()).sum();
     assert!(

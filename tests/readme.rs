@@ -1,7 +1,8 @@
 //! The README's first two sections work as shown: every command in "Run it,
 //! test it" and "Talking to the servers" is run (on a free port instead of
-//! 8000; `nc` where it is installed), and prints what the README says it
-//! prints, but for the clients' ephemeral ports.
+//! 8000), and prints what the README says it prints, but for the clients'
+//! ephemeral ports. And the table of files, in the harness chapter
+//! (docs/harness.md), matches the tree.
 
 use harness::process::{Output, Running, free_port, wait_until};
 use harness::testing::pass;
@@ -10,17 +11,24 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 const README: &str = include_str!("../README.md");
+const HARNESS: &str = include_str!("../docs/harness.md");
+const STRACE: &str = include_str!("../docs/strace.md");
 
-/// The text of the section under `## heading`, up to the next one.
+/// The text of the README's section under `## heading`, up to the next one.
 fn section(heading: &str) -> &'static str {
-    let start = README
+    section_of(README, heading)
+}
+
+/// The text of `doc`'s section under `## heading`, up to the next one.
+fn section_of(doc: &'static str, heading: &str) -> &'static str {
+    let start = doc
         .find(&format!("\n## {heading}\n"))
-        .expect("the section")
+        .unwrap_or_else(|| panic!("the section {heading}"))
         + 1;
-    let end = README[start + 3..]
+    let end = doc[start + 3..]
         .find("\n## ")
-        .map_or(README.len(), |i| start + 3 + i);
-    &README[start..end]
+        .map_or(doc.len(), |i| start + 3 + i);
+    &doc[start..end]
 }
 
 /// The fenced blocks of `text`: (language, body).
@@ -65,21 +73,12 @@ fn mask(text: &str, port: u16) -> String {
         .join("\n")
 }
 
-/// Whether `tool` is installed.
-fn installed(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// `make TARGET PORT=port`, with the programs from this build (not rebuilt).
 fn make(target: &str, port: u16) -> Result<Running> {
     let exe = rust_dir().join(target.strip_prefix("run-").unwrap().to_string() + "_server");
     let mut cmd = Command::new("make");
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["--silent", "--no-print-directory", "-o", "build", target])
+        .args(["--silent", "--no-print-directory", "-o", "programs", target])
         .arg(format!("PORT={port}"))
         .arg(format!("RUST={}", rust_dir().display()))
         .arg(format!("C={}", harness::c_dir().display()));
@@ -138,10 +137,6 @@ fn console(bodies: &[&str]) -> Result<()> {
             let server = make(target, port)?;
             server.wait_for_stdout(&format!("listening on 0.0.0.0:{port}\n"))?;
             servers.push((server, shown));
-            continue;
-        }
-        if (cmd.starts_with("nc ") || cmd.contains("| nc ")) && !installed("nc") {
-            eprintln!("nc is not installed (apt-get install netcat-openbsd): not running {cmd:?}");
             continue;
         }
         // A command typed into a terminal gets a line, then Ctrl-D.
@@ -215,8 +210,8 @@ fn talking_to_the_servers_works_as_shown() {
     });
 }
 
-/// The table of files names every program's sources and every shared
-/// module, both twins, as git knows them.
+/// The table of files (in the harness chapter) names every program's
+/// sources and every shared module, both twins, as git knows them.
 #[test]
 fn the_file_table_matches_the_tree() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -226,16 +221,14 @@ fn the_file_table_matches_the_tree() {
         .output()
         .unwrap();
     let files = String::from_utf8_lossy(&files.stdout);
-    let table = &section("Where things are")[..section("Where things are")
-        .find("### ")
-        .unwrap_or(section("Where things are").len())];
+    let table = section_of(HARNESS, "Where things are");
     for file in files
         .lines()
         .filter(|f| f.ends_with(".rs") || f.ends_with(".c") || f.ends_with(".h"))
     {
         assert!(
             table.contains(&format!("`{file}`")),
-            "{file} is missing from the README's table of files"
+            "{file} is missing from the table of files in docs/harness.md"
         );
     }
     for named in table
@@ -246,7 +239,41 @@ fn the_file_table_matches_the_tree() {
     {
         assert!(
             files.lines().any(|f| f == named),
-            "the README names {named}, which is not in the tree"
+            "docs/harness.md names {named}, which is not in the tree"
         );
     }
+}
+
+/// The strace chapter's `make compare-pair`, run as shown (with this
+/// build's tools), prints what the chapter shows.
+#[test]
+fn compare_pair_works_as_its_chapter_shows() {
+    pass(|| {
+        let blocks = blocks(section_of(STRACE, "Comparing your own pair"));
+        let (_, body) = blocks
+            .iter()
+            .find(|(lang, _)| *lang == "console")
+            .ok_or("a console block")?;
+        let mut ran = 0;
+        for (cmd, shown) in commands(body) {
+            let cmd = cmd
+                .strip_prefix("make ")
+                .ok_or(format!("not make: {cmd}"))?;
+            let cmd = format!(
+                "make --no-print-directory -o build RUST={} {cmd}",
+                rust_dir().display()
+            );
+            let out = shell(&cmd, free_port(), "")?;
+            if out.trim_end() != shown.join("\n") {
+                return Err(format!(
+                    "{cmd}: printed {out:?}, the chapter shows {shown:?}"
+                ));
+            }
+            ran += 1;
+        }
+        if ran == 0 {
+            return Err("no command".into());
+        }
+        Ok(())
+    });
 }

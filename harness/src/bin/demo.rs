@@ -1,6 +1,6 @@
 //! `demo`: the lessons of the small programs, shown as they happen, with
-//! timestamps (behind `make demo-iterative`, `demo-zombies`, `demo-sigign`,
-//! `demo-reaper`).
+//! timestamps (behind `make demo-iterative`, `demo-zombie`, `demo-sigign`,
+//! `demo-reaper`: each demo is named after its program).
 
 use harness::client::Conn;
 use harness::process::{Server, wait_until};
@@ -10,8 +10,17 @@ use std::process::{Command, ExitCode};
 use std::thread;
 use std::time::{Duration, Instant};
 
-const USAGE: &str = "usage: demo iterative|zombies|sigign|reaper [--c]\n\
-    Runs the lesson's server (the Rust twin, or the C one with --c) on a free port and shows what it teaches.";
+/// The demos, each named after its program (the Makefile reads this line).
+const DEMOS: &[&str] = &["iterative", "zombie", "sigign", "reaper"];
+
+/// The usage lines.
+fn usage() -> String {
+    format!(
+        "usage: demo {} [--c]\n\
+         Runs the lesson's server (the Rust twin, or the C one with --c) on a free port and shows what it teaches.",
+        DEMOS.join("|")
+    )
+}
 
 /// Prints a line with the time since the demo started.
 struct Clock(Instant);
@@ -135,15 +144,16 @@ fn main() -> ExitCode {
     let t = Clock(Instant::now());
     let result = match args.first().map(String::as_str) {
         Some("iterative") => iterative(twin, &t),
-        Some("zombies") => children("zombie_server", twin, &t),
+        // zombies: the demo's first name.
+        Some("zombie" | "zombies") => children("zombie_server", twin, &t),
         Some("sigign") => children("sigign_server", twin, &t),
         Some("reaper") => reaper(twin, &t),
         Some("-h" | "--help") => {
-            println!("{USAGE}");
+            println!("{}", usage());
             return ExitCode::SUCCESS;
         }
         _ => {
-            eprintln!("{USAGE}");
+            eprintln!("{}", usage());
             return ExitCode::from(2);
         }
     };

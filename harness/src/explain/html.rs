@@ -1,16 +1,15 @@
 //! The page: the C sources, the trace, the Rust sources, side by side.
 //! Choosing a call (a click, or Enter) highlights the line that made it on
 //! each side, and the lines of the functions it went through more lightly;
-//! the address's `#call-T-N` chooses one when the page opens. One file,
-//! its CSS and script inline, nothing fetched.
+//! the address's `#call-T-N` chooses one when the page opens, else the
+//! program's own first call. Each call is shown whole; the calls the
+//! loader and libc make before the program's code are folded under a line
+//! that counts them (a click unfolds them). One file, its CSS and script
+//! inline, nothing fetched.
 
-use super::text::compact;
 use super::{Call, Explained, Origin, Row};
 use std::fmt::Write as _;
 use std::path::Path;
-
-/// The widest a call is shown in the page (the whole in its title).
-const HTML_CALL_WIDTH: usize = 42;
 
 /// Text escaped for HTML content and quoted attributes.
 pub fn escape(s: &str) -> String {
@@ -144,12 +143,14 @@ td, th { padding: 1px 4px; vertical-align: top; white-space: nowrap; }
 th { text-align: left; }
 tbody th { font: 600 13px system-ui, sans-serif; padding-top: 10px; background: #f4f4ee; }
 td.site { color: #35506b; }
-td.call { width: 100%; }
+td.call { width: 100%; white-space: pre-wrap; overflow-wrap: anywhere; }
 tr.call { cursor: pointer; }
 tr.call:hover { background: #f1f5fa; }
 tr.call:focus { outline: 1px dotted #35506b; }
 tr.picked { background: var(--pick) !important; }
 tr.group td { color: var(--dim); font: italic 12px system-ui, sans-serif; padding-top: 4px; }
+tr.folded { display: none; }
+button.fold { font: inherit; color: inherit; background: none; border: 0; padding: 0; cursor: pointer; text-decoration: underline dotted; }
 tr.o-startup td.site, tr.o-libc td.site, tr.o-end td { color: var(--dim); }
 tr.o-inside td.site { color: #6b5a35; }
 tr.differ td.call { background: var(--diff); }
@@ -165,7 +166,15 @@ const SCRIPT: &str = r#"
     var top = el.getBoundingClientRect().top - pane.getBoundingClientRect().top;
     pane.scrollTop += top - pane.clientHeight / 2;
   }
+  function unfold(run, open) {
+    document.querySelectorAll('tr[data-run="' + run + '"]').forEach(function (r) {
+      r.classList.toggle('folded', !open);
+    });
+    var b = document.querySelector('button[data-run="' + run + '"]');
+    if (b) b.setAttribute('aria-expanded', open ? 'true' : 'false');
+  }
   function pick(tr, scroll) {
+    if (tr.classList.contains('folded')) unfold(tr.getAttribute('data-run'), true);
     document.querySelectorAll('.hit, .chain, .picked').forEach(function (e) {
       e.classList.remove('hit', 'chain', 'picked');
     });
@@ -180,6 +189,8 @@ const SCRIPT: &str = r#"
   }
   var trace = document.getElementById('trace');
   trace.addEventListener('click', function (ev) {
+    var b = ev.target.closest('button.fold');
+    if (b) { unfold(b.getAttribute('data-run'), b.getAttribute('aria-expanded') !== 'true'); return; }
     var tr = ev.target.closest('tr.call');
     if (tr) { pick(tr, false); history.replaceState(null, '', '#' + tr.id); }
   });
@@ -191,7 +202,11 @@ const SCRIPT: &str = r#"
   document.body.setAttribute('data-calls', document.querySelectorAll('tr.call').length);
   var id = decodeURIComponent(location.hash.slice(1));
   var start = id && document.getElementById(id);
-  if (start && start.classList.contains('call')) {
+  if (!(start && start.classList.contains('call'))) {
+    // The program's own first call, past the loader's.
+    start = document.querySelector('tr.call.o-program');
+  }
+  if (start) {
     pick(start, true);
     // Again once the browser has scrolled to the address's row itself.
     window.addEventListener('load', function () {
@@ -201,7 +216,15 @@ const SCRIPT: &str = r#"
 })();
 "#;
 
-fn row(out: &mut String, task: usize, i: usize, r: &Row, c: &Sources, rust: &Sources) {
+/// One call's row; `run`, the id of the folded run it belongs to.
+fn row(
+    out: &mut String,
+    task: usize,
+    i: usize,
+    r: &Row,
+    (c, rust): (&Sources, &Sources),
+    run: Option<&str>,
+) {
     let origin = match r.origin {
         Origin::Startup => "startup",
         Origin::Program => "program",
@@ -247,12 +270,14 @@ fn row(out: &mut String, task: usize, i: usize, r: &Row, c: &Sources, rust: &Sou
     }
     let _ = writeln!(
         out,
-        "<tr class=\"call o-{origin}{differ}\" id=\"call-{task}-{i}\" tabindex=\"0\" data-c=\"{}\" data-r=\"{}\">{}<td class=\"call\" title=\"{}\"><span class=\"mark\">{mark}</span>{}</td>{}</tr>",
+        "<tr class=\"call o-{origin}{differ}{}\" id=\"call-{task}-{i}\" tabindex=\"0\"{} data-c=\"{}\" data-r=\"{}\">{}<td class=\"call\" title=\"{}\"><span class=\"mark\">{mark}</span>{}</td>{}</tr>",
+        if run.is_some() { " folded" } else { "" },
+        run.map_or(String::new(), |id| format!(" data-run=\"{id}\"")),
         c.ids(r.c.as_ref()),
         rust.ids(r.rust.as_ref()),
         site(&r.c),
         escape(&title),
-        escape(&compact(r.line(), HTML_CALL_WIDTH)),
+        escape(r.line()),
         site(&r.rust),
     );
 }
@@ -308,15 +333,29 @@ pub fn page(e: &Explained) -> String {
             },
             t.rows.len()
         );
+        let mut run = None;
         for (i, r) in t.rows.iter().enumerate() {
-            if let Some(g) = super::text::group(&t.rows, i, ti == 0) {
-                let _ = writeln!(
-                    out,
-                    "<tr class=\"group\"><td colspan=\"3\">{}</td></tr>",
-                    escape(&g)
-                );
+            if r.origin != Origin::Startup {
+                run = None;
             }
-            row(&mut out, ti, i, r, &c, &rust);
+            if let Some(g) = super::text::group(&t.rows, i, ti == 0) {
+                if r.origin == Origin::Startup {
+                    let id = format!("run-{ti}-{i}");
+                    let _ = writeln!(
+                        out,
+                        "<tr class=\"group\"><td colspan=\"3\"><button type=\"button\" class=\"fold\" data-run=\"{id}\" aria-expanded=\"false\">{} ▸</button></td></tr>",
+                        escape(&g)
+                    );
+                    run = Some(id);
+                } else {
+                    let _ = writeln!(
+                        out,
+                        "<tr class=\"group\"><td colspan=\"3\">{}</td></tr>",
+                        escape(&g)
+                    );
+                }
+            }
+            row(&mut out, ti, i, r, (&c, &rust), run.as_deref());
         }
         out.push_str("</tbody>\n");
     }

@@ -1,0 +1,358 @@
+//! The make targets forgive a newcomer: an unknown NAME lists the programs
+//! and stops before building anything; the demos are named after their
+//! programs; a program's own arguments pass through (`THREADS=4`); Ctrl-C
+//! ends a `run-` target without a word from make; `strace-NAME` keeps the
+//! program's stdout out of strace's lines; and `make deps` names what it
+//! cannot install. Each runs the real make on the real Makefile, with the
+//! programs of this build (`-o programs`: not built again).
+
+use harness::process::{Output, Running, free_port, wait_until};
+use harness::{Kind, PROGRAMS, c_dir, procfs, rust_dir};
+use std::fs;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// A directory of the test's own, empty.
+fn tmp(name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("make")
+        .join(name);
+    let _ = fs::remove_dir_all(&d);
+    fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// `make ARGS` in the repository, with this build's programs, and cargo
+/// replaced by `false`: a target that tried to build would fail.
+fn make(args: &[&str]) -> Command {
+    let mut cmd = Command::new("make");
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["--no-print-directory", "-o", "programs", "CARGO=false"])
+        .arg(format!("RUST={}", rust_dir().display()))
+        .arg(format!("C={}", c_dir().display()))
+        .args(args);
+    // SAFETY: signal(2) takes no pointers and is async-signal-safe; the
+    // child starts with SIGINT at its default, as a shell's job does.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    cmd
+}
+
+/// The programs a user can name: every row but the test drivers.
+fn names() -> Vec<&'static str> {
+    PROGRAMS
+        .iter()
+        .filter(|p| p.kind != Kind::Driver)
+        .map(|p| p.short)
+        .collect()
+}
+
+/// The process below `pid` (at any depth) that runs `exe`.
+fn descendant(pid: i32, exe: &Path) -> Option<i32> {
+    procfs::children(pid).into_iter().find_map(|c| {
+        if procfs::runs(c, exe) {
+            Some(c)
+        } else {
+            descendant(c, exe)
+        }
+    })
+}
+
+#[test]
+fn an_unknown_name_lists_the_programs_and_stops_before_building() {
+    for goal in [
+        "run-epol",
+        "run-epol-c",
+        "strace-epol",
+        "strace-epol-c",
+        "explain-proces",
+        "run-process run-epol",
+    ] {
+        let out = make(&goal.split(' ').collect::<Vec<_>>()).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "make {goal}: {err}");
+        let bad = goal.split(' ').next_back().unwrap();
+        let name = bad.split_once('-').unwrap().1.trim_end_matches("-c");
+        assert!(
+            err.starts_with(&format!(
+                "no program \"{name}\" for make {bad}; the programs:\n"
+            )),
+            "make {goal}: {err}"
+        );
+        assert!(err.contains("stopped before building anything"), "{err}");
+        assert!(
+            !err.contains("Error 1"),
+            "make {goal} tried to build: {err}"
+        );
+        // The list is the table's, in its order, each with its line.
+        let listed: Vec<&str> = err
+            .lines()
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            .map(|l| l.split_whitespace().next().unwrap())
+            .collect();
+        assert_eq!(listed, names(), "make {goal}: {err}");
+        for p in PROGRAMS.iter().filter(|p| p.kind != Kind::Driver) {
+            assert!(err.contains(p.about), "{}: {err}", p.short);
+        }
+    }
+    let out = make(&["demo-process"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with(
+            "no demo \"process\" for make demo-process; the demos, each named after its program: iterative zombie sigign reaper\n"
+        ),
+        "{err}"
+    );
+}
+
+/// Every program of the table, and every demo, is a name the Makefile
+/// knows, and `run-NAME` runs the table's executable for it.
+#[test]
+fn every_program_of_the_table_is_known() {
+    for p in PROGRAMS.iter().filter(|p| p.kind != Kind::Driver) {
+        for (goal, dir) in [
+            (format!("run-{}", p.short), rust_dir()),
+            (format!("run-{}-c", p.short), c_dir()),
+            (format!("strace-{}", p.short), rust_dir()),
+            (format!("strace-{}-c", p.short), c_dir()),
+        ] {
+            let out = make(&["-n", &goal]).output().unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "make -n {goal}: {out:?}");
+            let exe = format!("{}/{} \"$@\"", dir.display(), p.name);
+            assert!(text.contains(&exe), "make -n {goal}: {text}");
+        }
+        let out = make(&["-n", &format!("explain-{}", p.short)])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    }
+    for demo in ["iterative", "zombie", "zombies", "sigign", "reaper"] {
+        let out = make(&["-n", &format!("demo-{demo}-c")]).output().unwrap();
+        assert!(out.status.success(), "demo-{demo}-c: {out:?}");
+    }
+}
+
+/// `make run-pool THREADS=4` starts four workers (and the C twin three
+/// with THREADS=3); the client takes HOST and PORT the same way.
+#[test]
+fn a_programs_own_arguments_pass_through() {
+    for (target, threads, dir) in [("run-pool", 4, rust_dir()), ("run-pool-c", 3, c_dir())] {
+        let port = free_port();
+        let exe = dir.join("pool_server");
+        let mut cmd = make(&[target, &format!("THREADS={threads}")]);
+        cmd.arg(format!("PORT={port}"));
+        let run = Running::spawn(cmd, &exe, Output::Capture, None).unwrap();
+        run.wait_for_stdout(&format!("listening on 0.0.0.0:{port}\n"))
+            .unwrap();
+        let pid = descendant(run.pid, &exe).expect("the pool server");
+        // The acceptor and the workers.
+        wait_until("the workers", || procfs::tasks(pid).len() == threads + 1)
+            .unwrap_or_else(|e| panic!("{target}: {e}: {:?}", procfs::tasks(pid)));
+
+        let client = make(&["run-client", "HOST=localhost", &format!("PORT={port}")])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        client
+            .stdin
+            .as_ref()
+            .unwrap()
+            .write_all(b"four workers\n")
+            .unwrap();
+        let out = client.wait_with_output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "FOUR WORKERS\n");
+        run.stop();
+    }
+}
+
+/// Ctrl-C reaches make, its shell and the server at once: the server ends,
+/// and make dies of the signal, as a program does, without a word.
+#[test]
+fn ctrl_c_ends_a_run_target_quietly() {
+    for _ in 0..3 {
+        let port = free_port();
+        let exe = rust_dir().join("process_server");
+        let mut cmd = make(&["run-process"]);
+        cmd.arg(format!("PORT={port}"));
+        let run = Running::spawn(cmd, &exe, Output::Capture, None).unwrap();
+        run.wait_for_stdout(&format!("listening on 0.0.0.0:{port}\n"))
+            .unwrap();
+        let server = descendant(run.pid, &exe).unwrap();
+        // SAFETY: kill(2) takes no pointers; the group is make's own.
+        unsafe { libc::kill(-run.pid, libc::SIGINT) };
+        let (status, out, err) = run.wait().unwrap();
+        assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}: {err}");
+        assert_eq!(err, "", "make said something: {out}");
+        assert!(procfs::stat(server).is_none(), "the server is still there");
+    }
+}
+
+/// `make strace-process`: strace's lines on stderr, whole; the server's
+/// own output, stdout and stderr, in STRACE_OUT/process.out, as the first
+/// line says. A client that resets makes the server's child print an
+/// error: that too stays out of strace's lines.
+#[test]
+fn strace_keeps_the_programs_output_out_of_its_lines() {
+    let out_dir = tmp("strace");
+    let port = free_port();
+    let exe = rust_dir().join("process_server");
+    let mut cmd = make(&["strace-process"]);
+    cmd.arg(format!("PORT={port}"))
+        .arg(format!("STRACE_OUT={}", out_dir.display()));
+    let run = Running::spawn(cmd, &exe, Output::Capture, None).unwrap();
+    let file = out_dir.join("process.out");
+    let printed = || fs::read_to_string(&file).unwrap_or_default();
+    wait_until("the server's first line", || {
+        printed() == format!("listening on 0.0.0.0:{port}\n")
+    })
+    .unwrap_or_else(|e| panic!("{e}: {:?} {}", printed(), run.stderr()));
+    let mut conn = harness::client::Conn::to(port).unwrap();
+    conn.check(b"hello\n").unwrap();
+    conn.finish().unwrap();
+    let mut conn = harness::client::Conn::to(port).unwrap();
+    conn.check(b"reset\n").unwrap();
+    conn.reset().unwrap();
+    wait_until("the second child's error", || {
+        printed().ends_with("read: Connection reset by peer\n")
+    })
+    .unwrap_or_else(|e| panic!("{e}: {:?}", printed()));
+    wait_until("both children's ends in strace's lines", || {
+        run.stderr().matches("+++ exited with ").count() == 2
+    })
+    .unwrap_or_else(|e| panic!("{e}: {}", run.stderr()));
+    // Ctrl-C: the server ends, and the rest of the trace comes out.
+    // SAFETY: kill(2) takes no pointers; the group is make's own.
+    unsafe { libc::kill(-run.pid, libc::SIGINT) };
+    let (status, _, err) = run.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGINT), "{err}");
+    assert!(
+        !file.with_extension("trace").exists(),
+        "the FIFO is removed"
+    );
+
+    let first = err.lines().next().unwrap();
+    assert_eq!(
+        first,
+        format!(
+            "strace: {}'s own output goes to {}; strace's lines follow",
+            exe.display(),
+            file.display()
+        )
+    );
+    for whole in [
+        format!("write(1, \"listening on 0.0.0.0:{port}\\n\", 27) = 27\n"),
+        "write(2, \"read: Connection reset by peer\\n\", 31) = 31\n".to_string(),
+        " --- SIGINT {si_signo=SIGINT, ".to_string(),
+    ] {
+        assert!(err.contains(&whole), "{whole:?} in\n{err}");
+    }
+    for line in err.lines().skip(1) {
+        // A call strace shows whole, or cut by another task's and resumed;
+        // a signal; an exit; each after its task's pid. Never a call with
+        // the server's words inside.
+        let (pid, call) = line.split_once(' ').unwrap_or_default();
+        assert!(pid.parse::<u32>().is_ok(), "{line:?}");
+        let call = call.trim_start();
+        let open = call.find('(').unwrap_or(0);
+        let named = open > 0
+            && call[..open]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let whole = ((named || call.starts_with("<... "))
+            && (call.contains(" = ") || call.ends_with("<unfinished ...>")))
+            || call.starts_with("--- ")
+            || call.starts_with("+++ ");
+        assert!(whole, "a line that is not strace's: {line:?} in\n{err}");
+    }
+    let lines: Vec<String> = printed().lines().map(String::from).collect();
+    assert_eq!(lines.len(), 7, "{lines:?}");
+    assert_eq!(lines[0], format!("listening on 0.0.0.0:{port}"));
+    assert!(lines[1].starts_with("received from 127.0.0.1 at PORT "));
+    assert_eq!(lines[2..4], ["HELLO", "the other side has been closed."]);
+    assert!(lines[4].starts_with("received from 127.0.0.1 at PORT "));
+    assert_eq!(lines[5..], ["RESET", "read: Connection reset by peer"]);
+}
+
+/// `make demo-zombie`, named after its program, and `demo-zombies`, its
+/// first name: three clients leave three zombies.
+#[test]
+fn demos_are_named_after_their_programs() {
+    let demo = rust_dir().join("demo");
+    assert!(
+        demo.exists(),
+        "{} is missing: make test builds it (cargo build --release -p harness)",
+        demo.display()
+    );
+    for goal in ["demo-zombie", "demo-zombies-c"] {
+        // cargo as true: the demo is built already.
+        let out = make(&[goal, "CARGO=true"]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "make {goal}: {out:?}");
+        let zombies = text.lines().filter(|l| l.ends_with(" <defunct>")).count();
+        assert_eq!(zombies, 3, "make {goal}: {text}");
+    }
+}
+
+/// `make deps` where the tools are missing and nothing can install them:
+/// one line naming the packages, status 2, before any test runs.
+#[test]
+fn deps_names_what_it_cannot_install() {
+    let bin = tmp("bin");
+    for tool in ["awk", "sed", "tr", "grep", "id"] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .unwrap();
+        let path = String::from_utf8_lossy(&found.stdout).trim().to_string();
+        assert!(!path.is_empty(), "{tool}");
+        std::os::unix::fs::symlink(path, bin.join(tool)).unwrap();
+    }
+    let make = Command::new("sh")
+        .args(["-c", "command -v make"])
+        .output()
+        .unwrap();
+    let make = String::from_utf8_lossy(&make.stdout).trim().to_string();
+    for goal in ["deps", "test"] {
+        let out = Command::new(&make)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .arg(goal)
+            .env_clear()
+            .env("PATH", &bin)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains(
+                "the tests need strace valgrind chromium procps binutils netcat-openbsd, \
+                 and make cannot install them here: sudo apt-get install -y strace valgrind \
+                 chromium procps binutils netcat-openbsd"
+            ),
+            "{err}"
+        );
+    }
+    // Here, where make test has run it, nothing is left to install.
+    let out = Command::new(&make)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["--no-print-directory", "-n", "deps"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("apt-get"),
+        "{out:?}"
+    );
+}
