@@ -8,6 +8,7 @@ pub mod client;
 pub mod compare;
 pub mod explain;
 pub mod model;
+pub mod mutants;
 pub mod process;
 pub mod procfs;
 pub mod reference;
