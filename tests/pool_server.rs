@@ -146,11 +146,19 @@ fn helgrind_under_fifty_clients(twin: Twin) -> Result<()> {
         procfs::sockets(server.pid) == 1
     })?;
     server.terminate()?;
+    let mut logs = 0;
     for e in fs::read_dir(&dir).map_err(|e| e.to_string())? {
         let log = fs::read_to_string(e.unwrap().path()).unwrap();
         if !log.contains("ERROR SUMMARY: 0 errors from 0 contexts") {
             return Err(format!("helgrind:\n{log}"));
         }
+        logs += 1;
+    }
+    if logs != 1 {
+        return Err(format!(
+            "one helgrind log, of the server: {logs} in {}",
+            dir.display()
+        ));
     }
     Ok(())
 }
