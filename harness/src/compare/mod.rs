@@ -10,7 +10,8 @@ pub mod normalize;
 pub mod session;
 
 use crate::process::free_port;
-use crate::{Kind, Program, Result, Twin};
+use crate::{Kind, Program, Result, Twin, procfs};
+use session::Port;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,9 @@ pub struct Job {
     pub b: PathBuf,
     /// The server the client session talks to.
     pub server: PathBuf,
+    /// The port the two programs use by themselves, without an argument
+    /// (a classic program's fixed port); None: a free port, passed to them.
+    pub port: Option<u16>,
 }
 
 impl Job {
@@ -38,6 +42,7 @@ impl Job {
             a: crate::exe(program.name, Twin::Rust),
             b: crate::exe(program.name, Twin::C),
             server: crate::exe("process_server", Twin::Rust),
+            port: None,
         }
     }
 
@@ -83,9 +88,15 @@ struct Task {
 /// Runs both executables through the session, tracing into `dir/rust`
 /// and `dir/c` (for a pair: the first and the second), and compares.
 pub fn run(job: &Job, dir: &Path) -> Result<Outcome> {
-    let port = free_port();
+    let port = match job.port {
+        Some(n) => {
+            port_free(n, false)?;
+            Port::Fixed(n)
+        }
+        None => Port::Given(free_port()),
+    };
     let _server = match job.program.kind {
-        Kind::Client => Some(plain_server(&job.server, port)?),
+        Kind::Client => Some(plain_server(&job.server, port.number())?),
         _ => None,
     };
     let args: Vec<String> = job
@@ -99,11 +110,22 @@ pub fn run(job: &Job, dir: &Path) -> Result<Outcome> {
     let stacks = [crate::explain::STACKS.to_string()];
     for (side, exe, letter) in [("rust", &job.a, "A"), ("c", &job.b, "B")] {
         let d = crate::process::scratch(dir, side)?;
-        match job.program.model() {
-            Some(model) => session::server(exe, &args, model, port, &d, job.fault, &stacks)?,
-            None => session::client(exe, port, &d, &stacks)?,
+        let port = match port {
+            Port::Fixed(n) => side_port(exe, n, job.program),
+            given => given,
         };
-        let (tasks, symbols) = load(&d, port, exe)?;
+        let out = match job.program.model() {
+            Some(model) => {
+                if letter == "B" && job.port.is_some() {
+                    // A's server has just ended: its socket may still be closing.
+                    port_free(port.number(), true)?;
+                }
+                session::server_on(exe, &args, model, port, &d, job.fault, &stacks)?
+            }
+            None => session::client_on(exe, port, &d, &stacks)?,
+        };
+        fs::write(d.join("stdout"), out).map_err(|e| e.to_string())?;
+        let (tasks, symbols) = load(&d, port.number(), exe)?;
         if !symbols {
             unchecked.push(format!("{letter} ({}) has no line tables", exe.display()));
         }
@@ -119,6 +141,57 @@ pub fn run(job: &Job, dir: &Path) -> Result<Outcome> {
     })
 }
 
+/// How `exe` learns the fixed port `n`. A program of the project takes it
+/// as its argument, and is given it unless it is its default (and the
+/// session passes nothing else, a pool's size); any other program is
+/// started with no argument, and listens on `n` by itself.
+fn side_port(exe: &Path, n: u16, program: &Program) -> Port {
+    let default = n == concserv::args::DEFAULT_PORT as u16 && program.session_args.is_empty();
+    if ours(exe) && !default {
+        Port::Given(n)
+    } else {
+        Port::Fixed(n)
+    }
+}
+
+/// Whether `exe` is one of the project's programs as built: in
+/// target/release, target/c, or where build.rs put the C twins.
+fn ours(exe: &Path) -> bool {
+    let Ok(path) = fs::canonicalize(exe) else {
+        return false;
+    };
+    let named = path
+        .file_name()
+        .is_some_and(|f| crate::PROGRAMS.iter().any(|p| f == p.name));
+    let dirs = [
+        crate::rust_dir(),
+        crate::c_dir(),
+        crate::rust_dir().join("../c"),
+    ];
+    named
+        && dirs
+            .iter()
+            .filter_map(|d| fs::canonicalize(d).ok())
+            .any(|d| path.parent() == Some(&d))
+}
+
+/// Fails when something listens on the fixed port `n`: another program
+/// holds it (a server left running in another terminal, say). With
+/// `wait`, first waits for it to be released.
+fn port_free(n: u16, wait: bool) -> Result<()> {
+    if wait {
+        let _ = crate::process::wait_until(&format!("port {n} to be free"), || {
+            !procfs::port_listened(n)
+        });
+    }
+    if procfs::port_listened(n) {
+        return Err(format!(
+            "port {n} is taken: another program listens on it; stop it, and compare again"
+        ));
+    }
+    Ok(())
+}
+
 /// An untraced server for the client session, killed on drop.
 fn plain_server(exe: &Path, port: u16) -> Result<crate::process::Running> {
     let mut cmd = Command::new(exe);
@@ -126,12 +199,21 @@ fn plain_server(exe: &Path, port: u16) -> Result<crate::process::Running> {
     let server = crate::process::Running::spawn(
         cmd,
         exe,
-        crate::process::Output::Discard,
+        crate::process::Output::Capture,
         Some(Stdio::null()),
     )?;
+    let pid = server.pid;
     crate::process::wait_until("the server to listen", || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        procfs::listen_ports(pid).contains(&port)
+            || procfs::stat(pid).is_none_or(|s| s.state == 'Z')
     })?;
+    if !procfs::listen_ports(pid).contains(&port) {
+        return Err(format!(
+            "the client's server {} ended: {}",
+            exe.display(),
+            server.stderr()
+        ));
+    }
     Ok(server)
 }
 
