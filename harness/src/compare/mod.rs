@@ -6,7 +6,9 @@
 //! innermost function of the program's own code of the same name in both
 //! (see [`crate::explain::check`]).
 
+pub mod diff;
 pub mod normalize;
+pub mod notes;
 pub mod session;
 
 use crate::process::free_port;
@@ -133,7 +135,7 @@ pub fn run(job: &Job, dir: &Path) -> Result<Outcome> {
     }
     let b = runs.pop().unwrap();
     let a = runs.pop().unwrap();
-    let (identical, report) = report(&job.label(), a, b, dir, &unchecked);
+    let (identical, report) = report(job, a, b, dir, &unchecked);
     Ok(Outcome {
         identical,
         report,
@@ -277,23 +279,25 @@ fn load(dir: &Path, keep_port: u16, exe: &Path) -> Result<(Vec<Task>, bool)> {
 }
 
 /// Matches each task of `a` with an identical task of `b`; the verdict,
-/// and a side-by-side diff of what is left unmatched, paired in pid order.
+/// and a side-by-side diff of what is left unmatched (see [`differences`]).
 /// `unchecked`: why the call sites cannot be checked at all, if they cannot.
 fn report(
-    label: &str,
+    job: &Job,
     a: Vec<Task>,
     mut b: Vec<Task>,
     dir: &Path,
     unchecked: &[String],
 ) -> (bool, String) {
+    let label = job.label();
     let total = a.len();
     let lines: usize = a.iter().map(|t| t.lines.len()).sum();
     let mut unmatched = Vec::new();
     let mut matched = Vec::new();
-    for task in a {
+    // The tasks come in pid order: a task's number is its place in it.
+    for (i, task) in a.into_iter().enumerate() {
         match b.iter().position(|o| o.lines == task.lines) {
-            Some(i) => matched.push((task, b.remove(i))),
-            None => unmatched.push(task),
+            Some(k) => matched.push((task, b.remove(k))),
+            None => unmatched.push((task, i + 1)),
         }
     }
     if unmatched.is_empty() && b.is_empty() {
@@ -306,35 +310,109 @@ fn report(
                 ),
             );
         }
-        return sites_report(label, total, lines, &matched, dir);
+        return sites_report(&label, total, lines, &matched, dir);
     }
     let mut out = format!(
         "{label}: DIFFERENT: {} of {total} tasks have no identical twin ({} left over on the other side)\n",
         unmatched.len(),
         b.len()
     );
-    for i in 0..unmatched.len().max(b.len()) {
-        let none = PathBuf::from("/dev/null");
-        let left = unmatched.get(i).map_or(none.clone(), |t| {
-            dir.join(format!("rust/trace.{}.norm", t.pid))
-        });
-        let right = b
-            .get(i)
-            .map_or(none, |t| dir.join(format!("c/trace.{}.norm", t.pid)));
-        let _ = writeln!(out, "--- {}  |  {}", left.display(), right.display());
-        let diff = Command::new("diff")
-            .args(["--side-by-side", "--width=200", "--left-column"])
-            .arg(&left)
-            .arg(&right)
-            .output();
-        match diff {
-            Ok(o) => out.push_str(&String::from_utf8_lossy(&o.stdout)),
-            Err(e) => {
-                let _ = writeln!(out, "(cannot run diff: {e})");
-            }
+    for (letter, exe, side) in [("A", &job.a, "rust"), ("B", &job.b, "c")] {
+        let _ = writeln!(
+            out,
+            "  {letter}: {} (traces in {})",
+            exe.display(),
+            dir.join(side).display()
+        );
+    }
+    out.push_str(&differences(&unmatched, total, &b));
+    (false, out)
+}
+
+/// The tasks of A without an identical twin beside those of B, paired
+/// main task first, then in the order they were created (by pid); each
+/// pair's diff once, under a header that names every pair it stands for,
+/// and first, each note the diffs hold, once.
+fn differences(a: &[(Task, usize)], total: usize, b: &[Task]) -> String {
+    let main_first = |t: &Task| (!is_main(t), t.pid);
+    let mut order: Vec<usize> = (0..a.len()).collect();
+    order.sort_by_key(|&i| main_first(&a[i].0));
+    let mut bs: Vec<&Task> = b.iter().collect();
+    bs.sort_by_key(|t| main_first(t));
+    // Each distinct diff, and the (A task, B task) pairs that make it: two
+    // pairs go together when their diffs differ only inside strings (the
+    // bytes each client sent).
+    let mut groups: Vec<(String, String, Vec<Pair>)> = Vec::new();
+    let none: Vec<String> = Vec::new();
+    for k in 0..a.len().max(bs.len()) {
+        let left = order.get(k).map(|&i| (&a[i].0, a[i].1));
+        let right = bs.get(k).copied();
+        let (la, lb) = (
+            left.map_or(&none, |t| &t.0.lines),
+            right.map_or(&none, |t| &t.lines),
+        );
+        let shape = |lines: &[String]| -> Vec<String> {
+            lines.iter().map(|l| diff::strings_masked(l)).collect()
+        };
+        let key = diff::side_by_side(&shape(la), &shape(lb));
+        let pair = (left.map(|t| t.0), left.map(|t| t.1), right);
+        match groups.iter_mut().find(|g| g.0 == key) {
+            Some(g) => g.2.push(pair),
+            None => groups.push((key, diff::side_by_side(la, lb), vec![pair])),
         }
     }
-    (false, out)
+    // Each kind of note once, as it first shows (its name before the ':').
+    let mut notes: Vec<&str> = Vec::new();
+    for line in groups.iter().flat_map(|g| g.1.lines()) {
+        if let Some(n) = line.trim_start().strip_prefix("note: ")
+            && !n.ends_with(", as above")
+            && !notes
+                .iter()
+                .any(|m| m.split(':').next() == n.split(':').next())
+        {
+            notes.push(n);
+        }
+    }
+    let mut out = String::new();
+    if !notes.is_empty() {
+        out.push_str("Known differences, each noted below where it shows:\n");
+        for n in &notes {
+            let _ = writeln!(out, "  - {n}");
+        }
+    }
+    for (_, body, pairs) in &groups {
+        let _ = writeln!(out, "\n=== {}", header(pairs, total));
+        out.push_str(body);
+    }
+    out
+}
+
+/// Whether `task` is the one that ran the program (its first call execve).
+fn is_main(task: &Task) -> bool {
+    task.lines.first().is_some_and(|l| l.starts_with("execve("))
+}
+
+/// A task of A (and its number) beside a task of B, either missing.
+type Pair<'a> = (Option<&'a Task>, Option<usize>, Option<&'a Task>);
+
+/// "the main task (A pid 12 | B pid 34)", or "task 3 of 10 (A pid 15 | B
+/// pid 37); alike, strings aside, in task 4 (…)", for the pairs of one diff.
+fn header(pairs: &[Pair], total: usize) -> String {
+    let name = |(a, n, b): &Pair| {
+        let pid = |t: &Option<&Task>| t.map_or("none".to_string(), |t| format!("pid {}", t.pid));
+        let what = match (a, n) {
+            (Some(t), _) if is_main(t) => "the main task".to_string(),
+            (Some(_), Some(n)) => format!("task {n} of {total}"),
+            _ => "a task B alone has".to_string(),
+        };
+        format!("{what} (A {} | B {})", pid(a), pid(b))
+    };
+    let mut text = name(&pairs[0]);
+    if pairs.len() > 1 {
+        let rest: Vec<String> = pairs[1..].iter().map(name).collect();
+        text.push_str(&format!("; alike, strings aside, in {}", rest.join(", ")));
+    }
+    text
 }
 
 /// The call-site check of tasks whose lines are identical: the verdict,
