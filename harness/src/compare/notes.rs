@@ -2,10 +2,13 @@
 //! program (a course's `server.c`, say) and its twins here: each explains
 //! a hunk of the diff from A's lines and B's lines in it.
 
+/// A note's rule: A's lines, B's lines, whether at start-up; its note, if it applies.
+type Rule = fn(&[String], &[String], bool) -> Option<String>;
+
 /// The notes for a hunk whose lines are `a` in A and `b` in B; `at_start`:
 /// the hunk lies before the task's first `accept` (a server starting up).
 pub fn explain(a: &[String], b: &[String], at_start: bool) -> Vec<String> {
-    let rules: [fn(&[String], &[String], bool) -> Option<String>; 10] = [
+    let rules: [Rule; 10] = [
         command_line,
         backlog,
         sigpipe_ignored,
