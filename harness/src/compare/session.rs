@@ -157,9 +157,9 @@ fn traced(
 }
 
 /// Waits until the server listens on `port` and has settled, whatever it
-/// printed; an error, with what it printed, if it ends first or listens
-/// on another port.
-fn ready(server: &Running, exe: &Path, port: Port, model: &Model) -> Result<()> {
+/// printed; an error, with all it printed, if it ends first, or one that
+/// says where it listens if that is another port.
+fn ready(server: Running, exe: &Path, port: Port, model: &Model) -> Result<Running> {
     let pid = server.pid;
     let n = port.number();
     let gone = || procfs::stat(pid).is_none_or(|s| s.state == 'Z');
@@ -180,9 +180,10 @@ fn ready(server: &Running, exe: &Path, port: Port, model: &Model) -> Result<()> 
                 "it does not take the port as its argument: compare it with --port {} (make compare-pair ... PORT={})",
                 ports[0], ports[0]
             ),
-            Port::Fixed(_) => {
-                "--port must be the port both programs listen on by themselves".into()
-            }
+            Port::Fixed(_) => format!(
+                "--port is the port both programs listen on by themselves: --port {}?",
+                ports[0]
+            ),
         };
         return Err(format!(
             "{} listens on port {}, not on {n}: {hint}",
@@ -191,13 +192,14 @@ fn ready(server: &Running, exe: &Path, port: Port, model: &Model) -> Result<()> 
         ));
     }
     if gone() {
-        let (out, err) = (server.stdout(), server.stderr());
+        let (_, out, err) = server.wait()?;
         return Err(format!(
             "{} ended before listening on port {n}; it printed {out:?}; stderr: {err:?}",
             exe.display()
         ));
     }
-    wait_serving(pid, model, 0)
+    wait_serving(pid, model, 0)?;
+    Ok(server)
 }
 
 /// The server session: sequential clients with the server settled between
@@ -246,7 +248,7 @@ pub fn server_on(
         fault == Some("stderr-rw"),
     )?;
     let pid = server.pid;
-    ready(&server, exe, port, model)?;
+    let server = ready(server, exe, port, model)?;
     let port = port.number();
     let settled = || wait_serving(pid, model, 0);
     let serving = |n| wait_serving(pid, model, n);
