@@ -156,9 +156,12 @@ demo-%: programs ## Show a lesson as it happens: demo-iterative, demo-zombie, de
 compare: build ## Trace every program and its C twin through one session (and the servers under injected faults); identical?
 	@$(RUST)/trace_compare
 
-compare-pair: build ## Compare any two executables A and B through the session of program MODEL
-	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make compare-pair A=EXE B=EXE [MODEL=process]"; exit 2; }
-	@$(RUST)/trace_compare --model $(MODEL) $(A) $(B)
+# PORT given (on the command line or in the environment): A and B listen on it by themselves.
+PAIR_PORT = $(if $(filter command line environment environment override,$(origin PORT)),--port $(PORT))
+
+compare-pair: build ## Compare any two executables A and B through the session of program MODEL (PORT=N: both use port N by themselves)
+	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make compare-pair A=EXE B=EXE [MODEL=process] [PORT=N]"; exit 2; }
+	@$(RUST)/trace_compare --model $(MODEL) $(PAIR_PORT) $(A) $(B)
 
 explain-%: programs ## Each call of program NAME beside the C and Rust lines that made it; writes target/explain/NAME.html
 	@$(CARGO) build --release --quiet -p harness --bin explain

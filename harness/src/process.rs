@@ -6,6 +6,7 @@ use crate::client::Conn;
 use crate::{Model, Result, Twin, model, procfs};
 use std::io::Read;
 use std::net::TcpListener;
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -56,14 +57,19 @@ pub fn require(tool: &str, package: &str) -> Result<()> {
     }
 }
 
-/// A child's pipe, read to its end in a thread of its own.
+/// A child's pipe, or the master end of its terminal, read to its end in a
+/// thread of its own.
 struct Capture {
     bytes: Arc<Mutex<Vec<u8>>>,
     reader: Option<JoinHandle<()>>,
+    /// Read from a terminal, which sends each "\n" as "\r\n" (ONLCR).
+    terminal: bool,
 }
 
 impl Capture {
-    fn spawn(mut pipe: impl Read + Send + 'static) -> Capture {
+    /// Reads `pipe` until its end of file, or, for a terminal's master end,
+    /// until EIO: the last program holding the terminal has closed it.
+    fn spawn(mut pipe: impl Read + Send + 'static, terminal: bool) -> Capture {
         let bytes = Arc::new(Mutex::new(Vec::new()));
         let sink = bytes.clone();
         let reader = thread::spawn(move || {
@@ -75,11 +81,19 @@ impl Capture {
         Capture {
             bytes,
             reader: Some(reader),
+            terminal,
         }
     }
 
+    /// What was written: from a terminal, with each "\r\n" back to the
+    /// "\n" the program wrote (a "\r" it wrote itself stays, before it).
     fn text(&self) -> String {
-        String::from_utf8_lossy(&self.bytes.lock().unwrap()).into_owned()
+        let text = String::from_utf8_lossy(&self.bytes.lock().unwrap()).into_owned();
+        if self.terminal {
+            text.replace("\r\n", "\n")
+        } else {
+            text
+        }
     }
 
     /// Whether the pipe has reached its end of file.
@@ -103,6 +117,39 @@ pub enum Output {
     Discard,
     /// Stdout collected, stderr where it says (/dev/null opened read-write, say).
     CaptureStdout(Stdio),
+    /// Stdout on a pseudo-terminal, as in a person's terminal, so that
+    /// stdio line-buffers it; the harness reads the other end. Stderr
+    /// collected through a pipe, or where it says.
+    Terminal(Option<Stdio>),
+}
+
+/// A new pseudo-terminal: its master end, for the harness to read, and its
+/// slave end, for a program's stdout. What openpty(3) makes, but with both
+/// descriptors close-on-exec from the start (openpty's are not): a program
+/// that another thread starts meanwhile would inherit the slave, hold the
+/// terminal open, and its reader would never see the end.
+fn pty() -> Result<(std::fs::File, OwnedFd)> {
+    let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
+    let err = |what: &str| format!("{what}: {}", std::io::Error::last_os_error());
+    // SAFETY: posix_openpt(3) takes flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::posix_openpt(flags) };
+    if fd < 0 {
+        return Err(err("posix_openpt"));
+    }
+    // SAFETY: fd is a descriptor just opened, owned by nothing else.
+    let master = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: grantpt(3) and unlockpt(3) take a descriptor, no pointer.
+    if unsafe { libc::grantpt(fd) } != 0 || unsafe { libc::unlockpt(fd) } != 0 {
+        return Err(err("unlockpt"));
+    }
+    // SAFETY: TIOCGPTPEER opens the slave end with the flags given; no pointer.
+    let slave = unsafe { libc::ioctl(fd, libc::TIOCGPTPEER, flags) };
+    if slave < 0 {
+        return Err(err("TIOCGPTPEER"));
+    }
+    // SAFETY: as for the master.
+    let slave = unsafe { OwnedFd::from_raw_fd(slave) };
+    Ok((std::fs::File::from(master), slave))
 }
 
 /// A program running in a process group of its own, perhaps behind a
@@ -125,10 +172,16 @@ impl Running {
         output: Output,
         stdin: Option<Stdio>,
     ) -> Result<Running> {
+        let mut master = None;
         let (out, err) = match output {
             Output::Capture => (Stdio::piped(), Stdio::piped()),
             Output::Discard => (Stdio::null(), Stdio::null()),
             Output::CaptureStdout(err) => (Stdio::piped(), err),
+            Output::Terminal(err) => {
+                let (m, slave) = pty()?;
+                master = Some(m);
+                (Stdio::from(slave), err.unwrap_or_else(Stdio::piped))
+            }
         };
         let wrapped = Path::new(cmd.get_program()).file_name() == Some("strace".as_ref());
         let mut child = cmd
@@ -138,8 +191,14 @@ impl Running {
             .process_group(0)
             .spawn()
             .map_err(|e| format!("cannot start {:?}: {e}", cmd.get_program()))?;
-        let stdout = child.stdout.take().map(Capture::spawn);
-        let stderr = child.stderr.take().map(Capture::spawn);
+        // The program has its own copy of the slave end now: the harness's
+        // must close, or the master would never see the terminal's end.
+        drop(cmd);
+        let stdout = match master {
+            Some(m) => Some(Capture::spawn(m, true)),
+            None => child.stdout.take().map(|p| Capture::spawn(p, false)),
+        };
+        let stderr = child.stderr.take().map(|p| Capture::spawn(p, false));
         let leader = child.id() as i32;
         let mut running = Running {
             child,

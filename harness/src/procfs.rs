@@ -209,3 +209,51 @@ pub fn accept_queue(port: u16) -> Option<usize> {
             .flatten()
     })
 }
+
+/// One socket of /proc/net/tcp or tcp6: its local port, state and inode.
+struct TcpSocket {
+    port: u16,
+    listening: bool,
+    inode: u64,
+}
+
+/// Every TCP socket of this network namespace, IPv4 and IPv6.
+fn tcp_sockets() -> Vec<TcpSocket> {
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|t| fs::read_to_string(t).ok())
+        .flat_map(|table| {
+            table
+                .lines()
+                .skip(1)
+                .filter_map(|line| {
+                    let f: Vec<&str> = line.split_whitespace().collect();
+                    Some(TcpSocket {
+                        port: u16::from_str_radix(f.get(1)?.rsplit(':').next()?, 16).ok()?,
+                        listening: *f.get(3)? == "0A",
+                        inode: f.get(9)?.parse().ok()?,
+                    })
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The ports process `pid` listens on: its descriptors' sockets in LISTEN
+/// state, sorted.
+pub fn listen_ports(pid: i32) -> Vec<u16> {
+    let own: Vec<String> = fd_targets(pid);
+    let mut ports: Vec<u16> = tcp_sockets()
+        .into_iter()
+        .filter(|s| s.listening && own.contains(&format!("socket:[{}]", s.inode)))
+        .map(|s| s.port)
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
+/// Whether any socket, whoever's, listens on `port`.
+pub fn port_listened(port: u16) -> bool {
+    tcp_sockets().iter().any(|s| s.listening && s.port == port)
+}

@@ -67,6 +67,78 @@ fn compare_pair_tells_alike_from_different() {
     );
 }
 
+/// A learner's classic server (tests/originals/server.c), its port fixed
+/// when compiled, compared as a learner would: without `--port`, the
+/// session fails at once, saying which port it listens on and what to
+/// pass; with it, a diff (exit 1, not a failed session) whose notes name
+/// the backlog and SIGPIPE.
+#[test]
+fn compare_pair_takes_a_classic_server_on_its_own_port() {
+    let dir = tmp("compare-classic");
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = harness::process::free_port();
+    let server = dir.join("server");
+    let built = Command::new("cc")
+        .arg(format!("-DSERV_PORT={port}"))
+        .arg("-o")
+        .arg(&server)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/originals/server.c"
+        ))
+        .output()
+        .expect("run cc");
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    let traces = dir.join("traces");
+    let rust = exe("process_server", Twin::Rust);
+    let run = |extra: &[&str]| {
+        let mut args = vec!["--dir", traces.to_str().unwrap(), "--model", "process"];
+        args.extend_from_slice(extra);
+        args.extend([server.to_str().unwrap(), rust.to_str().unwrap()]);
+        let out = trace_compare(&args);
+        (out.status.code(), text(&out.stdout))
+    };
+    let (status, out) = run(&[]);
+    assert_eq!(status, Some(2), "{out}");
+    assert!(
+        out.contains(&format!("listens on port {port}, not on "))
+            && out.contains(&format!("--port {port}")),
+        "{out}"
+    );
+    let port = port.to_string();
+    let (status, out) = run(&["--port", &port]);
+    assert_eq!(status, Some(1), "{out}");
+    assert!(out.starts_with("process_server: DIFFERENT: "), "{out}");
+    for note in ["note: the backlog: ", "note: SIGPIPE: "] {
+        assert!(out.contains(note), "{note} in:\n{out}");
+    }
+}
+
+/// `--port` belongs to a pair, and a pair runs the plain session.
+#[test]
+fn compare_pair_refuses_a_port_or_fault_out_of_place() {
+    let rust = exe("process_server", Twin::Rust);
+    let rust = rust.to_str().unwrap();
+    for args in [
+        &["--port", "8000", "process_server"][..],
+        &["--model", "process", "--port", "0", rust, rust],
+        &["--model", "process", "--port", "x", rust, rust],
+        &["--model", "process", "--fault", "accept-emfile", rust, rust],
+        &[
+            "--model",
+            "process",
+            "--port",
+            "8000",
+            rust,
+            "/no/such/program",
+        ],
+    ] {
+        let out = trace_compare(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(text(&out.stderr).contains("usage: "), "{args:?}");
+    }
+}
+
 /// A pair whose calls are identical but whose executables carry no line
 /// tables: the calls are compared, the call sites cannot be, and the
 /// verdict says so rather than count them as matches; with one side

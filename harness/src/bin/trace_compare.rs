@@ -11,25 +11,30 @@ use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage: trace_compare [--dir DIR] [--fault FAULT] [NAME...]
-       trace_compare [--dir DIR] [--fault FAULT] --model NAME [--server EXE] A B
+       trace_compare [--dir DIR] --model NAME [--port N] [--server EXE] A B
 
 Runs each program NAME (all of them by default) and its C twin through the
 same scripted session under strace -ff, normalises the traces, and compares
 them task by task; with no NAME and no --fault, then every server under every
 fault that applies to it. With --model, compares any two executables A and B
-through the session of program NAME (its model). Prints one verdict line per
-comparison and a side-by-side diff of the tasks that differ; exit status 0
-when all are identical, 1 when one differs, 2 when a session fails.
+through the session of program NAME (its model), without faults; with --port,
+A and B get no argument and must listen on port N by themselves (or, for the
+client, talk to a server on 127.0.0.1:N): classic programs with a fixed port.
+Prints one verdict line per comparison and, where they differ, each
+difference side by side, task by task, with a note for those it knows; exit
+status 0 when all are identical, 1 when one differs, 2 when a session fails.
 
   --dir DIR       where the traces go (target/compare): DIR/NAME/{plain,FAULT}/{rust,c}/
   --fault FAULT   inject FAULT with strace into the servers' sessions
   --model NAME    compare A and B as program NAME
+  --port N        A and B use port N by themselves: start them with no argument
   --server EXE    the server the client's session talks to (the Rust process_server)";
 
 struct Args {
     dir: PathBuf,
     fault: Option<&'static str>,
     model: Option<String>,
+    port: Option<u16>,
     server: Option<PathBuf>,
     names: Vec<String>,
 }
@@ -39,6 +44,7 @@ fn parse() -> std::result::Result<Args, lexopt::Error> {
         dir: PathBuf::from("target/compare"),
         fault: None,
         model: None,
+        port: None,
         server: None,
         names: Vec::new(),
     };
@@ -53,6 +59,13 @@ fn parse() -> std::result::Result<Args, lexopt::Error> {
                 })?);
             }
             Long("model") => a.model = Some(parser.value()?.parse()?),
+            Long("port") => {
+                let n: u16 = parser.value()?.parse()?;
+                if n == 0 {
+                    return Err("--port takes a port from 1 to 65535".into());
+                }
+                a.port = Some(n);
+            }
             Long("server") => a.server = Some(parser.value()?.into()),
             Short('h') | Long("help") => {
                 println!("{USAGE}");
@@ -66,13 +79,27 @@ fn parse() -> std::result::Result<Args, lexopt::Error> {
 }
 
 fn jobs(a: &Args) -> Result<Vec<Job>> {
+    if a.port.is_some() && a.model.is_none() {
+        return Err("--port is for a pair: --model NAME --port N A B".into());
+    }
     if let Some(model) = &a.model {
         let [first, second] = &a.names[..] else {
             return Err("--model takes two executables, A and B".into());
         };
-        let mut job = Job::twins(program(model)?, a.fault);
+        if a.fault.is_some() {
+            return Err(
+                "a pair runs the plain session: --fault is for a program and its twin".into(),
+            );
+        }
+        let mut job = Job::twins(program(model)?, None);
+        for exe in [first, second] {
+            if !PathBuf::from(exe).is_file() {
+                return Err(format!("{exe}: no such executable"));
+            }
+        }
         job.a = PathBuf::from(first);
         job.b = PathBuf::from(second);
+        job.port = a.port;
         if let Some(s) = &a.server {
             job.server = s.clone();
         }

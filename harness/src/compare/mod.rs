@@ -6,11 +6,14 @@
 //! innermost function of the program's own code of the same name in both
 //! (see [`crate::explain::check`]).
 
+pub mod diff;
 pub mod normalize;
+pub mod notes;
 pub mod session;
 
 use crate::process::free_port;
-use crate::{Kind, Program, Result, Twin};
+use crate::{Kind, Program, Result, Twin, procfs};
+use session::Port;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -27,6 +30,9 @@ pub struct Job {
     pub b: PathBuf,
     /// The server the client session talks to.
     pub server: PathBuf,
+    /// The port the two programs use by themselves, without an argument
+    /// (a classic program's fixed port); None: a free port, passed to them.
+    pub port: Option<u16>,
 }
 
 impl Job {
@@ -38,6 +44,7 @@ impl Job {
             a: crate::exe(program.name, Twin::Rust),
             b: crate::exe(program.name, Twin::C),
             server: crate::exe("process_server", Twin::Rust),
+            port: None,
         }
     }
 
@@ -83,9 +90,15 @@ struct Task {
 /// Runs both executables through the session, tracing into `dir/rust`
 /// and `dir/c` (for a pair: the first and the second), and compares.
 pub fn run(job: &Job, dir: &Path) -> Result<Outcome> {
-    let port = free_port();
+    let port = match job.port {
+        Some(n) => {
+            port_free(n, false)?;
+            Port::Fixed(n)
+        }
+        None => Port::Given(free_port()),
+    };
     let _server = match job.program.kind {
-        Kind::Client => Some(plain_server(&job.server, port)?),
+        Kind::Client => Some(plain_server(&job.server, port.number())?),
         _ => None,
     };
     let args: Vec<String> = job
@@ -99,11 +112,22 @@ pub fn run(job: &Job, dir: &Path) -> Result<Outcome> {
     let stacks = [crate::explain::STACKS.to_string()];
     for (side, exe, letter) in [("rust", &job.a, "A"), ("c", &job.b, "B")] {
         let d = crate::process::scratch(dir, side)?;
-        match job.program.model() {
-            Some(model) => session::server(exe, &args, model, port, &d, job.fault, &stacks)?,
-            None => session::client(exe, port, &d, &stacks)?,
+        let port = match port {
+            Port::Fixed(n) => side_port(exe, n, job.program),
+            given => given,
         };
-        let (tasks, symbols) = load(&d, port, exe)?;
+        let out = match job.program.model() {
+            Some(model) => {
+                if letter == "B" && job.port.is_some() {
+                    // A's server has just ended: its socket may still be closing.
+                    port_free(port.number(), true)?;
+                }
+                session::server_on(exe, &args, model, port, &d, job.fault, &stacks)?
+            }
+            None => session::client_on(exe, port, &d, &stacks)?,
+        };
+        fs::write(d.join("stdout"), out).map_err(|e| e.to_string())?;
+        let (tasks, symbols) = load(&d, port.number(), exe)?;
         if !symbols {
             unchecked.push(format!("{letter} ({}) has no line tables", exe.display()));
         }
@@ -111,12 +135,63 @@ pub fn run(job: &Job, dir: &Path) -> Result<Outcome> {
     }
     let b = runs.pop().unwrap();
     let a = runs.pop().unwrap();
-    let (identical, report) = report(&job.label(), a, b, dir, &unchecked);
+    let (identical, report) = report(job, a, b, dir, &unchecked);
     Ok(Outcome {
         identical,
         report,
         dir: dir.to_path_buf(),
     })
+}
+
+/// How `exe` learns the fixed port `n`. A program of the project takes it
+/// as its argument, and is given it unless it is its default (and the
+/// session passes nothing else, a pool's size); any other program is
+/// started with no argument, and listens on `n` by itself.
+fn side_port(exe: &Path, n: u16, program: &Program) -> Port {
+    let default = n == concserv::args::DEFAULT_PORT as u16 && program.session_args.is_empty();
+    if ours(exe) && !default {
+        Port::Given(n)
+    } else {
+        Port::Fixed(n)
+    }
+}
+
+/// Whether `exe` is one of the project's programs as built: in
+/// target/release, target/c, or where build.rs put the C twins.
+fn ours(exe: &Path) -> bool {
+    let Ok(path) = fs::canonicalize(exe) else {
+        return false;
+    };
+    let named = path
+        .file_name()
+        .is_some_and(|f| crate::PROGRAMS.iter().any(|p| f == p.name));
+    let dirs = [
+        crate::rust_dir(),
+        crate::c_dir(),
+        crate::rust_dir().join("../c"),
+    ];
+    named
+        && dirs
+            .iter()
+            .filter_map(|d| fs::canonicalize(d).ok())
+            .any(|d| path.parent() == Some(&d))
+}
+
+/// Fails when something listens on the fixed port `n`: another program
+/// holds it (a server left running in another terminal, say). With
+/// `wait`, first waits for it to be released.
+fn port_free(n: u16, wait: bool) -> Result<()> {
+    if wait {
+        let _ = crate::process::wait_until(&format!("port {n} to be free"), || {
+            !procfs::port_listened(n)
+        });
+    }
+    if procfs::port_listened(n) {
+        return Err(format!(
+            "port {n} is taken: another program listens on it; stop it, and compare again"
+        ));
+    }
+    Ok(())
 }
 
 /// An untraced server for the client session, killed on drop.
@@ -126,12 +201,21 @@ fn plain_server(exe: &Path, port: u16) -> Result<crate::process::Running> {
     let server = crate::process::Running::spawn(
         cmd,
         exe,
-        crate::process::Output::Discard,
+        crate::process::Output::Capture,
         Some(Stdio::null()),
     )?;
+    let pid = server.pid;
     crate::process::wait_until("the server to listen", || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        procfs::listen_ports(pid).contains(&port)
+            || procfs::stat(pid).is_none_or(|s| s.state == 'Z')
     })?;
+    if !procfs::listen_ports(pid).contains(&port) {
+        return Err(format!(
+            "the client's server {} ended: {}",
+            exe.display(),
+            server.stderr()
+        ));
+    }
     Ok(server)
 }
 
@@ -195,23 +279,25 @@ fn load(dir: &Path, keep_port: u16, exe: &Path) -> Result<(Vec<Task>, bool)> {
 }
 
 /// Matches each task of `a` with an identical task of `b`; the verdict,
-/// and a side-by-side diff of what is left unmatched, paired in pid order.
+/// and a side-by-side diff of what is left unmatched (see [`differences`]).
 /// `unchecked`: why the call sites cannot be checked at all, if they cannot.
 fn report(
-    label: &str,
+    job: &Job,
     a: Vec<Task>,
     mut b: Vec<Task>,
     dir: &Path,
     unchecked: &[String],
 ) -> (bool, String) {
+    let label = job.label();
     let total = a.len();
     let lines: usize = a.iter().map(|t| t.lines.len()).sum();
     let mut unmatched = Vec::new();
     let mut matched = Vec::new();
-    for task in a {
+    // The tasks come in pid order: a task's number is its place in it.
+    for (i, task) in a.into_iter().enumerate() {
         match b.iter().position(|o| o.lines == task.lines) {
-            Some(i) => matched.push((task, b.remove(i))),
-            None => unmatched.push(task),
+            Some(k) => matched.push((task, b.remove(k))),
+            None => unmatched.push((task, i + 1)),
         }
     }
     if unmatched.is_empty() && b.is_empty() {
@@ -224,35 +310,109 @@ fn report(
                 ),
             );
         }
-        return sites_report(label, total, lines, &matched, dir);
+        return sites_report(&label, total, lines, &matched, dir);
     }
     let mut out = format!(
         "{label}: DIFFERENT: {} of {total} tasks have no identical twin ({} left over on the other side)\n",
         unmatched.len(),
         b.len()
     );
-    for i in 0..unmatched.len().max(b.len()) {
-        let none = PathBuf::from("/dev/null");
-        let left = unmatched.get(i).map_or(none.clone(), |t| {
-            dir.join(format!("rust/trace.{}.norm", t.pid))
-        });
-        let right = b
-            .get(i)
-            .map_or(none, |t| dir.join(format!("c/trace.{}.norm", t.pid)));
-        let _ = writeln!(out, "--- {}  |  {}", left.display(), right.display());
-        let diff = Command::new("diff")
-            .args(["--side-by-side", "--width=200", "--left-column"])
-            .arg(&left)
-            .arg(&right)
-            .output();
-        match diff {
-            Ok(o) => out.push_str(&String::from_utf8_lossy(&o.stdout)),
-            Err(e) => {
-                let _ = writeln!(out, "(cannot run diff: {e})");
-            }
+    for (letter, exe, side) in [("A", &job.a, "rust"), ("B", &job.b, "c")] {
+        let _ = writeln!(
+            out,
+            "  {letter}: {} (traces in {})",
+            exe.display(),
+            dir.join(side).display()
+        );
+    }
+    out.push_str(&differences(&unmatched, total, &b));
+    (false, out)
+}
+
+/// The tasks of A without an identical twin beside those of B, paired
+/// main task first, then in the order they were created (by pid); each
+/// pair's diff once, under a header that names every pair it stands for,
+/// and first, each note the diffs hold, once.
+fn differences(a: &[(Task, usize)], total: usize, b: &[Task]) -> String {
+    let main_first = |t: &Task| (!is_main(t), t.pid);
+    let mut order: Vec<usize> = (0..a.len()).collect();
+    order.sort_by_key(|&i| main_first(&a[i].0));
+    let mut bs: Vec<&Task> = b.iter().collect();
+    bs.sort_by_key(|t| main_first(t));
+    // Each distinct diff, and the (A task, B task) pairs that make it: two
+    // pairs go together when their diffs differ only inside strings (the
+    // bytes each client sent).
+    let mut groups: Vec<(String, String, Vec<Pair>)> = Vec::new();
+    let none: Vec<String> = Vec::new();
+    for k in 0..a.len().max(bs.len()) {
+        let left = order.get(k).map(|&i| (&a[i].0, a[i].1));
+        let right = bs.get(k).copied();
+        let (la, lb) = (
+            left.map_or(&none, |t| &t.0.lines),
+            right.map_or(&none, |t| &t.lines),
+        );
+        let shape = |lines: &[String]| -> Vec<String> {
+            lines.iter().map(|l| diff::strings_masked(l)).collect()
+        };
+        let key = diff::side_by_side(&shape(la), &shape(lb));
+        let pair = (left.map(|t| t.0), left.map(|t| t.1), right);
+        match groups.iter_mut().find(|g| g.0 == key) {
+            Some(g) => g.2.push(pair),
+            None => groups.push((key, diff::side_by_side(la, lb), vec![pair])),
         }
     }
-    (false, out)
+    // Each kind of note once, as it first shows (its name before the ':').
+    let mut notes: Vec<&str> = Vec::new();
+    for line in groups.iter().flat_map(|g| g.1.lines()) {
+        if let Some(n) = line.trim_start().strip_prefix("note: ")
+            && !n.ends_with(", as above")
+            && !notes
+                .iter()
+                .any(|m| m.split(':').next() == n.split(':').next())
+        {
+            notes.push(n);
+        }
+    }
+    let mut out = String::new();
+    if !notes.is_empty() {
+        out.push_str("Known differences, each noted below where it shows:\n");
+        for n in &notes {
+            let _ = writeln!(out, "  - {n}");
+        }
+    }
+    for (_, body, pairs) in &groups {
+        let _ = writeln!(out, "\n=== {}", header(pairs, total));
+        out.push_str(body);
+    }
+    out
+}
+
+/// Whether `task` is the one that ran the program (its first call execve).
+fn is_main(task: &Task) -> bool {
+    task.lines.first().is_some_and(|l| l.starts_with("execve("))
+}
+
+/// A task of A (and its number) beside a task of B, either missing.
+type Pair<'a> = (Option<&'a Task>, Option<usize>, Option<&'a Task>);
+
+/// "the main task (A pid 12 | B pid 34)", or "task 3 of 10 (A pid 15 | B
+/// pid 37); alike, strings aside, in task 4 (…)", for the pairs of one diff.
+fn header(pairs: &[Pair], total: usize) -> String {
+    let name = |(a, n, b): &Pair| {
+        let pid = |t: &Option<&Task>| t.map_or("none".to_string(), |t| format!("pid {}", t.pid));
+        let what = match (a, n) {
+            (Some(t), _) if is_main(t) => "the main task".to_string(),
+            (Some(_), Some(n)) => format!("task {n} of {total}"),
+            _ => "a task B alone has".to_string(),
+        };
+        format!("{what} (A {} | B {})", pid(a), pid(b))
+    };
+    let mut text = name(&pairs[0]);
+    if pairs.len() > 1 {
+        let rest: Vec<String> = pairs[1..].iter().map(name).collect();
+        text.push_str(&format!("; alike, strings aside, in {}", rest.join(", ")));
+    }
+    text
 }
 
 /// The call-site check of tasks whose lines are identical: the verdict,

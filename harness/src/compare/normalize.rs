@@ -2,9 +2,10 @@
 //! program, or of two twins, share exactly. Only what legitimately differs
 //! between runs is masked: pids and tids, addresses, the clients' ephemeral
 //! ports (also inside printed strings), getrandom's bytes, the executable's
-//! path, the lengths the loader passes to mprotect for RELRO, and the lengths
-//! glibc trims a new thread's malloc arena by. Strace's column padding is
-//! folded, as masking changes the widths it pads to.
+//! path, the lengths the loader passes to mprotect for RELRO, the lengths
+//! glibc trims a new thread's malloc arena by, and the number of the
+//! pseudo-terminal that is stdout. Strace's column padding is folded, as
+//! masking changes the widths it pads to.
 
 use std::collections::BTreeSet;
 
@@ -141,7 +142,7 @@ pub fn line(l: &str, run: &Run) -> String {
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect();
-    let mut s = fold_spaces(&mask_hex(l));
+    let mut s = fold_spaces(&mask_hex(&mask_pty(l)));
     if name == "execve" {
         s = mask_execve(&s);
     }
@@ -170,6 +171,23 @@ pub fn line(l: &str, run: &Run) -> String {
         s = mask_number_after(&s, key);
     }
     mask_ports(&s, run)
+}
+
+/// The minor number of a pseudo-terminal's slave (majors 136 to 143), as
+/// `newfstatat` shows stdout: which one a run gets depends on who else
+/// holds one.
+fn mask_pty(s: &str) -> String {
+    let mut out = s.to_string();
+    for major in 0x88..=0x8f {
+        let key = format!("st_rdev=makedev({major:#x}, ");
+        if let Some(i) = out.find(&key) {
+            let from = i + key.len();
+            if let Some(len) = out[from..].find(')') {
+                out.replace_range(from..from + len, "PTY");
+            }
+        }
+    }
+    out
 }
 
 /// The seconds strace adds after a child's CPU time, when not 0
@@ -609,6 +627,25 @@ mod tests {
         assert_eq!(
             line(l, &run()),
             "--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=N, si_uid=0, si_status=0, si_utime=N, si_stime=N} ---"
+        );
+    }
+
+    #[test]
+    fn the_terminals_number_is_masked() {
+        for minor in ["0", "0x5", "0x1a"] {
+            let l = format!(
+                "newfstatat(1, \"\", {{st_mode=S_IFCHR|0600, st_rdev=makedev(0x88, {minor}), ...}}, AT_EMPTY_PATH) = 0"
+            );
+            assert_eq!(
+                line(&l, &run()),
+                "newfstatat(1, \"\", {st_mode=S_IFCHR|0600, st_rdev=makedev(ADDR, PTY), ...}, AT_EMPTY_PATH) = 0"
+            );
+        }
+        // /dev/null's number is kept.
+        let null = "newfstatat(2, \"\", {st_mode=S_IFCHR|0666, st_rdev=makedev(0x1, 0x3), ...}, AT_EMPTY_PATH) = 0";
+        assert_eq!(
+            line(null, &run()),
+            "newfstatat(2, \"\", {st_mode=S_IFCHR|0666, st_rdev=makedev(ADDR, ADDR), ...}, AT_EMPTY_PATH) = 0"
         );
     }
 

@@ -99,10 +99,39 @@ fn uses_epoll(model: &Model) -> bool {
     model.main_idle_in == epoll || model.pool.is_some_and(|p| p.idle_in == epoll)
 }
 
+/// Where a session's server listens, and how the programs learn it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Port {
+    /// A free port the harness chose, passed as the programs' argument
+    /// (the server's first, the client's second, after 127.0.0.1).
+    Given(u16),
+    /// The port the programs use by themselves (a classic program's
+    /// `SERV_PORT`, fixed when it was compiled): they get no argument.
+    Fixed(u16),
+}
+
+impl Port {
+    pub fn number(self) -> u16 {
+        match self {
+            Port::Given(n) | Port::Fixed(n) => n,
+        }
+    }
+
+    /// The program's arguments: `given` on a port of the harness's choosing, none on a fixed one.
+    fn args(self, given: Vec<String>) -> Vec<String> {
+        match self {
+            Port::Given(_) => given,
+            Port::Fixed(_) => Vec::new(),
+        }
+    }
+}
+
 /// `exe args...` under `strace -ff`, tracing into `dir`, in a small fixed
 /// environment: the loader's search (LD_LIBRARY_PATH, which cargo sets)
 /// and the count of variables show in a trace, and should not depend on
-/// who runs it.
+/// who runs it. Its stdout is a terminal, as when a person runs it, so
+/// that printf's lines come out as they are printed, whether or not the
+/// program set its own buffering.
 ///
 /// Every buffer is printed whole (`-s`): as long as the programs' largest
 /// read or write (MAXLINE, 8192), so that a byte anywhere in it, upper-cased
@@ -123,17 +152,63 @@ fn traced(
         .args(strace_args)
         .arg(exe)
         .args(args);
-    let output = if stderr_rw {
+    let stderr = if stderr_rw {
         let null = fs::OpenOptions::new()
             .read(true)
             .write(true)
             .open("/dev/null")
             .map_err(|e| format!("/dev/null: {e}"))?;
-        Output::CaptureStdout(Stdio::from(null))
+        Some(Stdio::from(null))
     } else {
-        Output::Capture
+        None
     };
-    Running::spawn(cmd, exe, output, stdin)
+    Running::spawn(cmd, exe, Output::Terminal(stderr), stdin)
+}
+
+/// Waits until the server listens on `port` and has settled, whatever it
+/// printed; an error, with all it printed, if it ends first, or one that
+/// says where it listens if that is another port.
+fn ready(server: Running, exe: &Path, port: Port, model: &Model) -> Result<Running> {
+    let pid = server.pid;
+    let n = port.number();
+    let gone = || procfs::stat(pid).is_none_or(|s| s.state == 'Z');
+    let elsewhere = || {
+        let ports = procfs::listen_ports(pid);
+        !ports.is_empty() && !ports.contains(&n) && procfs::blocked_in(pid, pid, model.main_idle_in)
+    };
+    wait_until(&format!("{} to listen on port {n}", exe.display()), || {
+        procfs::listen_ports(pid).contains(&n) || gone() || elsewhere()
+    })?;
+    if elsewhere() {
+        let ports: Vec<String> = procfs::listen_ports(pid)
+            .iter()
+            .map(u16::to_string)
+            .collect();
+        let hint = match port {
+            Port::Given(_) => format!(
+                "it does not take the port as its argument: compare it with --port {} (make compare-pair ... PORT={})",
+                ports[0], ports[0]
+            ),
+            Port::Fixed(_) => format!(
+                "--port is the port both programs listen on by themselves: --port {}?",
+                ports[0]
+            ),
+        };
+        return Err(format!(
+            "{} listens on port {}, not on {n}: {hint}",
+            exe.display(),
+            ports.join(", ")
+        ));
+    }
+    if gone() {
+        let (_, out, err) = server.wait()?;
+        return Err(format!(
+            "{} ended before listening on port {n}; it printed {out:?}; stderr: {err:?}",
+            exe.display()
+        ));
+    }
+    wait_serving(pid, model, 0)?;
+    Ok(server)
 }
 
 /// The server session: sequential clients with the server settled between
@@ -151,26 +226,41 @@ pub fn server(
     fault: Option<&str>,
     extra_strace: &[String],
 ) -> Result<String> {
+    let port = Port::Given(port);
+    server_on(exe, args, model, port, dir, fault, extra_strace)
+}
+
+/// [`server`], on a port given or fixed: with a fixed one, the server gets
+/// no argument at all.
+pub fn server_on(
+    exe: &Path,
+    args: &[String],
+    model: &Model,
+    port: Port,
+    dir: &Path,
+    fault: Option<&str>,
+    extra_strace: &[String],
+) -> Result<String> {
     let mut strace_args = match fault {
         Some(f) => inject(f, model).ok_or_else(|| format!("{f} does not apply to this server"))?,
         None => Vec::new(),
     };
     strace_args.extend_from_slice(extra_strace);
-    let mut all_args = vec![port.to_string()];
+    let mut all_args = vec![port.number().to_string()];
     all_args.extend_from_slice(args);
     let server = traced(
         exe,
-        &all_args,
+        &port.args(all_args),
         dir,
         &strace_args,
         None,
         fault == Some("stderr-rw"),
     )?;
     let pid = server.pid;
-    server.wait_for_stdout(&format!("listening on 0.0.0.0:{port}\n"))?;
+    let server = ready(server, exe, port, model)?;
+    let port = port.number();
     let settled = || wait_serving(pid, model, 0);
     let serving = |n| wait_serving(pid, model, n);
-    settled()?;
 
     for round in 0..3 {
         let mut c = Conn::to(port)?;
@@ -256,11 +346,18 @@ fn queued(port: u16, serving: &dyn Fn(usize) -> Result<()>) -> Result<()> {
 /// The client session: lines from a file on stdin, against an untraced
 /// server on `port`; returns the client's stdout.
 pub fn client(exe: &Path, port: u16, dir: &Path, extra_strace: &[String]) -> Result<String> {
+    client_on(exe, Port::Given(port), dir, extra_strace)
+}
+
+/// [`client`], on a port given or fixed. A client that takes no argument
+/// (a classic one, its server's address fixed) may print what it likes:
+/// its output is not checked; one that takes them must print the replies.
+pub fn client_on(exe: &Path, port: Port, dir: &Path, extra_strace: &[String]) -> Result<String> {
     let input = dir.join("input.txt");
     let lines = "hello, server\nMixed Case 123\n\t tabs and  spaces \u{e9}\nlast line, no newline";
     fs::write(&input, lines).map_err(|e| e.to_string())?;
     let stdin = fs::File::open(&input).map_err(|e| e.to_string())?;
-    let args = ["127.0.0.1".to_string(), port.to_string()];
+    let args = port.args(vec!["127.0.0.1".to_string(), port.number().to_string()]);
     let client = traced(
         exe,
         &args,
@@ -270,7 +367,7 @@ pub fn client(exe: &Path, port: u16, dir: &Path, extra_strace: &[String]) -> Res
         false,
     )?;
     let (_, out, _) = client.wait()?;
-    if out != lines.to_ascii_uppercase() {
+    if matches!(port, Port::Given(_)) && out != lines.to_ascii_uppercase() {
         return Err(format!("the client printed {out:?}"));
     }
     Ok(out)
