@@ -219,6 +219,7 @@ fn select_server_past_fd_setsize() {
 /// it spends exhausted), and serves normally once clients leave.
 fn out_of_descriptors_neither_exits_nor_spins(name: &str, twin: Twin) -> Result<()> {
     let server = Server::start_limited(name, twin, 32)?;
+    let fds_at_start = server.fds();
     let mut conns = Vec::new();
     for _ in 0..100 {
         conns.push(server.connect()?);
@@ -240,7 +241,9 @@ fn out_of_descriptors_neither_exits_nor_spins(name: &str, twin: Twin) -> Result<
         return Err("the server exited".into());
     }
     drop(conns);
-    wait_until("the server to have descriptors again", || server.fds() < 16)?;
+    wait_until("the server's descriptors back to the start", || {
+        server.fds() == fds_at_start
+    })?;
     let mut c = server.connect()?;
     c.check(b"served again\n")?;
     c.finish()
