@@ -8,7 +8,8 @@
 #include "wrap.h"
 
 /*
- * One read's business: buf's n bytes came from cliaddr. The report line
+ * snprintf(3) of one read's report line, and toupper(3) of its bytes: the
+ * business of one read. buf's n bytes came from cliaddr; the report line
  * for them goes into line (size bytes, NUL-terminated), and buf is
  * upper-cased in place: what is printed after the line, and sent back.
  * Returns the line's length.

@@ -16,10 +16,11 @@ pub const ECHO_CLOSED: &CStr = c"the other side has been closed.\n";
 /// Room for the report line of one read.
 pub const ECHO_LINEMAX: usize = 64;
 
-/// One read's business: `buf`'s bytes came from `cliaddr`. The report line
-/// for them goes into `line` (NUL-terminated), and `buf` is upper-cased in
-/// place: what is printed after the line, and sent back. Returns the
-/// line's length.
+/// `snprintf(3)` of one read's report line, and `toupper(3)` of its bytes:
+/// the business of one read. `buf`'s bytes came from `cliaddr`; the report
+/// line for them goes into `line` (NUL-terminated), and `buf` is
+/// upper-cased in place: what is printed after the line, and sent back.
+/// Returns the line's length.
 pub fn echo_reply(line: &mut [c_char], cliaddr: &sockaddr_in, buf: &mut [u8]) -> usize {
     let mut str = [0 as c_char; INET_ADDRSTRLEN];
 

@@ -81,10 +81,11 @@ static ssize_t out_write(struct outbuf *o, const void *p, size_t n)
 }
 
 /*
- * Print p's n bytes (at most OUTBUF_SIZE), one line of the loop's: at once
- * if nothing waits, as much as stdout takes; the rest waits in the buffer.
- * No room for it there: it is dropped and counted, and so is every line
- * after it until the buffer has drained. Blocking stdout: Write.
+ * write(2) (send(2) to a socket) of p's n bytes (at most OUTBUF_SIZE), one
+ * line of the loop's: at once if nothing waits, as much as stdout takes;
+ * the rest waits in the buffer. No room for it there: it is dropped and
+ * counted, and so is every line after it until the buffer has drained.
+ * Blocking stdout: Write.
  */
 void out_put(struct outbuf *o, const char *p, size_t n)
 {
@@ -128,9 +129,10 @@ int out_pending(const struct outbuf *o)
 }
 
 /*
- * stdout is writable, or has an error to report: send what waits. Once it
- * has all gone, the buffer is freed and, if lines were dropped, a line
- * says how many. An error (the reader gone) loses what waited.
+ * write(2) (send(2) to a socket) of what waits, stdout being writable (or
+ * having an error to report). Once it has all gone, the buffer is freed
+ * and, if lines were dropped, a line says how many. An error (the reader
+ * gone) loses what waited.
  */
 void out_flush(struct outbuf *o)
 {

@@ -157,10 +157,11 @@ fn out_write(o: &OutBuf, p: &[u8]) -> ssize_t {
     }
 }
 
-/// Prints `p` (at most [`OUTBUF_SIZE`] bytes), one line of the loop's: at
-/// once if nothing waits, as much as stdout takes; the rest waits in the
-/// buffer. No room for it there: it is dropped and counted, and so is every
-/// line after it until the buffer has drained. Blocking stdout: `Write`.
+/// `write(2)` (`send(2)` to a socket) of `p` (at most [`OUTBUF_SIZE`]
+/// bytes), one line of the loop's: at once if nothing waits, as much as
+/// stdout takes; the rest waits in the buffer. No room for it there: it is
+/// dropped and counted, and so is every line after it until the buffer has
+/// drained. Blocking stdout: `Write`.
 pub fn out_put(o: &mut OutBuf, p: &[u8]) {
     let n = p.len();
     let mut nw: usize = 0;
@@ -212,9 +213,10 @@ pub fn out_pending(o: &OutBuf) -> bool {
     !o.buf.is_null()
 }
 
-/// Stdout is writable, or has an error to report: sends what waits. Once
-/// it has all gone, the buffer is freed and, if lines were dropped, a line
-/// says how many. An error (the reader gone) loses what waited.
+/// `write(2)` (`send(2)` to a socket) of what waits, stdout being writable
+/// (or having an error to report). Once it has all gone, the buffer is
+/// freed and, if lines were dropped, a line says how many. An error (the
+/// reader gone) loses what waited.
 pub fn out_flush(o: &mut OutBuf) {
     let mut line = [0 as c_char; OUT_LINEMAX];
 
