@@ -1,16 +1,16 @@
-/* conn.h: one connection of the single-threaded servers (twin of conn.rs). */
+/*
+ * conn.h: one connection of the event loops, its state machine, and the
+ * table of them that grows with the descriptors in use (twin of conn.rs).
+ * Used by epoll_loop.c, and by the select and poll servers and the pool
+ * server's workers.
+ */
 #ifndef CONN_H
 #define CONN_H
 
 #include <netinet/in.h>
 #include <sys/types.h>
 
-/* Connections accepted at most per wake-up, so that a burst of connects
- * cannot keep the loop from the clients already connected. */
-#define MAXACCEPT 16
-
-/* Events taken at most per epoll_wait. */
-#define MAXEVENTS 64
+#include "outbuf.h"
 
 /*
  * One client, served a read at a time. A reply the socket does not take at
@@ -33,21 +33,19 @@ enum conn_want {
 	CONN_CLOSE                    /* nothing: the connection is over */
 };
 
-void set_nonblock(int fd);
-int open_spare(void);
-int accept_nb(int listenfd, struct sockaddr_in *cliaddr, int *spare);
-int open_max(void);
-struct conn *conn_table(int n);
+/* Connection slots, c[0..n), grown (conn_fit) as slots are needed. */
+struct conn_table {
+	struct conn *c;
+	int n;
+};
+
+void conn_table_init(struct conn_table *t);
+int conn_fit(struct conn_table *t, int i);
 
 void conn_init(struct conn *c);
 void conn_open(struct conn *c, int connfd, const struct sockaddr_in *cliaddr);
 enum conn_want conn_wants(const struct conn *c);
-enum conn_want conn_ready(struct conn *c);
+enum conn_want conn_ready(struct conn *c, struct outbuf *o);
 void conn_close(struct conn *c);
-
-int epoll_open(int fd);
-void epoll_add(int epfd, struct conn *client, int nclient, int connfd,
-    const struct sockaddr_in *cliaddr);
-int epoll_pass(int epfd, struct conn *client, int srcfd);
 
 #endif

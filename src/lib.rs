@@ -4,11 +4,15 @@
 //! functions, in the same order, making the same system calls.
 #![no_std]
 
+pub mod accept;
 pub mod args;
 pub mod conn;
 pub mod echo;
+pub mod epoll_loop;
+pub mod fdutil;
 pub mod ffi;
 pub mod listen;
+pub mod outbuf;
 pub mod wrap;
 
 /// What a `#![no_std]` + `#![no_main]` program must supply itself: a panic

@@ -102,6 +102,22 @@ macro_rules! server_sources {
     };
 }
 
+/// The sources every event-loop server's twin is built from, besides its own
+/// and [`server_sources`]'s: one module per job (see each one's header);
+/// the epoll loops add `src/epoll_loop.c`.
+macro_rules! loop_sources {
+    ($main:literal $(, $more:literal)*) => {
+        server_sources!(
+            $main,
+            "src/fdutil.c",
+            "src/accept.c",
+            "src/outbuf.c",
+            "src/conn.c"
+            $(, $more)*
+        )
+    };
+}
+
 pub const PROGRAMS: &[Program] = &[
     Program {
         name: "process_server",
@@ -200,7 +216,7 @@ pub const PROGRAMS: &[Program] = &[
         name: "select_server",
         short: "select",
         about: "one thread, every connection in a select loop",
-        c_sources: server_sources!("src/bin/select_server.c", "src/conn.c"),
+        c_sources: loop_sources!("src/bin/select_server.c"),
         kind: Kind::Server(Model {
             main_idle_in: Call::Select,
             worker: Worker::Loop,
@@ -215,7 +231,7 @@ pub const PROGRAMS: &[Program] = &[
         name: "poll_server",
         short: "poll",
         about: "one thread, every connection in a poll loop",
-        c_sources: server_sources!("src/bin/poll_server.c", "src/conn.c"),
+        c_sources: loop_sources!("src/bin/poll_server.c"),
         kind: Kind::Server(Model {
             main_idle_in: Call::Poll,
             worker: Worker::Loop,
@@ -230,7 +246,7 @@ pub const PROGRAMS: &[Program] = &[
         name: "epoll_server",
         short: "epoll",
         about: "one thread, every connection in an epoll loop",
-        c_sources: server_sources!("src/bin/epoll_server.c", "src/conn.c"),
+        c_sources: loop_sources!("src/bin/epoll_server.c", "src/epoll_loop.c"),
         kind: Kind::Server(Model {
             main_idle_in: Call::EpollWait,
             worker: Worker::Loop,
@@ -245,7 +261,7 @@ pub const PROGRAMS: &[Program] = &[
         name: "pool_server",
         short: "pool",
         about: "an acceptor and a pool of threads, each with its own epoll loop",
-        c_sources: server_sources!("src/bin/pool_server.c", "src/conn.c", "-pthread"),
+        c_sources: loop_sources!("src/bin/pool_server.c", "src/epoll_loop.c", "-pthread"),
         kind: Kind::Server(Model {
             main_idle_in: Call::EpollWait,
             worker: Worker::Loop,
@@ -279,10 +295,14 @@ pub const PROGRAMS: &[Program] = &[
 
 /// The C headers the twins include.
 pub const HEADERS: &[&str] = &[
+    "src/accept.h",
     "src/args.h",
     "src/conn.h",
     "src/echo.h",
+    "src/epoll_loop.h",
+    "src/fdutil.h",
     "src/listen.h",
+    "src/outbuf.h",
     "src/wrap.h",
 ];
 

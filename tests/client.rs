@@ -4,6 +4,7 @@ use harness::process::{Server, free_port};
 use harness::{Result, Twin, exe, twin_tests};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
+use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Output, Stdio};
 use std::thread;
 
@@ -94,6 +95,37 @@ fn server_that_closes_gets_closed_message(twin: Twin) -> Result<()> {
     Ok(())
 }
 
+/// A server that answers the first line and hangs up: the client's next
+/// write, a long line, fails (the server's reset makes it EPIPE). SIGPIPE
+/// is ignored, so the client is not killed by it (status 141, silently): it
+/// reports the failure the perror way and exits with status 1.
+fn server_that_hangs_up_mid_session_is_an_error(twin: Twin) -> Result<()> {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut line = String::new();
+        BufReader::new(&conn).read_line(&mut line).unwrap();
+        conn.write_all(line.to_ascii_uppercase().as_bytes())
+            .unwrap();
+        line // and the connection is closed
+    });
+    // Longer than the socket buffers on both sides can take.
+    let long = "y".repeat(32 << 20);
+    let input = format!("first\n{long}\nthird\n");
+    let out = run_client(twin, &["127.0.0.1", &port.to_string()], input.as_bytes())?;
+    assert_eq!(server.join().unwrap(), "first\n");
+    assert_eq!(out.status.signal(), None, "killed: {out:?}");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(text(&out.stdout), "FIRST\n");
+    let err = text(&out.stderr);
+    assert!(
+        err == "write: Broken pipe\n" || err == "write: Connection reset by peer\n",
+        "{err}"
+    );
+    Ok(())
+}
+
 /// Nobody listening: connect's error, the perror way, and a failure status.
 fn no_server_is_an_error(twin: Twin) -> Result<()> {
     let port = free_port();
@@ -108,5 +140,6 @@ twin_tests!(
     nul_bytes_and_long_lines_come_back_whole,
     a_host_name_is_looked_up,
     server_that_closes_gets_closed_message,
+    server_that_hangs_up_mid_session_is_an_error,
     no_server_is_an_error,
 );

@@ -163,8 +163,80 @@ fn helgrind_under_fifty_clients(twin: Twin) -> Result<()> {
     Ok(())
 }
 
+/// The read end of each pipe created in `trace`, one task's `strace` file.
+fn pipe_read_ends(trace: &str) -> Vec<String> {
+    trace
+        .lines()
+        .filter_map(|l| {
+            let rest = l
+                .strip_prefix("pipe([")
+                .or_else(|| l.strip_prefix("pipe2(["))?;
+            Some(rest.split(',').next()?.to_string())
+        })
+        .collect()
+}
+
+/// A burst of connections handed over while a worker is held is taken in
+/// with one read of its pipe: every record waiting, whole. strace holds
+/// every epoll_wait 200 ms on its way back, so that the acceptor takes all
+/// eight connections in one pass and four records wait in each worker's
+/// pipe by the time it reads. Every client is then served.
+fn a_burst_is_taken_in_with_one_read(twin: Twin) -> Result<()> {
+    const RECORD: usize = 20; // an int and a sockaddr_in
+    require("strace", "strace")?;
+    let dir = scratch(
+        Path::new(env!("CARGO_TARGET_TMPDIR")),
+        &format!("pool-burst-{twin:?}"),
+    )?;
+    let t = dir.join("trace").display().to_string();
+    let held = [
+        "strace",
+        "-ff",
+        "-qq",
+        "-o",
+        &t,
+        "-e",
+        "inject=epoll_wait:delay_exit=200000",
+    ];
+    let server = start(twin, "2", &held)?;
+    let conns: Vec<Conn> = (0..8).map(|_| server.connect()).collect::<Result<_>>()?;
+    at_once(conns, |id, conn| talk(id, 1, conn))?;
+    server.stop();
+    // A file per task (strace -ff): the main task's makes the pipes.
+    let tasks: Vec<String> = fs::read_dir(&dir)
+        .map_err(|e| e.to_string())?
+        .map(|e| fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+        .collect();
+    let pipes: Vec<String> = tasks.iter().flat_map(|t| pipe_read_ends(t)).collect();
+    if pipes.len() != 2 {
+        return Err(format!("not two workers' pipes: {pipes:?}"));
+    }
+    // What each read of a worker's pipe returned.
+    let taken: Vec<usize> = tasks
+        .iter()
+        .flat_map(|t| t.lines())
+        .filter_map(|l| {
+            let fd = l.strip_prefix("read(")?.split(',').next()?;
+            if !pipes.iter().any(|p| p == fd) {
+                return None;
+            }
+            l.rsplit_once(" = ")?.1.trim().parse().ok()
+        })
+        .collect();
+    if taken.iter().any(|n| n % RECORD != 0) || taken.iter().sum::<usize>() != 8 * RECORD {
+        return Err(format!("the hand-over reads returned {taken:?} bytes"));
+    }
+    if !taken.contains(&(4 * RECORD)) {
+        return Err(format!(
+            "no worker took its four connections with one read: {taken:?} bytes"
+        ));
+    }
+    Ok(())
+}
+
 twin_tests!(
     connections_spread_over_the_workers,
+    a_burst_is_taken_in_with_one_read,
     a_worker_that_cannot_start,
     helgrind_under_fifty_clients,
 );

@@ -121,6 +121,9 @@ pub enum Output {
     /// stdio line-buffers it; the harness reads the other end. Stderr
     /// collected through a pipe, or where it says.
     Terminal(Option<Stdio>),
+    /// Stdout where it says (a pipe nobody reads, a terminal, a file),
+    /// stderr collected.
+    CaptureStderr(Stdio),
 }
 
 /// A new pseudo-terminal: its master end, for the harness to read, and its
@@ -182,6 +185,7 @@ impl Running {
                 master = Some(m);
                 (Stdio::from(slave), err.unwrap_or_else(Stdio::piped))
             }
+            Output::CaptureStderr(out) => (out, Stdio::piped()),
         };
         let wrapped = Path::new(cmd.get_program()).file_name() == Some("strace".as_ref());
         let mut child = cmd
@@ -375,6 +379,50 @@ impl Server {
             port,
             model,
         })
+    }
+
+    /// Starts server `name` on a free port with its stdout sent where
+    /// `stdout()` says (a pipe nobody reads, say: its ready line cannot be
+    /// read there) and its stderr collected; ready once its main task waits
+    /// for clients where its model says. On another port if something took
+    /// that one meanwhile.
+    pub fn start_stdout_to(
+        name: &str,
+        twin: Twin,
+        stdout: impl Fn() -> Result<Stdio>,
+    ) -> Result<Server> {
+        let exe = crate::exe(name, twin);
+        let program = crate::program(name)?;
+        let model = program
+            .model()
+            .ok_or_else(|| format!("{name} is not a server"))?;
+        let mut last = String::new();
+        for _ in 0..5 {
+            let port = free_port();
+            let mut cmd = Command::new(&exe);
+            cmd.arg(port.to_string()).args(program.session_args);
+            let run = Running::spawn(cmd, &exe, Output::CaptureStderr(stdout()?), None)?;
+            let pid = run.pid;
+            let gone = || procfs::stat(pid).is_none_or(|s| s.state == 'Z');
+            wait_until(&format!("{name} to wait for clients"), || {
+                procfs::blocked_in(pid, pid, model.main_idle_in) || gone()
+            })
+            .map_err(|e| format!("{e}; stderr: {}", run.stderr()))?;
+            if !gone() {
+                return Ok(Server {
+                    pid,
+                    run,
+                    port,
+                    model,
+                });
+            }
+            let (_, err) = run.stop();
+            if !err.contains("Address already in use") {
+                return Err(format!("{name} ended at start; stderr: {err}"));
+            }
+            last = err;
+        }
+        Err(last)
     }
 
     /// Starts server `name` with RLIMIT_NOFILE `n`, soft and hard: at most

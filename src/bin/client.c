@@ -1,5 +1,6 @@
 /* client.c: lines from stdin to the server, replies to stdout (twin of client.rs). */
 #include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@ int main(int argc, char *argv[])
 	char *line = NULL;
 	size_t cap = 0;
 	const char *host;
-	int sockfd, port, err;
+	int sockfd, port, err, status = 0;
 	ssize_t n, len;
 
 	check_args(argc, argv, 2, USAGE);
@@ -37,20 +38,26 @@ int main(int argc, char *argv[])
 
 	sockfd = Socket(AF_INET, SOCK_STREAM, 0);
 	Connect(sockfd, (struct sockaddr *)&servaddr, sizeof(servaddr));
+	/* A server that hangs up makes a write fail (EPIPE), not kill the client. */
+	signal(SIGPIPE, SIG_IGN);
 
+	/* A failed read or write has been reported (perror): status 1. */
 	while ((len = getline(&line, &cap, stdin)) != -1) {
-		if (Writen(sockfd, line, len) < 0)
+		if (Writen(sockfd, line, len) < 0) {
+			status = 1;
 			break;
+		}
 		n = Readn(sockfd, line, len);
 		if (n == 0) {
 			printf("the other side has been closed.\n");
 			break;
 		}
-		if (n < 0)
+		if (n < 0 || Write(STDOUT_FILENO, line, n) < 0) {
+			status = 1;
 			break;
-		Write(STDOUT_FILENO, line, n);
+		}
 	}
 	free(line);
 	Close(sockfd);
-	return 0;
+	return status;
 }

@@ -21,6 +21,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let mut res: *mut addrinfo = ptr::null_mut();
     let mut line: *mut c_char = ptr::null_mut();
     let mut cap: usize = 0;
+    let mut status = 0;
 
     // SAFETY: argv is main's, as glibc's start-up passes it, and argv[1]
     // exists when argc > 1.
@@ -64,7 +65,11 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
 
     let sockfd = Socket(libc::AF_INET, libc::SOCK_STREAM, 0);
     Connect(sockfd, &servaddr);
+    // A server that hangs up makes a write fail (EPIPE), not kill the client.
+    // SAFETY: SIG_IGN is a valid disposition for SIGPIPE.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
 
+    // A failed read or write has been reported (perror): status 1.
     loop {
         // SAFETY: line and cap are getline(3)'s, starting as NULL and 0.
         let len = unsafe { libc::getline(&mut line, &mut cap, stdin) };
@@ -74,6 +79,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         // SAFETY: getline(3) stored len bytes at line, in a buffer of cap >= len bytes.
         let buf = unsafe { slice::from_raw_parts_mut(line.cast::<u8>(), len as usize) };
         if Writen(sockfd, buf) < 0 {
+            status = 1;
             break;
         }
         let n = Readn(sockfd, buf);
@@ -82,13 +88,13 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
             unsafe { libc::printf(c"the other side has been closed.\n".as_ptr()) };
             break;
         }
-        if n < 0 {
+        if n < 0 || Write(libc::STDOUT_FILENO, &buf[..n as usize]) < 0 {
+            status = 1;
             break;
         }
-        Write(libc::STDOUT_FILENO, &buf[..n as usize]);
     }
     // SAFETY: line is getline(3)'s buffer, or NULL.
     unsafe { libc::free(line.cast()) };
     Close(sockfd);
-    0
+    status
 }

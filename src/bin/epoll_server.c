@@ -2,18 +2,23 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "../accept.h"
 #include "../args.h"
 #include "../conn.h"
+#include "../epoll_loop.h"
+#include "../fdutil.h"
 #include "../listen.h"
+#include "../outbuf.h"
 #include "../wrap.h"
 
 #define USAGE "[PORT]\n  listen on 0.0.0.0:PORT (default 8000), one thread serving every connection with epoll"
 
 int main(int argc, char *argv[])
 {
-	struct conn *client;
+	struct conn_table client;
 	struct sockaddr_in cliaddr;
-	int j, nclient, listenfd, connfd, epfd, spare;
+	struct outbuf out;
+	int j, listenfd, connfd, epfd, spare;
 	int port;
 
 	check_args(argc, argv, 1, USAGE);
@@ -24,20 +29,20 @@ int main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	set_nonblock(listenfd);
 	spare = open_spare();
+	out_open(&out);
 
-	/* Every descriptor is below RLIMIT_NOFILE: client[] is indexed by it. */
-	nclient = open_max();
-	client = conn_table(nclient);
+	/* client.c[] is indexed by descriptor, and grows as they do (epoll_add). */
+	conn_table_init(&client);
 	epfd = epoll_open(listenfd);
 
 	printf("listening on 0.0.0.0:%d\n", port);
 	for (;;) {
-		if (!epoll_pass(epfd, client, listenfd))
+		if (!epoll_pass(epfd, &client, listenfd, &out))
 			continue;
 		for (j = 0; j < MAXACCEPT; j++) {  /* new connections, after the pass */
 			if ((connfd = accept_nb(listenfd, &cliaddr, &spare)) < 0)
 				break;
-			epoll_add(epfd, client, nclient, connfd, &cliaddr);
+			epoll_add(epfd, &client, connfd, &cliaddr);
 		}
 	}
 }

@@ -2,13 +2,14 @@
 #![no_std]
 #![no_main]
 
+use concserv::accept::{MAXACCEPT, accept_nb, open_spare};
 use concserv::args::{check_args, port_arg};
-use concserv::conn::{
-    MAXACCEPT, accept_nb, conn_table, epoll_add, epoll_open, epoll_pass, open_max, open_spare,
-    set_nonblock,
-};
+use concserv::conn::{ConnTable, conn_table_init};
+use concserv::epoll_loop::{epoll_add, epoll_open, epoll_pass};
+use concserv::fdutil::set_nonblock;
 use concserv::ffi::stdout;
 use concserv::listen::tcp_listen;
+use concserv::outbuf::{OutBuf, out_open};
 
 use core::ffi::{CStr, c_char, c_int};
 use core::ptr;
@@ -20,12 +21,14 @@ const USAGE: &CStr = c"[PORT]\n  listen on 0.0.0.0:PORT (default 8000), one thre
 
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    let mut client = ConnTable::new();
     let mut cliaddr = sockaddr_in {
         sin_family: 0,
         sin_port: 0,
         sin_addr: in_addr { s_addr: 0 },
         sin_zero: [0; 8],
     };
+    let mut out = OutBuf::new();
     // SAFETY: argv is main's, as glibc's start-up passes it.
     let port = unsafe {
         check_args(argc, argv, 1, USAGE);
@@ -40,16 +43,16 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     set_nonblock(listenfd);
     let mut spare = open_spare();
+    out_open(&mut out);
 
-    // Every descriptor is below RLIMIT_NOFILE: client[] is indexed by it.
-    let nclient = open_max();
-    let client = conn_table(nclient);
+    // client's slots are indexed by descriptor, and grow as they do (epoll_add).
+    conn_table_init(&mut client);
     let epfd = epoll_open(listenfd);
 
     // SAFETY: the format's one conversion, %d, gets a c_int.
     unsafe { libc::printf(c"listening on 0.0.0.0:%d\n".as_ptr(), port) };
     loop {
-        if !epoll_pass(epfd, client, listenfd) {
+        if !epoll_pass(epfd, &mut client, listenfd, &mut out) {
             continue;
         }
         // new connections, after the pass
@@ -58,7 +61,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
             if connfd < 0 {
                 break;
             }
-            epoll_add(epfd, client, connfd, &cliaddr);
+            epoll_add(epfd, &mut client, connfd, &cliaddr);
         }
     }
 }

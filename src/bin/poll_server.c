@@ -5,12 +5,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../accept.h"
 #include "../args.h"
 #include "../conn.h"
+#include "../fdutil.h"
 #include "../listen.h"
+#include "../outbuf.h"
 #include "../wrap.h"
 
 #define USAGE "[PORT]\n  listen on 0.0.0.0:PORT (default 8000), one thread serving every connection with poll"
+
+/* The slots of fds[] that are not connections. */
+#define LISTEN_SLOT 0
+#define STDOUT_SLOT 1
 
 /*
  * Watch slot i's descriptor for what its connection wants next: reading,
@@ -28,12 +35,32 @@ static void watch(struct pollfd *pfd, struct conn *c, enum conn_want want)
 	}
 }
 
+/*
+ * Make slot i exist in fds[] (nfds slots) and in client: each grows
+ * (array_grow, conn_fit), a new slot free. Returns 0, or -1 when out of
+ * memory.
+ */
+static int fit(struct pollfd **fds, int *nfds, struct conn_table *client, int i)
+{
+	struct pollfd *p;
+	int j, n = *nfds;
+
+	if ((p = array_grow(*fds, &n, i, sizeof(*p))) == NULL)
+		return -1;
+	for (j = *nfds; j < n; j++)
+		p[j].fd = -1;        /* a free slot, which poll skips */
+	*fds = p;
+	*nfds = n;
+	return conn_fit(client, i);
+}
+
 int main(int argc, char *argv[])
 {
 	struct pollfd *fds;
-	struct conn *client;
+	struct conn_table client;
 	struct sockaddr_in cliaddr;
-	int i, j, maxi, nslots, listenfd, connfd, nready, spare;
+	struct outbuf out;
+	int i, j, maxi, nfds, listenfd, connfd, nready, spare;
 	int port;
 
 	check_args(argc, argv, 1, USAGE);
@@ -44,43 +71,45 @@ int main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	set_nonblock(listenfd);
 	spare = open_spare();
+	out_open(&out);
 
-	/* Every descriptor is below RLIMIT_NOFILE: a slot each, fds[i] and client[i]. */
-	nslots = open_max();
-	if ((fds = calloc(nslots, sizeof(*fds))) == NULL)
-		perr_exit("calloc");
-	client = conn_table(nslots);
-	fds[0].fd = listenfd;        /* slot 0: the listening socket */
-	fds[0].events = POLLIN;
-	for (i = 1; i < nslots; i++)
-		fds[i].fd = -1;          /* a free slot, which poll skips */
-	maxi = 0;                    /* the highest slot in use */
+	/* Slot i is fds[i] and client.c[i]; both grow as slots are needed. */
+	fds = NULL;
+	nfds = 0;
+	conn_table_init(&client);
+	if (fit(&fds, &nfds, &client, STDOUT_SLOT) < 0)
+		perr_exit("realloc");
+	fds[LISTEN_SLOT].fd = listenfd;
+	fds[LISTEN_SLOT].events = POLLIN;
+	fds[STDOUT_SLOT].events = POLLOUT;   /* its fd is set while lines wait */
+	maxi = STDOUT_SLOT;          /* the highest slot in use */
 
 	printf("listening on 0.0.0.0:%d\n", port);
 	for (;;) {
+		fds[STDOUT_SLOT].fd = out_pending(&out) ? out.fd : -1;
 		if ((nready = poll(fds, maxi + 1, -1)) < 0) {
 			if (errno == EINTR)
 				continue;
 			perr_exit("poll");
 		}
 
-		if (fds[0].revents & POLLIN) {     /* new connections */
+		if (fds[LISTEN_SLOT].revents & POLLIN) {   /* new connections */
 			for (j = 0; j < MAXACCEPT; j++) {
 				if ((connfd = accept_nb(listenfd, &cliaddr, &spare)) < 0)
 					break;
-				if (connfd >= nslots) {
-					fprintf(stderr, "poll: no slot for fd %d, connection closed\n",
+				/* The first free slot, or one past the last in use. */
+				for (i = STDOUT_SLOT + 1; i <= maxi && fds[i].fd >= 0; i++)
+					;
+				if (fit(&fds, &nfds, &client, i) < 0) {
+					fprintf(stderr, "poll: no memory for fd %d, connection closed\n",
 					    connfd);
 					Close(connfd);
 					continue;
 				}
-				/* Below nslots, one of the nslots slots is free. */
-				for (i = 1; fds[i].fd >= 0; i++)
-					;
 				fds[i].fd = connfd;
 				fds[i].events = POLLIN;
 				fds[i].revents = 0;
-				conn_open(&client[i], connfd, &cliaddr);
+				conn_open(&client.c[i], connfd, &cliaddr);
 				if (i > maxi)
 					maxi = i;
 			}
@@ -88,13 +117,19 @@ int main(int argc, char *argv[])
 				continue;        /* no client is ready */
 		}
 
-		for (i = 1; i <= maxi; i++) {      /* the clients ready */
+		if (fds[STDOUT_SLOT].revents != 0) {   /* stdout takes more, or fails */
+			out_flush(&out);
+			if (--nready <= 0)
+				continue;
+		}
+
+		for (i = STDOUT_SLOT + 1; i <= maxi; i++) {   /* the clients ready */
 			if (fds[i].fd < 0 || fds[i].revents == 0)
 				continue;
 			if (fds[i].revents & POLLNVAL)  /* not open: conn_close reports it */
-				watch(&fds[i], &client[i], CONN_CLOSE);
+				watch(&fds[i], &client.c[i], CONN_CLOSE);
 			else                            /* POLLERR, POLLHUP: the call tells */
-				watch(&fds[i], &client[i], conn_ready(&client[i]));
+				watch(&fds[i], &client.c[i], conn_ready(&client.c[i], &out));
 			if (--nready <= 0)
 				break;           /* no more ready */
 		}

@@ -2,15 +2,17 @@
 #![no_std]
 #![no_main]
 
+use concserv::accept::{MAXACCEPT, accept_nb, open_spare};
 use concserv::args::{check_args, port_arg};
 use concserv::conn::{
-    Conn, ConnWant, MAXACCEPT, accept_nb, conn_close, conn_open, conn_ready, conn_table, open_max,
-    open_spare, set_nonblock,
+    Conn, ConnTable, ConnWant, conn_close, conn_fit, conn_open, conn_ready, conn_table_init,
 };
+use concserv::fdutil::{array_grow, set_nonblock};
 use concserv::ffi::{stderr, stdout};
 use concserv::listen::tcp_listen;
+use concserv::outbuf::{OutBuf, out_flush, out_open, out_pending};
 use concserv::wrap::{Close, errno, perr_exit};
-use core::ffi::{CStr, c_char, c_int};
+use core::ffi::{CStr, c_char, c_int, c_void};
 use core::mem::size_of;
 use core::ptr;
 use core::slice;
@@ -19,6 +21,10 @@ use libc::{in_addr, pollfd, sockaddr_in};
 concserv::no_std_program!();
 
 const USAGE: &CStr = c"[PORT]\n  listen on 0.0.0.0:PORT (default 8000), one thread serving every connection with poll";
+
+/// The slots of `fds` that are not connections.
+const LISTEN_SLOT: usize = 0;
+const STDOUT_SLOT: usize = 1;
 
 /// Watches a slot's descriptor for what its connection wants next:
 /// reading, or writing while a reply waits; or closes it and frees the slot.
@@ -33,14 +39,56 @@ fn watch(pfd: &mut pollfd, c: &mut Conn, want: ConnWant) {
     }
 }
 
+/// Makes slot `i` exist in `fds` (`nfds` slots) and in `client`: each grows
+/// ([`array_grow`], [`conn_fit`]), a new slot free. Returns 0, or -1 when
+/// out of memory. Not inlined, so that `fds` lives in main's frame, where
+/// memcheck's leak check finds it (inlined, the optimised main kept no
+/// pointer to the array's start that memcheck could see, and it reported
+/// the array as definitely lost).
+#[inline(never)]
+fn fit(fds: &mut *mut pollfd, nfds: &mut c_int, client: &mut ConnTable, i: usize) -> c_int {
+    let mut n = *nfds;
+
+    // SAFETY: *fds is null (nfds 0) or malloc(3)'s nfds pollfds; on
+    // success the old pointer is replaced below and not used again.
+    let p = unsafe {
+        array_grow(
+            (*fds).cast::<c_void>(),
+            &mut n,
+            i as c_int,
+            size_of::<pollfd>(),
+        )
+    }
+    .cast::<pollfd>();
+    if p.is_null() {
+        return -1;
+    }
+    for j in *nfds..n {
+        // a free slot, which poll skips
+        // SAFETY: slot j is within the n pollfds just allocated.
+        unsafe {
+            p.add(j as usize).write(pollfd {
+                fd: -1,
+                events: 0,
+                revents: 0,
+            })
+        };
+    }
+    *fds = p;
+    *nfds = n;
+    conn_fit(client, i as c_int)
+}
+
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    let mut client = ConnTable::new();
     let mut cliaddr = sockaddr_in {
         sin_family: 0,
         sin_port: 0,
         sin_addr: in_addr { s_addr: 0 },
         sin_zero: [0; 8],
     };
+    let mut out = OutBuf::new();
     // SAFETY: argv is main's, as glibc's start-up passes it.
     let port = unsafe {
         check_args(argc, argv, 1, USAGE);
@@ -55,29 +103,30 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     set_nonblock(listenfd);
     let mut spare = open_spare();
+    out_open(&mut out);
 
-    // Every descriptor is below RLIMIT_NOFILE: a slot each, fds[i] and client[i].
-    let nslots = open_max();
-    // SAFETY: calloc(3) takes no pointers.
-    let fds = unsafe { libc::calloc(nslots as usize, size_of::<pollfd>()) }.cast::<pollfd>();
-    if fds.is_null() {
-        perr_exit(c"calloc");
+    // Slot i is fds[i] and client's slot i; both grow as slots are needed.
+    let mut fds: *mut pollfd = ptr::null_mut();
+    let mut nfds: c_int = 0;
+    conn_table_init(&mut client);
+    if fit(&mut fds, &mut nfds, &mut client, STDOUT_SLOT) < 0 {
+        perr_exit(c"realloc");
     }
-    // SAFETY: fds points to nslots zeroed pollfds, never freed.
-    let fds = unsafe { slice::from_raw_parts_mut(fds, nslots as usize) };
-    let client = conn_table(nslots);
-    fds[0].fd = listenfd; // slot 0: the listening socket
-    fds[0].events = libc::POLLIN;
-    for pfd in fds.iter_mut().skip(1) {
-        pfd.fd = -1; // a free slot, which poll skips
-    }
-    let mut maxi: usize = 0; // the highest slot in use
+    // SAFETY: fds points to nfds pollfds, kept until the next fit.
+    let slots = unsafe { slice::from_raw_parts_mut(fds, nfds as usize) };
+    slots[LISTEN_SLOT].fd = listenfd;
+    slots[LISTEN_SLOT].events = libc::POLLIN;
+    slots[STDOUT_SLOT].events = libc::POLLOUT; // its fd is set while lines wait
+    let mut maxi = STDOUT_SLOT; // the highest slot in use
 
     // SAFETY: the format's one conversion, %d, gets a c_int.
     unsafe { libc::printf(c"listening on 0.0.0.0:%d\n".as_ptr(), port) };
     loop {
+        // SAFETY: fds points to nfds pollfds (fit keeps it so).
+        let slots = unsafe { slice::from_raw_parts_mut(fds, nfds as usize) };
+        slots[STDOUT_SLOT].fd = if out_pending(&out) { out.fd } else { -1 };
         // SAFETY: fds holds more than maxi pollfds, which poll(2) may write.
-        let mut nready = unsafe { libc::poll(fds.as_mut_ptr(), (maxi + 1) as libc::nfds_t, -1) };
+        let mut nready = unsafe { libc::poll(fds, (maxi + 1) as libc::nfds_t, -1) };
         if nready < 0 {
             if errno() == libc::EINTR {
                 continue;
@@ -85,34 +134,37 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
             perr_exit(c"poll");
         }
 
-        if fds[0].revents & libc::POLLIN != 0 {
+        if slots[LISTEN_SLOT].revents & libc::POLLIN != 0 {
             // new connections
             for _ in 0..MAXACCEPT {
                 let connfd = accept_nb(listenfd, &mut cliaddr, &mut spare);
                 if connfd < 0 {
                     break;
                 }
-                if connfd >= nslots {
+                // The first free slot, or one past the last in use.
+                let mut i = STDOUT_SLOT + 1;
+                // SAFETY: fds points to nfds pollfds, more than maxi.
+                while i <= maxi && unsafe { (*fds.add(i)).fd } >= 0 {
+                    i += 1;
+                }
+                if fit(&mut fds, &mut nfds, &mut client, i) < 0 {
                     // SAFETY: a format whose one %d gets a c_int.
                     unsafe {
                         libc::fprintf(
                             stderr,
-                            c"poll: no slot for fd %d, connection closed\n".as_ptr(),
+                            c"poll: no memory for fd %d, connection closed\n".as_ptr(),
                             connfd,
                         )
                     };
                     Close(connfd);
                     continue;
                 }
-                // Below nslots, one of the nslots slots is free.
-                let mut i = 1;
-                while fds[i].fd >= 0 {
-                    i += 1;
-                }
-                fds[i].fd = connfd;
-                fds[i].events = libc::POLLIN;
-                fds[i].revents = 0;
-                conn_open(&mut client[i], connfd, &cliaddr);
+                // SAFETY: fit made slot i exist in fds.
+                let pfd = unsafe { &mut *fds.add(i) };
+                pfd.fd = connfd;
+                pfd.events = libc::POLLIN;
+                pfd.revents = 0;
+                conn_open(&mut client.slots()[i], connfd, &cliaddr);
                 if i > maxi {
                     maxi = i;
                 }
@@ -123,8 +175,25 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
             }
         }
 
+        // SAFETY: fds points to nfds pollfds (fit keeps it so).
+        let slots = unsafe { slice::from_raw_parts_mut(fds, nfds as usize) };
+        if slots[STDOUT_SLOT].revents != 0 {
+            // stdout takes more, or fails
+            out_flush(&mut out);
+            nready -= 1;
+            if nready <= 0 {
+                continue;
+            }
+        }
+
         // the clients ready
-        for (pfd, c) in fds.iter_mut().zip(client.iter_mut()).take(maxi + 1).skip(1) {
+        let conns = client.slots();
+        for (pfd, c) in slots
+            .iter_mut()
+            .zip(conns.iter_mut())
+            .take(maxi + 1)
+            .skip(STDOUT_SLOT + 1)
+        {
             if pfd.fd < 0 || pfd.revents == 0 {
                 continue;
             }
@@ -133,7 +202,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
                 watch(pfd, c, ConnWant::Close);
             } else {
                 // POLLERR, POLLHUP: the call tells
-                let want = conn_ready(c);
+                let want = conn_ready(c, &mut out);
                 watch(pfd, c, want);
             }
             nready -= 1;

@@ -10,9 +10,13 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "../accept.h"
 #include "../args.h"
 #include "../conn.h"
+#include "../epoll_loop.h"
+#include "../fdutil.h"
 #include "../listen.h"
+#include "../outbuf.h"
 #include "../wrap.h"
 
 #define USAGE "[PORT [THREADS]]\n  listen on 0.0.0.0:PORT (default 8000), one acceptor handing each connection to one of THREADS worker threads (default: one per online CPU), each with its own epoll loop"
@@ -25,24 +29,32 @@ struct handoff {
 	struct sockaddr_in cliaddr;
 };
 
-/* One worker: its epoll set, the pipe it is handed connections on, its connections. */
+/*
+ * One worker: its epoll set, the pipe it is handed connections on, its
+ * connections, its stdout.
+ */
 struct worker {
 	int epfd;
 	int pipefd[2];
-	struct conn *client;
-	int nclient;
+	struct conn_table client;
+	struct outbuf out;
 };
 
 static struct worker ws[MAXWORKERS];
 
-/* A worker's pipe, its epoll set watching the pipe, its table of connections. */
-static void worker_init(struct worker *w, int nclient)
+/*
+ * A worker's pipe (its read end non-blocking: the worker reads until it is
+ * empty), its epoll set watching the pipe, its empty table of connections,
+ * its stdout.
+ */
+static void worker_init(struct worker *w)
 {
 	if (pipe(w->pipefd) < 0)
 		perr_exit("pipe");
+	set_nonblock(w->pipefd[0]);
 	w->epfd = epoll_open(w->pipefd[0]);
-	w->client = conn_table(nclient);
-	w->nclient = nclient;
+	conn_table_init(&w->client);
+	out_open(&w->out);
 }
 
 /* Undo worker_init, for a worker whose thread could not be started. */
@@ -51,39 +63,59 @@ static void worker_free(struct worker *w)
 	Close(w->epfd);
 	Close(w->pipefd[0]);
 	Close(w->pipefd[1]);
-	free(w->client);
-}
-
-/* Serve the worker's connections; take in each one handed over, after a pass. */
-static void *do_work(void *arg)
-{
-	struct worker *w = arg;
-	struct handoff h;
-	ssize_t n;
-
-	for (;;) {
-		if (!epoll_pass(w->epfd, w->client, w->pipefd[0]))
-			continue;
-		n = read(w->pipefd[0], &h, sizeof(h));
-		if (n == sizeof(h))
-			epoll_add(w->epfd, w->client, w->nclient, h.connfd, &h.cliaddr);
-		else if (n >= 0 || (errno != EINTR && errno != EAGAIN))
-			perr_exit("hand-over");  /* a record is written whole: only a bug cuts one */
-	}
+	out_close(&w->out);
 }
 
 /*
- * Hand connfd to worker w: one write to its pipe, whole (at most PIPE_BUF
- * bytes), waiting while the pipe is full; a worker that has read nothing
- * yet is not left behind: the write is retried after EINTR or EAGAIN.
+ * Take in every connection waiting in w's pipe: read(2) whole records, as
+ * many as there are (they are written whole, so the pipe holds whole
+ * records only), until the pipe is empty; epoll_add each.
  */
-static void hand_over(struct worker *w, int connfd, const struct sockaddr_in *cliaddr)
+static void take_over(struct worker *w)
+{
+	struct handoff h[MAXACCEPT];
+	ssize_t n;
+	size_t i;
+
+	for (;;) {
+		if ((n = read_again(w->pipefd[0], h, sizeof(h))) < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0 || n % sizeof(h[0]) != 0)
+			perr_exit("hand-over");  /* only a bug cuts a record, or closes the pipe */
+		for (i = 0; i < n / sizeof(h[0]); i++)
+			epoll_add(w->epfd, &w->client, h[i].connfd, &h[i].cliaddr);
+		if ((size_t)n < sizeof(h))
+			return;          /* it was all there was */
+	}
+}
+
+/* Serve the worker's connections; take in those handed over, after a pass. */
+static void *do_work(void *arg)
+{
+	struct worker *w = arg;
+
+	for (;;) {
+		if (!epoll_pass(w->epfd, &w->client, w->pipefd[0], &w->out))
+			continue;
+		take_over(w);
+	}
+	/* NOTREACHED */
+	return NULL;
+}
+
+/*
+ * Hand connfd to a worker: one write to pipefd, its pipe's write end,
+ * whole (at most PIPE_BUF bytes), waiting while the pipe is full; a worker
+ * that has read nothing yet is not left behind: the write is retried after
+ * EINTR or EAGAIN.
+ */
+static void hand_over(int pipefd, int connfd, const struct sockaddr_in *cliaddr)
 {
 	struct handoff h;
 
 	h.connfd = connfd;
 	h.cliaddr = *cliaddr;
-	while (write(w->pipefd[1], &h, sizeof(h)) != sizeof(h)) {
+	while (write(pipefd, &h, sizeof(h)) != sizeof(h)) {
 		if (errno != EINTR && errno != EAGAIN) {
 			perror("hand-over");
 			Close(connfd);
@@ -95,8 +127,10 @@ static void hand_over(struct worker *w, int connfd, const struct sockaddr_in *cl
 int main(int argc, char *argv[])
 {
 	struct sockaddr_in cliaddr;
+	struct conn_table noconn;
+	struct outbuf noout;
 	pthread_t tid;
-	int j, ret, nthreads, nworkers, next, nclient;
+	int j, ret, nthreads, nworkers, next;
 	int listenfd, connfd, epfd, spare;
 	long online;
 	int port;
@@ -115,11 +149,11 @@ int main(int argc, char *argv[])
 	set_nonblock(listenfd);
 	spare = open_spare();
 	epfd = epoll_open(listenfd);
+	conn_table_init(&noconn);    /* the acceptor serves no connection, */
+	out_init(&noout);            /* and prints nothing */
 
-	/* Every descriptor is below RLIMIT_NOFILE: each client[] is indexed by it. */
-	nclient = open_max();
 	for (nworkers = 0; nworkers < nthreads; nworkers++) {
-		worker_init(&ws[nworkers], nclient);
+		worker_init(&ws[nworkers]);
 		if ((ret = pthread_create(&tid, NULL, do_work, &ws[nworkers])) != 0) {
 			errno = ret;
 			perror("pthread_create");
@@ -137,12 +171,12 @@ int main(int argc, char *argv[])
 
 	printf("listening on 0.0.0.0:%d\n", port);
 	for (next = 0;;) {
-		if (!epoll_pass(epfd, NULL, listenfd))
+		if (!epoll_pass(epfd, &noconn, listenfd, &noout))
 			continue;
 		for (j = 0; j < MAXACCEPT; j++) {  /* new connections, each to the next worker */
 			if ((connfd = accept_nb(listenfd, &cliaddr, &spare)) < 0)
 				break;
-			hand_over(&ws[next], connfd, &cliaddr);
+			hand_over(ws[next].pipefd[1], connfd, &cliaddr);
 			next = (next + 1) % nworkers;
 		}
 	}

@@ -5,17 +5,18 @@
 #![no_main]
 #![allow(non_upper_case_globals)]
 
+use concserv::accept::{MAXACCEPT, accept_nb, open_spare};
 use concserv::args::{check_args, port_arg, threads_arg};
-use concserv::conn::{
-    Conn, MAXACCEPT, accept_nb, conn_table, epoll_add, epoll_open, epoll_pass, open_max,
-    open_spare, set_nonblock,
-};
+use concserv::conn::{ConnTable, conn_table_init};
+use concserv::epoll_loop::{epoll_add, epoll_open, epoll_pass};
+use concserv::fdutil::{read_again, set_nonblock};
 use concserv::ffi::{stderr, stdout};
 use concserv::listen::tcp_listen;
+use concserv::outbuf::{OutBuf, out_close, out_init, out_open};
 use concserv::wrap::{Close, errno, perr_exit, set_errno};
 use core::cell::UnsafeCell;
 use core::ffi::{CStr, c_char, c_int, c_void};
-use core::mem::{size_of, zeroed};
+use core::mem::{MaybeUninit, size_of};
 use core::{ptr, slice};
 use libc::{in_addr, sockaddr_in};
 
@@ -32,13 +33,16 @@ struct handoff {
     cliaddr: sockaddr_in,
 }
 
-/// One worker: its epoll set, the pipe it is handed connections on, its connections.
+/// One worker: its epoll set, the pipe it is handed connections on, its
+/// connections, its stdout.
 #[repr(C)]
 struct worker {
     epfd: c_int,
     pipefd: [c_int; 2],
-    client: *mut Conn,
-    nclient: c_int,
+    /// The worker thread's alone, once it runs.
+    client: UnsafeCell<ConnTable>,
+    /// The worker thread's alone, once it runs.
+    out: UnsafeCell<OutBuf>,
 }
 
 /// The workers, set up by the main thread before each one's thread starts.
@@ -46,7 +50,8 @@ struct Workers(UnsafeCell<[worker; MAXWORKERS]>);
 
 // SAFETY: the main thread fills in ws[i] before pthread_create, which
 // orders those writes before the worker's reads; afterwards the main thread
-// only reads pipefd[1], which nobody writes again.
+// only reads pipefd[1], which nobody writes again, and the worker alone
+// touches its client and out (each in an UnsafeCell).
 unsafe impl Sync for Workers {}
 
 static ws: Workers = Workers(UnsafeCell::new(
@@ -54,21 +59,24 @@ static ws: Workers = Workers(UnsafeCell::new(
         worker {
             epfd: -1,
             pipefd: [-1, -1],
-            client: ptr::null_mut(),
-            nclient: 0,
+            client: UnsafeCell::new(ConnTable::new()),
+            out: UnsafeCell::new(OutBuf::new()),
         }
     }; MAXWORKERS],
 ));
 
-/// A worker's pipe, its epoll set watching the pipe, its table of connections.
-fn worker_init(w: &mut worker, nclient: c_int) {
+/// A worker's pipe (its read end non-blocking: the worker reads until it is
+/// empty), its epoll set watching the pipe, its empty table of connections,
+/// its stdout.
+fn worker_init(w: &mut worker) {
     // SAFETY: pipefd has room for the two descriptors pipe(2) returns.
     if unsafe { libc::pipe(w.pipefd.as_mut_ptr()) } < 0 {
         perr_exit(c"pipe");
     }
+    set_nonblock(w.pipefd[0]);
     w.epfd = epoll_open(w.pipefd[0]);
-    w.client = conn_table(nclient).as_mut_ptr();
-    w.nclient = nclient;
+    conn_table_init(w.client.get_mut());
+    out_open(w.out.get_mut());
 }
 
 /// Undoes [`worker_init`], for a worker whose thread could not be started.
@@ -76,49 +84,75 @@ fn worker_free(w: &mut worker) {
     Close(w.epfd);
     Close(w.pipefd[0]);
     Close(w.pipefd[1]);
-    // SAFETY: client is conn_table's calloc(3) block, used by no thread.
-    unsafe { libc::free(w.client.cast()) };
+    out_close(w.out.get_mut());
 }
 
-/// Serves the worker's connections; takes in each one handed over, after a pass.
-extern "C" fn do_work(arg: *mut c_void) -> *mut c_void {
-    // SAFETY: arg is the &ws[i] main passed to pthread_create, set up before
-    // it; client is that worker's own table of nclient connections, which no
-    // other thread touches.
-    let (w, client) = unsafe {
-        let w = &*arg.cast::<worker>();
-        (w, slice::from_raw_parts_mut(w.client, w.nclient as usize))
-    };
-    // SAFETY: an all-zero handoff is a valid value (integers only).
-    let mut h: handoff = unsafe { zeroed() };
+/// Takes in every connection waiting in `w`'s pipe: `read(2)`s whole
+/// records, as many as there are (they are written whole, so the pipe holds
+/// whole records only), until the pipe is empty; `epoll_add`s each.
+fn take_over(w: &worker) {
+    let mut h = [const { MaybeUninit::<handoff>::uninit() }; MAXACCEPT];
 
     loop {
-        if !epoll_pass(w.epfd, client, w.pipefd[0]) {
-            continue;
+        // SAFETY: h is size_of_val(&h) bytes of plain data: any bytes
+        // read(2) puts in it make values.
+        let bytes = unsafe {
+            slice::from_raw_parts_mut(
+                h.as_mut_ptr().cast::<MaybeUninit<u8>>(),
+                size_of::<[handoff; MAXACCEPT]>(),
+            )
+        };
+        let n = read_again(w.pipefd[0], bytes);
+        if n < 0 && errno() == libc::EAGAIN {
+            return;
         }
-        // SAFETY: h is plain data, size_of::<handoff>() bytes: any bytes
-        // read(2) puts in it make a value.
-        let n = unsafe { libc::read(w.pipefd[0], (&raw mut h).cast(), size_of::<handoff>()) };
-        if n == size_of::<handoff>() as isize {
-            epoll_add(w.epfd, client, h.connfd, &h.cliaddr);
-        } else if n >= 0 || (errno() != libc::EINTR && errno() != libc::EAGAIN) {
-            // a record is written whole: only a bug cuts one
+        if n <= 0 || !(n as usize).is_multiple_of(size_of::<handoff>()) {
+            // only a bug cuts a record, or closes the pipe
             perr_exit(c"hand-over");
+        }
+        for r in &h[..n as usize / size_of::<handoff>()] {
+            // SAFETY: read(2) filled this record whole; the worker thread
+            // alone touches its client.
+            unsafe {
+                let r = r.assume_init_ref();
+                epoll_add(w.epfd, &mut *w.client.get(), r.connfd, &r.cliaddr);
+            }
+        }
+        if (n as usize) < size_of::<[handoff; MAXACCEPT]>() {
+            return; // it was all there was
         }
     }
 }
 
-/// Hands `connfd` to worker `w`: one write to its pipe, whole (at most
-/// PIPE_BUF bytes), waiting while the pipe is full; the write is retried
-/// after EINTR or EAGAIN.
-fn hand_over(w: &worker, connfd: c_int, cliaddr: &sockaddr_in) {
+/// Serves the worker's connections; takes in those handed over, after a pass.
+extern "C" fn do_work(arg: *mut c_void) -> *mut c_void {
+    // SAFETY: arg is the &ws[i] main passed to pthread_create, set up before
+    // it, and only read by other threads from now on.
+    let w = unsafe { &*arg.cast::<worker>() };
+
+    loop {
+        // SAFETY: the worker thread alone touches its client and out, and
+        // holds no other reference to them meanwhile.
+        let ready =
+            unsafe { epoll_pass(w.epfd, &mut *w.client.get(), w.pipefd[0], &mut *w.out.get()) };
+        if !ready {
+            continue;
+        }
+        take_over(w);
+    }
+}
+
+/// Hands `connfd` to a worker: one write to `pipefd`, its pipe's write end,
+/// whole (at most PIPE_BUF bytes), waiting while the pipe is full; the write
+/// is retried after EINTR or EAGAIN.
+fn hand_over(pipefd: c_int, connfd: c_int, cliaddr: &sockaddr_in) {
     let h = handoff {
         connfd,
         cliaddr: *cliaddr,
     };
 
     // SAFETY: h is size_of::<handoff>() bytes of plain data without padding.
-    while unsafe { libc::write(w.pipefd[1], (&raw const h).cast(), size_of::<handoff>()) }
+    while unsafe { libc::write(pipefd, (&raw const h).cast(), size_of::<handoff>()) }
         != size_of::<handoff>() as isize
     {
         if errno() != libc::EINTR && errno() != libc::EAGAIN {
@@ -138,6 +172,8 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         sin_addr: in_addr { s_addr: 0 },
         sin_zero: [0; 8],
     };
+    let mut noconn = ConnTable::new();
+    let mut noout = OutBuf::new();
     let mut tid: libc::pthread_t = 0;
     let mut nworkers: usize = 0;
     // SAFETY: argv is main's, as glibc's start-up passes it.
@@ -165,15 +201,15 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     set_nonblock(listenfd);
     let mut spare = open_spare();
     let epfd = epoll_open(listenfd);
+    conn_table_init(&mut noconn); // the acceptor serves no connection,
+    out_init(&mut noout); // and prints nothing
 
-    // Every descriptor is below RLIMIT_NOFILE: each client[] is indexed by it.
-    let nclient = open_max();
     let workers = ws.0.get().cast::<worker>();
     while nworkers < nthreads {
         // SAFETY: nworkers < MAXWORKERS, and ws[nworkers] has no thread yet:
         // main alone touches it.
         let w = unsafe { &mut *workers.add(nworkers) };
-        worker_init(w, nclient);
+        worker_init(w);
         // SAFETY: do_work has the signature pthread_create(3) expects and w
         // is in the static ws, which outlives every thread.
         let ret = unsafe {
@@ -218,7 +254,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     unsafe { libc::printf(c"listening on 0.0.0.0:%d\n".as_ptr(), port) };
     let mut next = 0;
     loop {
-        if !epoll_pass(epfd, &mut [], listenfd) {
+        if !epoll_pass(epfd, &mut noconn, listenfd, &mut noout) {
             continue;
         }
         // new connections, each to the next worker
@@ -228,8 +264,8 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
                 break;
             }
             // SAFETY: next < nworkers: a worker set up before its thread
-            // started, and only read from now on.
-            hand_over(unsafe { &*workers.add(next) }, connfd, &cliaddr);
+            // started, whose pipefd nobody writes any more.
+            hand_over(unsafe { (*workers.add(next)).pipefd[1] }, connfd, &cliaddr);
             next = (next + 1) % nworkers;
         }
     }

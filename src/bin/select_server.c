@@ -2,14 +2,32 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/select.h>
 
+#include "../accept.h"
 #include "../args.h"
 #include "../conn.h"
+#include "../fdutil.h"
 #include "../listen.h"
+#include "../outbuf.h"
 #include "../wrap.h"
 
 #define USAGE "[PORT]\n  listen on 0.0.0.0:PORT (default 8000), one thread serving every connection with select"
+
+/*
+ * One of the server's own descriptors, what, must go in an fd_set: at or
+ * past FD_SETSIZE (the server started with that many open), FD_SET would
+ * write past it. Exits with a message.
+ */
+static void check_fd(int fd, const char *what)
+{
+	if (fd < FD_SETSIZE)
+		return;
+	fprintf(stderr, "select: %s is fd %d, not below FD_SETSIZE (%d): "
+	    "too many descriptors open at start\n", what, fd, FD_SETSIZE);
+	exit(1);
+}
 
 /*
  * Watch c's descriptor for what it wants next, in the sets each select
@@ -31,6 +49,7 @@ int main(int argc, char *argv[])
 {
 	struct conn client[FD_SETSIZE];
 	struct sockaddr_in cliaddr;
+	struct outbuf out;
 	fd_set rset, wset, allrset, allwset;
 	int i, j, maxi, maxfd, listenfd, connfd, sockfd, nready, spare;
 	int port;
@@ -43,8 +62,12 @@ int main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	set_nonblock(listenfd);
 	spare = open_spare();
+	out_open(&out);
+	check_fd(listenfd, "the listening socket");
+	check_fd(spare, "the spare descriptor");
+	check_fd(out.fd, "stdout");
 
-	maxfd = listenfd;            /* the highest descriptor in the sets */
+	maxfd = listenfd > out.fd ? listenfd : out.fd;  /* the highest descriptor in the sets */
 	maxi = -1;                   /* the highest slot of client[] in use */
 	for (i = 0; i < FD_SETSIZE; i++)
 		conn_init(&client[i]);
@@ -56,6 +79,8 @@ int main(int argc, char *argv[])
 	for (;;) {
 		rset = allrset;          /* select overwrites the sets it is given */
 		wset = allwset;
+		if (out_pending(&out))   /* stdout, while lines wait */
+			FD_SET(out.fd, &wset);
 		if ((nready = select(maxfd + 1, &rset, &wset, NULL, NULL)) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -86,11 +111,17 @@ int main(int argc, char *argv[])
 				continue;        /* no client is ready */
 		}
 
+		if (out_pending(&out) && FD_ISSET(out.fd, &wset)) {   /* stdout takes more */
+			out_flush(&out);
+			if (--nready <= 0)
+				continue;
+		}
+
 		for (i = 0; i <= maxi; i++) {      /* the clients ready */
 			if ((sockfd = client[i].fd) < 0)
 				continue;
 			if (FD_ISSET(sockfd, &rset) || FD_ISSET(sockfd, &wset)) {
-				watch(&client[i], conn_ready(&client[i]), &allrset, &allwset);
+				watch(&client[i], conn_ready(&client[i], &out), &allrset, &allwset);
 				if (--nready <= 0)
 					break;       /* no more ready */
 			}

@@ -2,13 +2,13 @@
 #![no_std]
 #![no_main]
 
+use concserv::accept::{MAXACCEPT, accept_nb, open_spare};
 use concserv::args::{check_args, port_arg};
-use concserv::conn::{
-    Conn, ConnWant, MAXACCEPT, accept_nb, conn_close, conn_open, conn_ready, open_spare,
-    set_nonblock,
-};
+use concserv::conn::{Conn, ConnWant, conn_close, conn_open, conn_ready};
+use concserv::fdutil::set_nonblock;
 use concserv::ffi::{stderr, stdout};
 use concserv::listen::tcp_listen;
+use concserv::outbuf::{OutBuf, out_flush, out_open, out_pending};
 use concserv::wrap::{Close, errno, perr_exit};
 use core::ffi::{CStr, c_char, c_int};
 use core::mem::zeroed;
@@ -18,6 +18,28 @@ use libc::{FD_SETSIZE, fd_set, in_addr, sockaddr_in};
 concserv::no_std_program!();
 
 const USAGE: &CStr = c"[PORT]\n  listen on 0.0.0.0:PORT (default 8000), one thread serving every connection with select";
+
+/// One of the server's own descriptors, `what`, must go in an fd_set: at
+/// or past FD_SETSIZE (the server started with that many open), FD_SET
+/// would write past it. Exits with a message.
+fn check_fd(fd: c_int, what: &CStr) {
+    if (fd as usize) < FD_SETSIZE {
+        return;
+    }
+    // SAFETY: a format whose %s gets a C string and each %d a c_int;
+    // exit(3) does not return.
+    unsafe {
+        libc::fprintf(
+            stderr,
+            c"select: %s is fd %d, not below FD_SETSIZE (%d): too many descriptors open at start\n"
+                .as_ptr(),
+            what.as_ptr(),
+            fd,
+            FD_SETSIZE as c_int,
+        );
+        libc::exit(1);
+    }
+}
 
 /// Watches `c`'s descriptor for what it wants next, in the sets each select
 /// starts from: reading, or writing while a reply waits; or closes it.
@@ -47,6 +69,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         sin_addr: in_addr { s_addr: 0 },
         sin_zero: [0; 8],
     };
+    let mut out = OutBuf::new();
     // SAFETY: argv is main's, as glibc's start-up passes it.
     let port = unsafe {
         check_args(argc, argv, 1, USAGE);
@@ -61,12 +84,16 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     set_nonblock(listenfd);
     let mut spare = open_spare();
+    out_open(&mut out);
+    check_fd(listenfd, c"the listening socket");
+    check_fd(spare, c"the spare descriptor");
+    check_fd(out.fd, c"stdout");
 
-    let mut maxfd = listenfd; // the highest descriptor in the sets
+    let mut maxfd = if listenfd > out.fd { listenfd } else { out.fd }; // the highest descriptor in the sets
     let mut maxi: c_int = -1; // the highest slot of client[] in use
     // SAFETY: all zeroes is the fd_set with no descriptor in it, FD_ZERO's result.
     let (mut allrset, mut allwset): (fd_set, fd_set) = unsafe { (zeroed(), zeroed()) };
-    // SAFETY: listenfd is below FD_SETSIZE, the fourth descriptor.
+    // SAFETY: listenfd is below FD_SETSIZE (check_fd).
     unsafe { libc::FD_SET(listenfd, &mut allrset) };
 
     // SAFETY: the format's one conversion, %d, gets a c_int.
@@ -74,6 +101,11 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     loop {
         let mut rset = allrset; // select overwrites the sets it is given
         let mut wset = allwset;
+        if out_pending(&out) {
+            // stdout, while lines wait
+            // SAFETY: out.fd is below FD_SETSIZE (check_fd).
+            unsafe { libc::FD_SET(out.fd, &mut wset) };
+        }
         // SAFETY: both sets are fd_sets select(2) may write; no exception set, no timeout.
         let mut nready = unsafe {
             libc::select(
@@ -91,7 +123,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
             perr_exit(c"select");
         }
 
-        // SAFETY: listenfd is below FD_SETSIZE.
+        // SAFETY: listenfd is below FD_SETSIZE (check_fd).
         if unsafe { libc::FD_ISSET(listenfd, &rset) } {
             // new connections
             for _ in 0..MAXACCEPT {
@@ -132,6 +164,16 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
             }
         }
 
+        // SAFETY: out.fd is below FD_SETSIZE (check_fd).
+        if out_pending(&out) && unsafe { libc::FD_ISSET(out.fd, &wset) } {
+            // stdout takes more
+            out_flush(&mut out);
+            nready -= 1;
+            if nready <= 0 {
+                continue;
+            }
+        }
+
         // the clients ready
         for c in client.iter_mut().take((maxi + 1) as usize) {
             let sockfd = c.fd;
@@ -140,7 +182,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
             }
             // SAFETY: sockfd is below FD_SETSIZE, checked when it was accepted.
             if unsafe { libc::FD_ISSET(sockfd, &rset) || libc::FD_ISSET(sockfd, &wset) } {
-                let want = conn_ready(c);
+                let want = conn_ready(c, &mut out);
                 watch(c, want, &mut allrset, &mut allwset);
                 nready -= 1;
                 if nready <= 0 {

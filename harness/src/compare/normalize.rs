@@ -2,8 +2,9 @@
 //! program, or of two twins, share exactly. Only what legitimately differs
 //! between runs is masked: pids and tids, addresses, the clients' ephemeral
 //! ports (also inside printed strings), getrandom's bytes, the executable's
-//! path, the lengths the loader passes to mprotect for RELRO, the lengths
-//! glibc trims a new thread's malloc arena by, and the number of the
+//! path, the lengths the loader passes to mprotect for RELRO, how glibc
+//! reserved a new thread's malloc heap (its trims, and a try at an aligned
+//! address, depend on where ASLR put the last one), and the number of the
 //! pseudo-terminal that is stdout. Strace's column padding is folded, as
 //! masking changes the widths it pads to.
 
@@ -87,43 +88,60 @@ pub fn join_resumed(raw: &str) -> Vec<String> {
 const ARENA_MMAP: &str =
     "mmap(NULL, 134217728, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0) = ";
 
-/// A whole task's file, joined and masked. After a new arena's mapping,
-/// its one or two trims (none before it when the mapping happens to be
-/// aligned) become one line; a `pthread_join`'s wait for a thread still
-/// exiting, a race the joining thread may or may not lose, is dropped.
+/// What glibc tries first for a new heap when the last one's mapping
+/// happened to be aligned (and so left nothing to unmap before it): 64 MiB
+/// at the address just above that heap (`aligned_heap_area`), given back
+/// (`HINT_UNMAP`) when the kernel put it elsewhere, unaligned.
+const HINT_MMAP: &str =
+    "mmap(ADDR, 67108864, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0) = ";
+const HINT_UNMAP: &str = "munmap(ADDR, 67108864) = 0";
+
+/// A whole task's file, joined and masked. A new malloc heap (a thread's
+/// arena) becomes one line, its 128 MiB mapping, however glibc made it:
+/// the one or two trims after that mapping (none before it when the mapping
+/// happens to be aligned) are dropped, and so is a try at the aligned
+/// address that failed; one that worked reads as the usual mapping. Which
+/// of these happens depends on where ASLR put the previous heap. A
+/// `pthread_join`'s wait for a thread still exiting, a race the joining
+/// thread may or may not lose, is dropped.
 pub fn task(raw: &str, run: &Run) -> Vec<String> {
     task_kept(raw, run).0
 }
 
 /// [`task`], and for each call of the joined task (see [`join_resumed`])
-/// whether a line stands for it (a dropped join wait and a second arena
-/// trim do not), so that what else is known of each call can follow.
+/// whether a line stands for it (a dropped join wait, an arena's trims and
+/// a failed try at the aligned address do not), so that what else is known
+/// of each call can follow.
 pub fn task_kept(raw: &str, run: &Run) -> (Vec<String>, Vec<bool>) {
+    let masked: Vec<String> = join_resumed(raw).iter().map(|l| line(l, run)).collect();
     let mut out: Vec<String> = Vec::new();
     let mut kept = Vec::new();
     let mut trims = 0;
-    for l in join_resumed(raw) {
-        let s = line(&l, run);
-        if trims > 0 && s.starts_with("munmap(") {
-            kept.push(trims == 2);
-            if trims == 2 {
-                out.push(ARENA_TRIM.to_string());
-            }
-            trims -= 1;
+    let mut hint_unmap = false;
+    for (i, s) in masked.iter().enumerate() {
+        if hint_unmap || (trims > 0 && s.starts_with("munmap(")) {
+            kept.push(false);
+            trims = if hint_unmap { 0 } else { trims - 1 };
+            hint_unmap = false;
             continue;
         }
         trims = if s.starts_with(ARENA_MMAP) { 2 } else { 0 };
-        let join_wait = is_join_wait(&s, run);
+        if s.starts_with(HINT_MMAP) {
+            hint_unmap = masked.get(i + 1).is_some_and(|n| n == HINT_UNMAP);
+            kept.push(!hint_unmap);
+            if !hint_unmap {
+                out.push(format!("{ARENA_MMAP}ADDR"));
+            }
+            continue;
+        }
+        let join_wait = is_join_wait(s, run);
         kept.push(!join_wait);
         if !join_wait {
-            out.push(s);
+            out.push(s.clone());
         }
     }
     (out, kept)
 }
-
-/// What a new arena's trims become.
-const ARENA_TRIM: &str = "munmap(ADDR, LEN) = 0";
 
 /// A futex wait on a task's own thread id: `pthread_join` waiting for the
 /// kernel to clear it as the thread exits.
@@ -688,7 +706,7 @@ mod tests {
     }
 
     #[test]
-    fn a_new_arenas_trims_are_masked_and_nothing_else() {
+    fn a_new_arenas_trims_are_dropped_and_nothing_else() {
         let raw = "mmap(NULL, 134217728, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0) = 0x7f1c4c000000\n\
                    munmap(0x7f1c48000000, 67108864) = 0\n\
                    munmap(0x7f1c50000000, 0) = 0\n\
@@ -696,13 +714,15 @@ mod tests {
                    mprotect(0x7f1c4c000000, 135168, PROT_READ|PROT_WRITE) = 0\n";
         let raw = raw.replace("                   ", "");
         assert_eq!(
-            task(&raw, &run()),
-            vec![
-                "mmap(NULL, 134217728, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0) = ADDR",
-                "munmap(ADDR, LEN) = 0",
-                "munmap(ADDR, 4096) = 0",
-                "mprotect(ADDR, 135168, PROT_READ|PROT_WRITE) = 0",
-            ]
+            task_kept(&raw, &run()),
+            (
+                vec![
+                    "mmap(NULL, 134217728, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0) = ADDR".to_string(),
+                    "munmap(ADDR, 4096) = 0".to_string(),
+                    "mprotect(ADDR, 135168, PROT_READ|PROT_WRITE) = 0".to_string(),
+                ],
+                vec![true, false, false, true, true]
+            )
         );
         // Elsewhere, an munmap's length is kept.
         assert_eq!(
@@ -712,15 +732,33 @@ mod tests {
     }
 
     #[test]
-    fn an_aligned_arena_trims_once_and_reads_the_same() {
+    fn every_way_glibc_maps_a_heap_reads_the_same() {
+        // Aligned by chance: one trim.
         let one = "mmap(NULL, 134217728, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0) = 0x7f1c48000000\n\
                    munmap(0x7f1c4c000000, 67108864) = 0\n\
                    mprotect(0x7f1c48000000, 135168, PROT_READ|PROT_WRITE) = 0\n";
+        // Unaligned: two.
         let two = "mmap(NULL, 134217728, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0) = 0x7f1c4a000000\n\
                    munmap(0x7f1c4a000000, 33554432) = 0\n\
                    munmap(0x7f1c50000000, 33554432) = 0\n\
                    mprotect(0x7f1c4c000000, 135168, PROT_READ|PROT_WRITE) = 0\n";
-        assert_eq!(task(one, &run()), task(two, &run()));
+        // After an aligned heap: 64 MiB just above it, which the kernel gave.
+        let hinted = "mmap(0x7fb3e8000000, 67108864, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0) = 0x7fb3e8000000\n\
+                      mprotect(0x7fb3e8000000, 135168, PROT_READ|PROT_WRITE) = 0\n";
+        // ... or put elsewhere, unaligned: given back, then the usual way.
+        let refused = "mmap(0x7fb3e8000000, 67108864, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0) = 0x7fb3e1000000\n\
+                       munmap(0x7fb3e1000000, 67108864) = 0\n\
+                       mmap(NULL, 134217728, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0) = 0x7f1c4a000000\n\
+                       munmap(0x7f1c4a000000, 33554432) = 0\n\
+                       munmap(0x7f1c50000000, 33554432) = 0\n\
+                       mprotect(0x7f1c4c000000, 135168, PROT_READ|PROT_WRITE) = 0\n";
+        let norm = |raw: &str| task(&raw.replace("  ", ""), &run());
+        assert_eq!(norm(one).len(), 2, "{:?}", norm(one));
+        assert_eq!(norm(one), norm(two));
+        assert_eq!(norm(one), norm(hinted));
+        assert_eq!(norm(one), norm(refused));
+        let (_, kept) = task_kept(&refused.replace("  ", ""), &run());
+        assert_eq!(kept, vec![false, false, true, false, false, true]);
     }
 
     #[test]

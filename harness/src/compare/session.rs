@@ -265,6 +265,10 @@ pub fn server_on(
     for round in 0..3 {
         let mut c = Conn::to(port)?;
         c.check(format!("round {round}: Hello, server!\n").as_bytes())?;
+        // Settled after each message: an event loop's reply goes out before
+        // its stdout lines, which may wait for a pass of their own (under
+        // read-write-eagain); the next message must not race that pass.
+        serving(1)?;
         c.check(&all_bytes())?;
         serving(1)?;
         c.finish()?;
@@ -297,8 +301,8 @@ pub fn server_on(
     server.finish(libc::SIGTERM).map(|(out, _)| out)
 }
 
-/// BATCH connections open at once, each accepted, then each served and
-/// closed, in turn: threads printing at the same moment contend for
+/// BATCH connections open at once, each accepted, then each served (settled
+/// after each message, as in the rounds) and closed, in turn: threads printing at the same moment contend for
 /// stdout's lock, and the futex calls that makes differ between two runs
 /// of the same program.
 fn batch(port: u16, serving: &dyn Fn(usize) -> Result<()>) -> Result<()> {
@@ -309,6 +313,7 @@ fn batch(port: u16, serving: &dyn Fn(usize) -> Result<()>) -> Result<()> {
     }
     for (i, c) in conns.iter_mut().enumerate() {
         c.check(format!("batch client {i}\n").as_bytes())?;
+        serving(BATCH)?;
         c.check(&all_bytes())?;
         serving(BATCH)?;
     }

@@ -1,0 +1,66 @@
+/*
+ * fdutil.c: descriptor helpers of the event loops: non-blocking mode, read
+ * and write retried after EINTR, tables that grow (twin of fdutil.rs).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "fdutil.h"
+#include "wrap.h"
+
+/* fcntl(2): O_NONBLOCK on fd; exits on failure. */
+void set_nonblock(int fd)
+{
+	int flags;
+
+	if ((flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		perr_exit("fcntl");
+}
+
+/* read(2), retried after EINTR. */
+ssize_t read_again(int fd, void *buf, size_t n)
+{
+	ssize_t r;
+
+	do
+		r = read(fd, buf, n);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+/* write(2), retried after EINTR. */
+ssize_t write_again(int fd, const void *buf, size_t n)
+{
+	ssize_t r;
+
+	do
+		r = write(fd, buf, n);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+/*
+ * realloc(3) of a, an array of *n elements of size bytes, so that element
+ * i exists: *n doubles (from TABLE_MIN) until it is past i, as libev's
+ * array_needsize and redis's aeResizeSetSize grow theirs. The new
+ * elements are the caller's to initialise. Returns the array, a itself
+ * when i is already in it, or NULL when out of memory (a and *n unchanged).
+ */
+void *array_grow(void *a, int *n, int i, size_t size)
+{
+	void *p;
+	int want;
+
+	if (i < *n)
+		return a;
+	want = *n > 0 ? *n : TABLE_MIN;
+	while (want <= i)
+		want = want > INT_MAX / 2 ? INT_MAX : want * 2;
+	if ((p = realloc(a, (size_t)want * size)) == NULL)
+		return NULL;
+	*n = want;
+	return p;
+}
