@@ -11,21 +11,6 @@ use std::process::Command;
 #[allow(dead_code)]
 mod programs;
 
-/// `-g` for line tables (make explain maps each system call to its line).
-/// `-z now` and `-z relro`: linked as rustc links the Rust programs
-/// (`readelf -d` shows `BIND_NOW` in both), so that neither twin resolves
-/// its symbols lazily, in every forked child again, and the benchmark
-/// compares the languages rather than a linker flag.
-const CFLAGS: &[&str] = &[
-    "-O2",
-    "-g",
-    "-Wall",
-    "-Wextra",
-    "-Werror",
-    "-Wl,-z,now",
-    "-Wl,-z,relro",
-];
-
 fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("c");
     std::fs::create_dir_all(&out).expect("create OUT_DIR/c");
@@ -33,7 +18,7 @@ fn main() {
 
     for p in programs::PROGRAMS {
         let status = Command::new(&cc)
-            .args(CFLAGS)
+            .args(programs::C_FLAGS)
             .args(p.c_sources)
             .arg("-o")
             .arg(out.join(p.name))

@@ -95,6 +95,22 @@ impl Program {
     }
 }
 
+/// How build.rs compiles and links every C twin (and the tests that build
+/// one again). `-g` for line tables (make explain maps each system call to
+/// its line). `-z now` and `-z relro`: linked as rustc links the Rust
+/// programs (`readelf -d` shows `BIND_NOW` in both), so that neither twin
+/// resolves its symbols lazily, in every forked child again, and the
+/// benchmark compares the languages rather than a linker flag.
+pub const C_FLAGS: &[&str] = &[
+    "-O2",
+    "-g",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-Wl,-z,now",
+    "-Wl,-z,relro",
+];
+
 /// The sources every server's twin is built from, besides its own.
 macro_rules! server_sources {
     ($main:literal $(, $more:literal)*) => {

@@ -459,24 +459,13 @@ pub fn summary(r: &Results, models: &[&str], o: &Options, table: &str) -> String
     let at = o.conns.iter().copied().max().unwrap_or(0);
     let cols: [(&Figure, usize, &str); 7] = [
         (&ROUND_TRIPS, at, "trips/s"),
-        (&CPU, at, "CPU µs/trip"),
+        (&CPU, at, "CPU µs"),
         (&P99, at, "p99 µs"),
         (&MEMORY_START, 0, "kB start"),
         (&MEMORY, at, "kB/conn"),
-        (&SYSCALLS_RT, 0, "calls/trip"),
-        (&INSTR_RT, 0, "instr/trip"),
+        (&SYSCALLS_RT, 0, "calls/rt"),
+        (&INSTR_RT, 0, "instr/rt"),
     ];
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Medians; trips/s, CPU, p99 and kB/conn at N = {at} connections open ({} active)",
-        o.active
-    );
-    let _ = write!(out, "{:<18}", "server");
-    for (_, _, head) in cols {
-        let _ = write!(out, "{head:>12}");
-    }
-    out.push('\n');
     let mut rows: Vec<(String, &str, Side)> = Vec::new();
     for m in models {
         for side in [Side::Rust, Side::C] {
@@ -486,10 +475,34 @@ pub fn summary(r: &Results, models: &[&str], o: &Options, table: &str) -> String
     for side in Side::REFERENCES {
         rows.push((side.label().to_string(), "", side));
     }
-    for (name, m, side) in rows {
-        let _ = write!(out, "{name:<18}");
+    // The name's column as wide as the longest, within the width.
+    let value = 10;
+    let name = rows
+        .iter()
+        .map(|r| r.0.chars().count() + 1)
+        .max()
+        .unwrap_or(0)
+        .clamp(8, SUMMARY_WIDTH - value * cols.len());
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Medians. trips/s (round trips per second), CPU µs (server CPU time per round trip),"
+    );
+    let _ = writeln!(
+        out,
+        "p99 µs and kB/conn at N = {at} connections open ({} active); calls and instr per round trip.",
+        o.active
+    );
+    let _ = write!(out, "{:<name$}", "server");
+    for (_, _, head) in cols {
+        let _ = write!(out, "{head:>value$}");
+    }
+    out.push('\n');
+    for (label, m, side) in rows {
+        let label: String = label.chars().take(name - 1).collect();
+        let _ = write!(out, "{label:<name$}");
         for (f, x, _) in cols {
-            let _ = write!(out, "{:>12}", fmt(r.median(f, x, m, side)));
+            let _ = write!(out, "{:>value$}", fmt(r.median(f, x, m, side)));
         }
         out.push('\n');
     }
@@ -699,6 +712,22 @@ pub fn goals(r: &Results, models: &[&str], o: &Options) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_summary_fits_its_width_whatever_the_names() {
+        let o = Options::default();
+        for models in [
+            vec!["process"],
+            vec!["process", "a_model_with_a_very_long_name_indeed_x"],
+        ] {
+            let s = summary(&Results::default(), &models, &o, "x\nGoals:\n- a goal\n");
+            assert!(s.lines().all(|l| l.chars().count() <= SUMMARY_WIDTH), "{s}");
+            assert!(
+                s.contains("\nprocess (Rust) ") && s.contains("\ntokio-mt "),
+                "{s}"
+            );
+        }
+    }
 
     #[test]
     fn wrap_cuts_at_spaces_and_indents_what_follows() {
