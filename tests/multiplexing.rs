@@ -4,7 +4,7 @@
 
 use harness::client::{Conn, at_once, talk, upper};
 use harness::process::{Output, Running, Server, free_port, wait_until};
-use harness::testing::{each_server, pass};
+use harness::testing::{cannot_run, each_server, pass, raise_nofile};
 use harness::{Call, Model, Result, Twin, Worker, procfs};
 use std::io::{Read, Write};
 use std::net::Shutdown;
@@ -22,23 +22,6 @@ fn event_loop(m: &Model) -> bool {
 /// An event loop that can hold more than FD_SETSIZE connections.
 fn beyond_select(m: &Model) -> bool {
     event_loop(m) && m.main_idle_in != Call::Select
-}
-
-/// Raises this process's soft RLIMIT_NOFILE to `want` (servers started
-/// after inherit it); false when the hard limit is lower.
-fn raise_nofile(want: u64) -> bool {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: lim is a struct rlimit, written by getrlimit(2).
-    unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
-    if lim.rlim_max < want {
-        return false;
-    }
-    lim.rlim_cur = lim.rlim_cur.max(want);
-    // SAFETY: lim is a valid struct rlimit.
-    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 }
 }
 
 /// The median and the largest of some round trips' times.
@@ -145,6 +128,12 @@ fn ten_thousand_idle_and_one_active(name: &str, twin: Twin) -> Result<()> {
             idle.last_mut().unwrap().check(b"keeping up\n")?;
         }
     }
+    // Held at once: every one of them open in the server (and its
+    // listening socket), as /proc counts its sockets.
+    wait_until(&format!("{IDLE} connections held at once"), || {
+        procfs::sockets(server.pid) == IDLE + 1
+    })
+    .map_err(|e| format!("{e}: {} sockets", procfs::sockets(server.pid)))?;
     let mut active = server.connect()?;
     let (median, _) = timed_round_trips(&mut active, 50)?;
     if median > Duration::from_millis(50) {
@@ -211,13 +200,13 @@ fn memory_at_start_does_not_depend_on_the_limit(name: &str, twin: Twin, high: u6
 
 #[test]
 fn memory_at_start_does_not_depend_on_the_limit_every_event_loop() {
+    // Below 16,384, the slots the limit allows would fit in 256 KB anyway.
+    raise_nofile(65_536);
     let high = hard_nofile();
-    // Below this, the slots the limit allows would fit in 256 KB anyway.
     if high < 16_384 {
-        println!(
-            "skipped: the hard RLIMIT_NOFILE is {high} (ulimit -Hn), too low to tell a table sized by it"
-        );
-        return;
+        return cannot_run(&format!(
+            "the hard RLIMIT_NOFILE is {high} (ulimit -Hn) and cannot be raised: too low to tell a table sized by it"
+        ));
     }
     each_server(event_loop, |name, twin| {
         memory_at_start_does_not_depend_on_the_limit(name, twin, high)
@@ -227,10 +216,9 @@ fn memory_at_start_does_not_depend_on_the_limit_every_event_loop() {
 #[test]
 fn ten_thousand_idle_connections_and_one_active() {
     if !raise_nofile(10_000 + 200) {
-        println!(
-            "skipped: the hard RLIMIT_NOFILE is below 10,200 (ulimit -Hn), too low for 10,000 connections"
+        return cannot_run(
+            "the hard RLIMIT_NOFILE is below 10,200 (ulimit -Hn) and cannot be raised: too low for 10,000 connections",
         );
-        return;
     }
     // One server at a time: this process holds the clients' 10,000 descriptors.
     for p in harness::servers().filter(|p| beyond_select(p.model().unwrap())) {
@@ -331,8 +319,7 @@ fn select_server_with_its_own_descriptors_past_fd_setsize() {
 #[test]
 fn select_server_past_fd_setsize() {
     if !raise_nofile(4096) {
-        println!("skipped: the hard RLIMIT_NOFILE is below 4096");
-        return;
+        return cannot_run("the hard RLIMIT_NOFILE is below 4096 and cannot be raised");
     }
     for twin in Twin::BOTH {
         pass(|| select_past_fd_setsize(twin));
@@ -529,6 +516,20 @@ fn injected_faults_are_survived(name: &str, twin: Twin) -> Result<()> {
             return Err(format!("the server died under {fault}"));
         }
         server.stop();
+        // The fault fired: strace marks each call it failed.
+        let errno = fault
+            .split("error=")
+            .nth(1)
+            .and_then(|r| r.split(':').next())
+            .unwrap();
+        let text = std::fs::read_to_string(&trace).map_err(|e| e.to_string())?;
+        let fired = text
+            .lines()
+            .filter(|l| l.contains(&format!("= -1 {errno} (")) && l.ends_with("(INJECTED)"))
+            .count();
+        if fired == 0 {
+            return Err(format!("{fault}: never injected"));
+        }
     }
     Ok(())
 }

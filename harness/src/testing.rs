@@ -49,6 +49,35 @@ pub fn each_server(
     }
 }
 
+/// Raises this process's RLIMIT_NOFILE to at least `want` (servers started
+/// after inherit it): the soft limit, and the hard one too where it is
+/// lower and this process may (root, as on CI: up to fs.nr_open); false
+/// when it cannot.
+pub fn raise_nofile(want: u64) -> bool {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: lim is a struct rlimit, written by getrlimit(2).
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return false;
+    }
+    lim.rlim_max = lim.rlim_max.max(want);
+    lim.rlim_cur = lim.rlim_cur.max(want);
+    // SAFETY: lim is a valid struct rlimit.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 }
+}
+
+/// A test that cannot make the condition it needs: under CI (`CI` set, as
+/// `.ci/run` runs) that fails the test, for a test that did not run must
+/// not pass; elsewhere it is said, and the test returns.
+pub fn cannot_run(why: &str) {
+    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+        panic!("cannot run, and CI is set: {why}");
+    }
+    println!("skipped (not under CI): {why}");
+}
+
 /// Every server.
 pub fn all(_: &Model) -> bool {
     true
