@@ -144,6 +144,52 @@ pub const MUTANTS: &[Mutant] = &[
             "every_bench_server_makes_the_same_writes",
         ]],
     },
+    Mutant {
+        name: "echo-upper-64",
+        breaks: "every byte of a read is upper-cased, not only the first 64 (which is all strace -s 64 showed)",
+        edits: &[
+            edit!("src/echo.c", "\tfor (i = 0; i < n; i++)\n\t\tbuf[i] = toupper" => "\tfor (i = 0; i < n && i < 64; i++)\n\t\tbuf[i] = toupper"),
+            edit!("src/echo.rs", "    for b in buf.iter_mut() {" => "    for b in buf.iter_mut().take(64) {"),
+        ],
+        tests: &[&["--test", "reliability", "--", "one_mebibyte_in_one_send"]],
+    },
+    Mutant {
+        name: "spare-not-retried",
+        breaks: "an event loop reopens its spare descriptor once it could not (else every EMFILE pauses it)",
+        edits: &[
+            edit!("src/accept.c", "\tif (*spare < 0)\n\t\t*spare = open(\"/dev/null\", O_RDONLY);\nagain:" => "again:"),
+            edit!("src/accept.rs", "    if *spare < 0 {\n        // SAFETY: a NUL-terminated path.\n        *spare = unsafe { libc::open(c\"/dev/null\".as_ptr(), libc::O_RDONLY) };\n    }\n    loop {" => "    loop {"),
+        ],
+        tests: &[&[
+            "--test",
+            "multiplexing",
+            "--",
+            "spare_reopened_after_a_failed_reopen",
+        ]],
+    },
+    Mutant {
+        name: "pool-one-handover",
+        breaks: "a pool worker takes in every connection waiting in its pipe in one pass",
+        edits: &[
+            edit!("src/bin/pool_server.c", "read_again(w->pipefd[0], h, sizeof(h))" => "read_again(w->pipefd[0], h, sizeof(h[0]))"),
+            edit!("src/bin/pool_server.rs", "                size_of::<[handoff; MAXACCEPT]>(),\n            )" => "                size_of::<handoff>(),\n            )"),
+        ],
+        tests: &[&[
+            "--test",
+            "pool_server",
+            "--",
+            "a_burst_is_taken_in_with_one_read",
+        ]],
+    },
+    Mutant {
+        name: "stdout-blocks-the-loop",
+        breaks: "an event loop's stdout never blocks it: a stdout nobody reads stalls no client",
+        edits: &[
+            edit!("src/outbuf.c", "O_WRONLY | O_NONBLOCK | O_NOCTTY" => "O_WRONLY | O_NOCTTY"),
+            edit!("src/outbuf.rs", "libc::O_WRONLY | libc::O_NONBLOCK | libc::O_NOCTTY" => "libc::O_WRONLY | libc::O_NOCTTY"),
+        ],
+        tests: &[&["--test", "stdout", "--", "stdout_a_pipe_nobody_reads"]],
+    },
 ];
 
 /// What became of a mutant.
@@ -244,4 +290,35 @@ pub fn try_mutant(dir: &Path, target: &Path, m: &Mutant, log: &Path) -> Result<F
         }
     }
     Ok(Fate::Survived)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every edit still finds its text exactly once in the tree: the list
+    /// follows the code (a stale mutant would only show in `make mutants`).
+    #[test]
+    fn every_mutant_applies_to_the_tree() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for m in MUTANTS {
+            assert!(!m.edits.is_empty() && !m.tests.is_empty(), "{}", m.name);
+            for e in m.edits {
+                let text = fs::read_to_string(root.join(e.file)).unwrap();
+                assert_eq!(
+                    text.matches(e.find).count(),
+                    1,
+                    "{}: {} {:?}",
+                    m.name,
+                    e.file,
+                    e.find
+                );
+                assert_ne!(e.find, e.replace, "{}", m.name);
+            }
+        }
+        let mut names: Vec<&str> = MUTANTS.iter().map(|m| m.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), MUTANTS.len(), "names are unique");
+    }
 }
