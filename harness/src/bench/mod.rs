@@ -289,7 +289,6 @@ fn curve_point(
     let server = Server::start(s, &[])?;
     let pid = server.pid();
     let pss_before = measure::tree_pss_kb(pid);
-    results.add(&report::MEMORY_START, 0, s.short, s.side, pss_before as f64);
     let open = match load::open(server.port, n) {
         Ok(open) => open,
         Err(refused) => {
@@ -357,7 +356,8 @@ fn rates(bench: &Bench, o: &Options, results: &mut Results, progress: &mut Progr
     }
 }
 
-/// System calls and instructions per connection and per round trip, sizes.
+/// Memory at start, system calls and instructions per connection and per
+/// round trip, sizes.
 fn counted(bench: &Bench, results: &mut Results, progress: &mut Progress) {
     for s in &bench.servers {
         progress.step(
@@ -376,11 +376,19 @@ fn counted(bench: &Bench, results: &mut Results, progress: &mut Progress) {
             one(&report::INSTR_CONN, conn);
             one(&report::INSTR_RT, trip);
         });
+        // Memory at start: every server, whatever N it holds.
+        let at_start = Server::start(s, &[]).and_then(|server| {
+            let kb = measure::tree_pss_kb(server.pid());
+            server.stop()?;
+            one(&report::MEMORY_START, kb as f64);
+            Ok(())
+        });
         let sizes = measure::sizes(s).map(|(built, stripped)| {
             one(&report::SIZE, built);
             one(&report::SIZE_STRIPPED, stripped);
         });
         for (what, r) in [
+            ("memory at start", at_start),
             ("system calls", syscalls),
             ("instructions", instructions),
             ("sizes", sizes),
