@@ -106,8 +106,11 @@ fn shell(cmd: &str, port: u16, stdin: &str) -> Result<String> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| e.to_string())?;
-    std::io::Write::write_all(child.stdin.as_mut().unwrap(), stdin.as_bytes())
-        .map_err(|e| e.to_string())?;
+    // A command that does not read its input may have ended already.
+    match std::io::Write::write_all(child.stdin.as_mut().unwrap(), stdin.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.to_string()),
+        _ => {}
+    }
     drop(child.stdin.take());
     let out = child.wait_with_output().map_err(|e| e.to_string())?;
     if !out.status.success() {
