@@ -90,6 +90,21 @@ struct Task {
 /// Runs both executables through the session, tracing into `dir/rust`
 /// and `dir/c` (for a pair: the first and the second), and compares.
 pub fn run(job: &Job, dir: &Path) -> Result<Outcome> {
+    // A free port may be taken by another program between the moment it
+    // is chosen and the server's bind (tests run in parallel): on a port
+    // of our choosing, another try on another port.
+    let mut tries = 1;
+    loop {
+        match run_once(job, dir) {
+            Err(e) if job.port.is_none() && e.contains("Address already in use") && tries < 3 => {
+                tries += 1
+            }
+            other => return other,
+        }
+    }
+}
+
+fn run_once(job: &Job, dir: &Path) -> Result<Outcome> {
     let port = match job.port {
         Some(n) => {
             port_free(n, false)?;
