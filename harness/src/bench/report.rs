@@ -426,7 +426,8 @@ pub fn render(r: &Results, models: &[&str], run: &Run) -> (String, String) {
          server's process tree, from /proc/PID/task/TID/schedstat (nanoseconds), over the timed \
          window, divided by the round trips; a window in which a task of the tree ended is an \
          error, not a figure. Memory at start: PSS of the whole tree (every process, from \
-         smaps_rollup), started and settled, before any load, under the RLIMIT_NOFILE above. \
+         smaps_rollup), started and settled after the one probe connection that says it is ready, \
+         before any other, under the RLIMIT_NOFILE above. \
          Memory per idle connection: that PSS with N idle connections, less that at start, over \
          N; the kernel's share \
          (socket buffers, kernel stacks, page tables) is not in it. Connections per second: each \
@@ -486,11 +487,11 @@ pub fn summary(r: &Results, models: &[&str], o: &Options, table: &str) -> String
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Medians. trips/s (round trips per second), CPU µs (server CPU time per round trip),"
+        "Medians. trips/s (round trips per second), CPU µs (server CPU time per round trip), p99 µs"
     );
     let _ = writeln!(
         out,
-        "p99 µs and kB/conn at N = {at} connections open ({} active); calls and instr per round trip.",
+        "and kB/conn at N = {at} connections open ({} active); - where a server holds fewer by design.",
         o.active
     );
     let _ = write!(out, "{:<name$}", "server");

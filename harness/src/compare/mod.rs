@@ -461,6 +461,16 @@ fn sites_report(
     let bad = pairs().filter(|c| *c == SiteCheck::Differ).count();
     let sites = pairs().filter(|c| *c == SiteCheck::Same).count();
     let not_checked = pairs().filter(|c| *c == SiteCheck::NotChecked).count();
+    if bad == 0 && sites == 0 {
+        // Line tables, but no call made from a frame they name: nothing
+        // was checked, and the verdict must not read as if it had been.
+        return (
+            true,
+            format!(
+                "{label}: identical calls, {total} tasks, {lines} lines; call sites not checked: no call's frame in the programs' own code could be named ({not_checked} unnamed)\n"
+            ),
+        );
+    }
     if bad == 0 {
         let rest = match not_checked {
             0 => String::new(),
