@@ -659,20 +659,7 @@ pub fn goals(r: &Results, models: &[&str], o: &Options) -> String {
                 .filter_map(|&t| r.median(&MEMORY, x, "", t))
                 .collect();
             let line = match a {
-                Some(a) if !tokio.is_empty() => {
-                    let lowest = tokio.iter().copied().fold(f64::MAX, f64::min);
-                    format!(
-                        "{} ({} kB against tokio's {} kB)",
-                        met(a < lowest),
-                        fmt(Some(a)),
-                        tokio
-                            .iter()
-                            .map(|&t| fmt(Some(t)))
-                            .collect::<Vec<_>>()
-                            .join(" and ")
-                    )
-                }
-                Some(_) => "tokio not measured".into(),
+                Some(a) => below_tokio(a, &tokio),
                 None => "not measured: the server does not hold them".into(),
             };
             let _ = writeln!(
@@ -687,27 +674,29 @@ pub fn goals(r: &Results, models: &[&str], o: &Options) -> String {
         .filter_map(|&t| r.median(&MEMORY_START, 0, "", t))
         .collect();
     for m in models {
-        let Some(a) = r.median(&MEMORY_START, 0, m, Side::Rust) else {
-            continue;
-        };
-        let line = if tokio.is_empty() {
-            "tokio not measured".into()
-        } else {
-            let lowest = tokio.iter().copied().fold(f64::MAX, f64::min);
-            format!(
-                "{} ({} kB against tokio's {} kB)",
-                met(a < lowest),
-                fmt(Some(a)),
-                tokio
-                    .iter()
-                    .map(|&t| fmt(Some(t)))
-                    .collect::<Vec<_>>()
-                    .join(" and ")
-            )
+        let line = match r.median(&MEMORY_START, 0, m, Side::Rust) {
+            Some(a) => below_tokio(a, &tokio),
+            None => "not measured".into(),
         };
         let _ = writeln!(s, "- {m} (Rust): memory at start below tokio's: {line}");
     }
     s
+}
+
+/// "met (A kB against tokio's T1 and T2 kB)": `a` below the lowest of
+/// tokio's figures, or not; "tokio not measured" without them.
+fn below_tokio(a: f64, tokio: &[f64]) -> String {
+    if tokio.is_empty() {
+        return "tokio not measured".into();
+    }
+    let lowest = tokio.iter().copied().fold(f64::MAX, f64::min);
+    let theirs: Vec<String> = tokio.iter().map(|&t| fmt(Some(t))).collect();
+    let met = if a < lowest { "met" } else { "not met" };
+    format!(
+        "{met} ({} kB against tokio's {} kB)",
+        fmt(Some(a)),
+        theirs.join(" and ")
+    )
 }
 
 #[cfg(test)]
