@@ -190,6 +190,64 @@ pub const MUTANTS: &[Mutant] = &[
         ],
         tests: &[&["--test", "stdout", "--", "stdout_a_pipe_nobody_reads"]],
     },
+    Mutant {
+        name: "epoll-drops-idle",
+        breaks: "the epoll server holds every connection it is given: 10,000 idle at once, counted in /proc (the test may not skip under CI)",
+        edits: &[
+            edit!("src/bin/epoll_server.c", "\t\t\tepoll_add(epfd, &client, connfd, &cliaddr);" => "\t\t\tepoll_add(epfd, &client, connfd, &cliaddr);\n\t\t\tif (connfd > 1010)\n\t\t\t\tclose(connfd - 1000);"),
+            edit!("src/bin/epoll_server.rs", "            epoll_add(epfd, &mut client, connfd, &cliaddr);" => "            epoll_add(epfd, &mut client, connfd, &cliaddr);\n            if connfd > 1010 {\n                unsafe { libc::close(connfd - 1000) };\n            }"),
+        ],
+        tests: &[&[
+            "--test",
+            "multiplexing",
+            "--",
+            "ten_thousand_idle_connections_and_one_active",
+        ]],
+    },
+    Mutant {
+        name: "faults-never-fire",
+        breaks: "each injected fault fires: the read and write EINTR faults aimed past the session's last call inject nothing",
+        edits: &[
+            edit!("harness/src/compare/session.rs", "\"read:error=EINTR:when=2+2\".into(),\n            \"write:error=EINTR:when=2+2\".into()," => "\"read:error=EINTR:when=9999\".into(),\n            \"write:error=EINTR:when=9999\".into(),"),
+        ],
+        tests: &[&[
+            "--test",
+            "strace",
+            "--",
+            "every_server_identical_under_injected_faults",
+        ]],
+    },
+    Mutant {
+        name: "fault-skips-the-pool",
+        breaks: "every fault runs on exactly the servers it applies to: read-write-eagain left off the pool server",
+        edits: &[
+            edit!("harness/src/compare/session.rs", "\"read-write-eagain\" if model.worker == Worker::Loop =>" => "\"read-write-eagain\" if model.worker == Worker::Loop && model.pool.is_none() =>"),
+        ],
+        tests: &[&[
+            "--test",
+            "strace",
+            "--",
+            "every_server_identical_under_injected_faults",
+        ]],
+    },
+    Mutant {
+        name: "loop-waits-for-a-reader",
+        breaks: "back-pressure: a reply the socket cannot take waits in the connection's buffer, and the loop goes on serving the others",
+        edits: &[
+            edit!("src/conn.c", "\tif ((size_t)nw == n)\n\t\treturn CONN_READ;\n\tif ((c->out = malloc" => "\twhile ((size_t)nw < n) {\n\t\tssize_t k = write_again(c->fd, buf + nw, n - nw);\n\t\tif (k > 0)\n\t\t\tnw += k;\n\t}\n\tif ((size_t)nw == n)\n\t\treturn CONN_READ;\n\tif ((c->out = malloc"),
+            edit!("src/conn.rs", "    let nw = nw as usize;\n    if nw == n {" => "    let mut nw = nw as usize;\n    while nw < n {\n        let k = write_again(c.fd, &buf[nw..]);\n        if k > 0 {\n            nw += k as usize;\n        }\n    }\n    if nw == n {"),
+        ],
+        tests: &[&["--test", "multiplexing", "--", "slow_reader_stalls_no_one"]],
+    },
+    Mutant {
+        name: "echo-high-bytes",
+        breaks: "every byte value comes back upper-cased, 251 to 255 too (a test that sent i % 251 never saw them)",
+        edits: &[
+            edit!("src/echo.c", "\t\tbuf[i] = toupper((unsigned char)buf[i]);" => "\t\tbuf[i] = (unsigned char)buf[i] >= 251 ? 0 : toupper((unsigned char)buf[i]);"),
+            edit!("src/echo.rs", "        *b = unsafe { *toupper.add(usize::from(*b)) } as u8;" => "        *b = if *b >= 251 { 0 } else { unsafe { *toupper.add(usize::from(*b)) } as u8 };"),
+        ],
+        tests: &[&["--test", "reliability", "--", "one_mebibyte_in_one_send"]],
+    },
 ];
 
 /// What became of a mutant.
@@ -233,60 +291,129 @@ fn tree_files(root: &Path) -> Result<Vec<PathBuf>> {
         .collect())
 }
 
-/// A copy of the work tree at `root` in `dir`, `m`'s edits applied.
-pub fn mutate(root: &Path, dir: &Path, m: &Mutant) -> Result<std::result::Result<(), String>> {
-    let _ = fs::remove_dir_all(dir);
+/// Makes `dir` a copy of the work tree at `root` with `m`'s edits applied
+/// (none for `None`: the tree as it is). Only files whose content differs
+/// are written, so that one scratch copy serves every mutant in turn and
+/// cargo builds again only what a mutant (or the one before it) changed.
+/// `Ok(Err(why))` when an edit's text is not in its file exactly once.
+pub fn mutate(
+    root: &Path,
+    dir: &Path,
+    m: Option<&Mutant>,
+) -> Result<std::result::Result<(), String>> {
     for f in tree_files(root)? {
         let (from, to) = (root.join(&f), dir.join(&f));
         if !from.is_file() {
             continue;
         }
+        let mut want = fs::read(&from).map_err(|e| format!("{}: {e}", from.display()))?;
+        for e in m.map_or(&[][..], |m| m.edits) {
+            if Path::new(e.file) != f {
+                continue;
+            }
+            let text = String::from_utf8(want).map_err(|_| format!("{}: not UTF-8", e.file))?;
+            match text.matches(e.find).count() {
+                1 => want = text.replacen(e.find, e.replace, 1).into_bytes(),
+                n => return Ok(Err(format!("{}: {:?} found {n} times", e.file, e.find))),
+            }
+        }
+        if fs::read(&to).is_ok_and(|have| have == want) {
+            continue;
+        }
         fs::create_dir_all(to.parent().unwrap()).map_err(|e| e.to_string())?;
-        fs::copy(&from, &to).map_err(|e| format!("{}: {e}", from.display()))?;
+        fs::write(&to, want).map_err(|e| format!("{}: {e}", to.display()))?;
     }
-    for e in m.edits {
-        let path = dir.join(e.file);
-        let text = fs::read_to_string(&path).map_err(|err| format!("{}: {err}", e.file))?;
-        match text.matches(e.find).count() {
-            1 => fs::write(&path, text.replacen(e.find, e.replace, 1))
-                .map_err(|err| err.to_string())?,
-            n => return Ok(Err(format!("{}: {:?} found {n} times", e.file, e.find))),
+    if let Some(m) = m {
+        for e in m.edits {
+            if !root.join(e.file).is_file() {
+                return Ok(Err(format!("{}: no such file in the tree", e.file)));
+            }
         }
     }
     Ok(Ok(()))
 }
 
+/// cargo in the scratch copy `dir`, with the target directory `target`,
+/// its output appended to `log`: whether it succeeded, and how many tests
+/// it ran (the sum of its "running N tests" lines).
+fn cargo(dir: &Path, target: &Path, args: &[&str], log: &Path) -> Result<(bool, usize)> {
+    let out = Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cargo: {e}"))?;
+    let mut file = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| format!("{}: {e}", log.display()))?;
+    use std::io::Write;
+    writeln!(file, "$ cargo {}", args.join(" ")).map_err(|e| e.to_string())?;
+    file.write_all(&out.stderr).map_err(|e| e.to_string())?;
+    file.write_all(&out.stdout).map_err(|e| e.to_string())?;
+    Ok((
+        out.status.success(),
+        tests_run(&String::from_utf8_lossy(&out.stdout)),
+    ))
+}
+
+/// The tests a `cargo test` run says it ran: the sum of its binaries'
+/// "running N tests" (or "running 1 test") lines.
+pub fn tests_run(stdout: &str) -> usize {
+    stdout
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("running ")?
+                .split(' ')
+                .next()?
+                .parse::<usize>()
+                .ok()
+        })
+        .sum()
+}
+
+/// `cargo test --release` with `t`'s arguments.
+fn test_args<'a>(t: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["test", "--release"];
+    args.extend_from_slice(t);
+    args
+}
+
+/// Runs each of `tests` on the unmutated copy in `dir` (see [`mutate`]):
+/// a mutant is killed only by tests that pass without it, and a filter
+/// that matches no test would kill nothing. The first command that fails
+/// or runs no test is an error that says so.
+pub fn baseline(dir: &Path, target: &Path, tests: &[&[&str]], log: &Path) -> Result<()> {
+    for t in tests {
+        let (ok, ran) = cargo(dir, target, &test_args(t), log)?;
+        let line = format!("cargo test --release {}", t.join(" "));
+        if ran == 0 {
+            return Err(format!("{line}: runs no test (see {})", log.display()));
+        }
+        if !ok {
+            return Err(format!(
+                "{line}: fails without any mutant, so it can kill none (see {})",
+                log.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Builds the mutated copy in `dir` and runs its tests, with cargo's
-/// target directory `target` (shared between mutants, so that only what
-/// a mutant changes is built again); `log` takes cargo's output.
+/// target directory `target`; `log` takes cargo's output.
 pub fn try_mutant(dir: &Path, target: &Path, m: &Mutant, log: &Path) -> Result<Fate> {
-    let log_file = || {
-        fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .map_err(|e| format!("{}: {e}", log.display()))
-    };
-    let cargo = |args: &[&str]| -> Result<bool> {
-        let status = Command::new(env!("CARGO"))
-            .args(args)
-            .current_dir(dir)
-            .env("CARGO_TARGET_DIR", target)
-            .stdin(Stdio::null())
-            .stdout(log_file()?)
-            .stderr(log_file()?)
-            .status()
-            .map_err(|e| format!("cargo: {e}"))?;
-        Ok(status.success())
-    };
-    if !cargo(&["build", "--release", "--workspace", "--tests"])? {
+    let build = ["build", "--release", "--workspace", "--tests"];
+    if !cargo(dir, target, &build, log)?.0 {
         return Ok(Fate::Unbuilt(format!("see {}", log.display())));
     }
     for t in m.tests {
-        let mut args = vec!["test", "--release"];
-        args.extend_from_slice(t);
-        if !cargo(&args)? {
-            return Ok(Fate::Killed);
+        match cargo(dir, target, &test_args(t), log)? {
+            (false, _) => return Ok(Fate::Killed),
+            (true, 0) => return Ok(Fate::Stale(format!("{t:?} runs no test"))),
+            (true, _) => {}
         }
     }
     Ok(Fate::Survived)
@@ -320,5 +447,13 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), MUTANTS.len(), "names are unique");
+    }
+
+    #[test]
+    fn the_tests_a_run_ran_are_counted_from_its_lines() {
+        let out = "running 0 tests\n\ntest result: ok.\nrunning 1 test\ntest a ... ok\nrunning 12 tests\n";
+        assert_eq!(tests_run(out), 13);
+        assert_eq!(tests_run("running 0 tests\n"), 0);
+        assert_eq!(tests_run("test running 5 tests ... ok\n"), 0);
     }
 }

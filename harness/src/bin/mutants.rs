@@ -1,6 +1,6 @@
 //! `mutants`: the mutation check behind `make mutants` (see `harness::mutants`).
 
-use harness::mutants::{Fate, MUTANTS, mutate, try_mutant};
+use harness::mutants::{Fate, MUTANTS, Mutant, baseline, mutate, try_mutant};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -8,11 +8,13 @@ use std::time::Instant;
 const USAGE: &str = "\
 usage: mutants [--list] [NAME...]
 
-Applies each named mutation (all, with no NAME) to a scratch copy of the
-work tree in target/mutants/, builds it, and runs the tests that must catch
-it; prints killed or survived for each, and exits 1 if any survived, was
-stale (its edit no longer matches the code) or did not build. --list prints
-the mutants and the tests each names.";
+First runs the tests the chosen mutants name on an unmutated scratch copy
+of the work tree (target/mutants/tree/): each must pass and run at least
+one test, or nothing could be killed. Then applies each named mutation
+(all, with no NAME) to that copy, builds it, and runs the tests that must
+catch it; prints killed or survived for each, and exits 1 if any survived,
+was stale (its edit no longer matches the code, or its tests ran none) or
+did not build. --list prints the mutants and the tests each names.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -41,17 +43,41 @@ fn main() -> ExitCode {
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let base = root.join("target/mutants");
-    let target = base.join("target");
-    let mut bad = 0;
-    for m in MUTANTS
+    let (dir, target) = (base.join("tree"), base.join("target"));
+    let chosen: Vec<&Mutant> = MUTANTS
         .iter()
         .filter(|m| args.is_empty() || args.iter().any(|a| a == m.name))
-    {
+        .collect();
+    let mut tests: Vec<&[&str]> = chosen
+        .iter()
+        .flat_map(|m| m.tests.iter().copied())
+        .collect();
+    tests.sort_unstable();
+    tests.dedup();
+    let started = Instant::now();
+    let log = base.join("baseline.log");
+    let _ = std::fs::create_dir_all(&base);
+    let _ = std::fs::remove_file(&log);
+    let unmutated = match mutate(&root, &dir, None) {
+        Ok(Ok(())) => baseline(&dir, &target, &tests, &log),
+        Ok(Err(e)) | Err(e) => Err(e),
+    };
+    if let Err(e) = unmutated {
+        eprintln!("mutants: unmutated: {e}");
+        return ExitCode::from(2);
+    }
+    println!(
+        "{:<26} {} test runs pass ({} s)",
+        "(unmutated)",
+        tests.len(),
+        started.elapsed().as_secs()
+    );
+    let mut bad = 0;
+    for m in chosen {
         let started = Instant::now();
-        let dir = base.join(m.name);
         let log = base.join(format!("{}.log", m.name));
         let _ = std::fs::remove_file(&log);
-        let fate = match mutate(&root, &dir, m) {
+        let fate = match mutate(&root, &dir, Some(m)) {
             Err(e) => {
                 eprintln!("mutants: {e}");
                 return ExitCode::from(2);
