@@ -59,3 +59,21 @@ int threads_arg(int argc, char *argv[], int i, int dflt, int max, const char *us
 {
 	return number_arg(argc, argv, i, dflt, 1, max, "number of threads", usage);
 }
+
+/* argv[i] as a number of children from 1 to max, dflt when absent; exit 2 when invalid. */
+int children_arg(int argc, char *argv[], int i, int dflt, int max, const char *usage)
+{
+	return number_arg(argc, argv, i, dflt, 1, max, "number of children", usage);
+}
+
+/* Whether argv[i] is word: 1 if it is, 0 when absent; exit 2 when it is another. */
+int word_arg(int argc, char *argv[], int i, const char *word, const char *usage)
+{
+	if (i >= argc)
+		return 0;
+	if (strcmp(argv[i], word) != 0) {
+		fprintf(stderr, "%s: invalid argument: %s\n", argv[0], argv[i]);
+		usage_exit(argv, usage);
+	}
+	return 1;
+}

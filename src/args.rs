@@ -108,3 +108,46 @@ pub unsafe fn threads_arg(
     // SAFETY: the caller's guarantee.
     unsafe { number_arg(argc, argv, i, dflt, 1, max, c"number of threads", usage) }
 }
+
+/// `argv[i]` as a number of children from 1 to `max`, `dflt` when absent;
+/// exit 2 when invalid.
+///
+/// # Safety
+/// `argv` must hold `argc` valid C strings, as `main` receives it.
+pub unsafe fn children_arg(
+    argc: c_int,
+    argv: *const *const c_char,
+    i: c_int,
+    dflt: c_int,
+    max: c_int,
+    usage: &CStr,
+) -> c_int {
+    // SAFETY: the caller's guarantee.
+    unsafe { number_arg(argc, argv, i, dflt, 1, max, c"number of children", usage) }
+}
+
+/// Whether `argv[i]` is `word`: true if it is, false when absent; exit 2
+/// when it is another.
+///
+/// # Safety
+/// `argv` must hold `argc` valid C strings, as `main` receives it.
+pub unsafe fn word_arg(
+    argc: c_int,
+    argv: *const *const c_char,
+    i: c_int,
+    word: &CStr,
+    usage: &CStr,
+) -> bool {
+    if i >= argc {
+        return false;
+    }
+    // SAFETY: the caller guarantees argv[0..argc] are valid C strings, and i < argc.
+    unsafe {
+        let arg = *argv.add(i as usize);
+        if libc::strcmp(arg, word.as_ptr()) != 0 {
+            libc::fprintf(stderr, c"%s: invalid argument: %s\n".as_ptr(), *argv, arg);
+            usage_exit(argv, usage);
+        }
+    }
+    true
+}

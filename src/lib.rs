@@ -13,6 +13,7 @@ pub mod fdutil;
 pub mod ffi;
 pub mod listen;
 pub mod outbuf;
+pub mod prefork;
 pub mod wrap;
 
 /// What a `#![no_std]` + `#![no_main]` program must supply itself: a panic

@@ -13,6 +13,12 @@ pub enum Call {
     EpollWait,
     Poll,
     Select,
+    /// `wait(2)`, which glibc makes as `wait4`: a preforked server's parent.
+    Wait4,
+    /// `fcntl(2)` F_SETLKW: a child waiting for a record lock.
+    Fcntl,
+    /// `recvmsg(2)`: a child waiting for a descriptor over its socketpair.
+    Recvmsg,
 }
 
 /// Who serves a connection once it is accepted.
@@ -26,6 +32,20 @@ pub enum Worker {
     Thread,
     /// No one task per connection: an event loop watches them all.
     Loop,
+    /// Child processes forked at start, each serving one connection at a
+    /// time, blocked in `read` while it waits.
+    Prefork(Children),
+}
+
+/// The children a preforked server makes before its clients come.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Children {
+    /// How many (the session passes this number as CHILDREN).
+    pub n: usize,
+    /// Where the child that takes the next connection waits for it.
+    pub idle_in: Call,
+    /// Where the others wait for their turn (a lock), if not there too.
+    pub queued_in: Option<Call>,
 }
 
 /// Threads a server starts once, whatever its connections.
@@ -132,6 +152,30 @@ macro_rules! loop_sources {
             $(, $more)*
         )
     };
+}
+
+/// The children the scripted sessions (tests, comparison, bench) give a
+/// preforked server: two, so that which child takes each connection is
+/// set by the kernel's order alone. With more, an fcntl lock's release
+/// wakes every waiter, and whichever runs first takes it.
+pub const PREFORK_SESSION_CHILDREN: &str = "2";
+
+/// A preforked server's model: its parent waits in `main_idle_in`; its
+/// children ([`PREFORK_SESSION_CHILDREN`] of them) as [`Children`] says;
+/// it holds as many connections at once as it has children.
+const fn prefork_model(main_idle_in: Call, idle_in: Call, queued_in: Option<Call>) -> Model {
+    Model {
+        main_idle_in,
+        worker: Worker::Prefork(Children {
+            n: 2,
+            idle_in,
+            queued_in,
+        }),
+        spawn: None,
+        pool: None,
+        leaves_zombies: false,
+        holds: Some(2),
+    }
 }
 
 pub const PROGRAMS: &[Program] = &[
@@ -292,6 +336,54 @@ pub const PROGRAMS: &[Program] = &[
         session_args: &["2"],
     },
     Program {
+        name: "prefork_server",
+        short: "prefork",
+        about: "CHILDREN processes forked at start, each in accept, no lock",
+        c_sources: server_sources!("src/bin/prefork_server.c", "src/prefork.c"),
+        kind: Kind::Server(prefork_model(Call::Wait4, Call::Accept, None)),
+        session_args: &[PREFORK_SESSION_CHILDREN],
+    },
+    Program {
+        name: "prefork_lock_server",
+        short: "prefork_lock",
+        about: "CHILDREN processes forked at start, accept serialised by an fcntl lock",
+        c_sources: server_sources!("src/bin/prefork_lock_server.c", "src/prefork.c"),
+        kind: Kind::Server(prefork_model(Call::Wait4, Call::Accept, Some(Call::Fcntl))),
+        session_args: &[PREFORK_SESSION_CHILDREN],
+    },
+    Program {
+        name: "prefork_mutex_server",
+        short: "prefork_mutex",
+        about: "CHILDREN processes forked at start, accept serialised by a process-shared mutex",
+        c_sources: server_sources!(
+            "src/bin/prefork_mutex_server.c",
+            "src/prefork.c",
+            "-pthread"
+        ),
+        kind: Kind::Server(prefork_model(Call::Wait4, Call::Accept, Some(Call::Futex))),
+        session_args: &[PREFORK_SESSION_CHILDREN],
+    },
+    Program {
+        name: "prefork_passfd_server",
+        short: "prefork_passfd",
+        about: "CHILDREN processes forked at start; the parent accepts and passes each descriptor",
+        c_sources: server_sources!(
+            "src/bin/prefork_passfd_server.c",
+            "src/prefork.c",
+            "src/fdutil.c"
+        ),
+        kind: Kind::Server(prefork_model(Call::Poll, Call::Recvmsg, None)),
+        session_args: &[PREFORK_SESSION_CHILDREN],
+    },
+    Program {
+        name: "herd_server",
+        short: "herd",
+        about: "CHILDREN processes forked at start, each in epoll_wait: the thundering herd",
+        c_sources: server_sources!("src/bin/herd_server.c", "src/prefork.c", "src/fdutil.c"),
+        kind: Kind::Server(prefork_model(Call::Wait4, Call::EpollWait, None)),
+        session_args: &[PREFORK_SESSION_CHILDREN, "exclusive"],
+    },
+    Program {
         name: "client",
         short: "client",
         about: "sends stdin's lines to a server, prints the replies",
@@ -319,6 +411,7 @@ pub const HEADERS: &[&str] = &[
     "src/fdutil.h",
     "src/listen.h",
     "src/outbuf.h",
+    "src/prefork.h",
     "src/wrap.h",
 ];
 

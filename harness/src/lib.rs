@@ -16,7 +16,7 @@ pub mod testing;
 #[cfg(feature = "tokio")]
 pub mod tokio_echo;
 
-pub use concserv::programs::{Call, Kind, Model, PROGRAMS, Pool, Program, Worker};
+pub use concserv::programs::{Call, Children, Kind, Model, PROGRAMS, Pool, Program, Worker};
 use std::path::PathBuf;
 
 /// Every fallible step says what failed, in words.

@@ -23,8 +23,34 @@ pub fn workers(pid: i32, model: &Model) -> Vec<(i32, i32)> {
             w.extend(split_pool(pid, model).1.into_iter().map(|t| (pid, t)));
             w
         }
+        // The children serving a connection: those waiting for their client.
+        Worker::Prefork(_) => procfs::live_children(pid)
+            .into_iter()
+            .filter(|&c| blocked_in(c, c, crate::Call::Read))
+            .map(|c| (c, c))
+            .collect(),
         Worker::Main | Worker::Loop => Vec::new(),
     }
+}
+
+/// Whether a preforked server's children are all there, `n` of them
+/// serving (waiting for their clients), and the others where
+/// [`Children`](crate::Children) says they wait: all in `idle_in`, or,
+/// behind a lock, one there and the rest in `queued_in`.
+fn children_serving(pid: i32, c: &crate::Children, n: usize) -> bool {
+    let live = procfs::live_children(pid);
+    let count = |call| live.iter().filter(|&&k| blocked_in(k, k, call)).count();
+    let Some(rest) = c.n.checked_sub(n) else {
+        return false;
+    };
+    let waiting = match c.queued_in {
+        None => count(c.idle_in) == rest,
+        Some(q) => count(c.idle_in) == rest.min(1) && count(q) == rest - rest.min(1),
+    };
+    live.len() == c.n
+        && procfs::children(pid).len() == c.n
+        && count(crate::Call::Read) == n
+        && waiting
 }
 
 fn pool_size(model: &Model) -> usize {
@@ -96,6 +122,7 @@ pub fn serving(pid: i32, model: &Model, n: usize) -> bool {
                 && (model.leaves_zombies
                     || procfs::live_children(pid).len() == procfs::children(pid).len())
         }
+        Worker::Prefork(c) => main_waits && threads == 0 && children_serving(pid, &c, n),
         // The listening socket and one per connection.
         Worker::Loop => main_waits && threads == pool_size(model) && procfs::sockets(pid) == 1 + n,
     }
