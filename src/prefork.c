@@ -106,19 +106,21 @@ int child_ended(struct prefork *pf, pid_t pid, int status)
 }
 
 /*
- * SIGTERM to every child, a wait for each, the meter (one line per child:
- * the connections its slot took), and exit 0.
+ * SIGTERM to each child and a wait for it, one after the other (so that
+ * each SIGCHLD comes after the wait it ends, the same in every run), the
+ * meter (one line per child: the connections its slot took), and exit 0.
  */
 _Noreturn void prefork_stop(struct prefork *pf)
 {
 	int i;
 
-	for (i = 0; i < pf->nchildren; i++)
-		if (pf->pid[i] > 0)
-			kill(pf->pid[i], SIGTERM);
-	for (i = 0; i < pf->nchildren; i++)
-		while (pf->pid[i] > 0 && waitpid(pf->pid[i], NULL, 0) < 0 && errno == EINTR)
+	for (i = 0; i < pf->nchildren; i++) {
+		if (pf->pid[i] <= 0)
+			continue;
+		kill(pf->pid[i], SIGTERM);
+		while (waitpid(pf->pid[i], NULL, 0) < 0 && errno == EINTR)
 			;
+	}
 	for (i = 0; i < pf->nchildren; i++)
 		printf("child %d: %ld connections\n", i, pf->count[i]);
 	exit(0);

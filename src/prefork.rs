@@ -38,53 +38,53 @@ extern "C" fn do_stop(_num: c_int) {
     STOPPING.store(true, Ordering::Relaxed);
 }
 
-impl Prefork {
-    /// The children's slots, empty; their meter in a shared anonymous
-    /// mapping (mmap(2)), which every child writes its own count into; and
-    /// the handler for SIGTERM and SIGINT, without SA_RESTART, so that they
-    /// interrupt the parent's wait.
-    pub fn init(
-        listenfd: c_int,
-        nchildren: c_int,
-        child_main: fn(&mut Prefork, c_int) -> !,
-        arg: *mut c_void,
-    ) -> Prefork {
-        let mut pf = Prefork {
-            listenfd,
-            nchildren,
-            pid: [0; MAXCHILDREN],
-            count: ptr::null_mut(),
-            child_main,
-            arg,
-        };
-        // SAFETY: a new anonymous mapping, at no address of ours.
-        let count = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                MAXCHILDREN * size_of::<libc::c_long>(),
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if count == libc::MAP_FAILED {
-            perr_exit(c"mmap");
-        }
-        pf.count = count.cast();
-
-        // SAFETY: an all-zero sigaction is valid; every pointer passed outlives the call.
-        unsafe {
-            let mut newact: libc::sigaction = zeroed();
-            newact.sa_sigaction = do_stop as extern "C" fn(c_int) as libc::sighandler_t;
-            libc::sigemptyset(&mut newact.sa_mask);
-            newact.sa_flags = 0;
-            libc::sigaction(libc::SIGTERM, &newact, ptr::null_mut());
-            libc::sigaction(libc::SIGINT, &newact, ptr::null_mut());
-        }
-        pf
+/// The children's slots, empty; their meter in a shared anonymous
+/// mapping (mmap(2)), which every child writes its own count into; and
+/// the handler for SIGTERM and SIGINT, without SA_RESTART, so that they
+/// interrupt the parent's wait.
+pub fn prefork_init(
+    listenfd: c_int,
+    nchildren: c_int,
+    child_main: fn(&mut Prefork, c_int) -> !,
+    arg: *mut c_void,
+) -> Prefork {
+    let mut pf = Prefork {
+        listenfd,
+        nchildren,
+        pid: [0; MAXCHILDREN],
+        count: ptr::null_mut(),
+        child_main,
+        arg,
+    };
+    // SAFETY: a new anonymous mapping, at no address of ours.
+    let count = unsafe {
+        libc::mmap(
+            ptr::null_mut(),
+            MAXCHILDREN * size_of::<libc::c_long>(),
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if count == libc::MAP_FAILED {
+        perr_exit(c"mmap");
     }
+    pf.count = count.cast();
 
+    // SAFETY: an all-zero sigaction is valid; every pointer passed outlives the call.
+    unsafe {
+        let mut newact: libc::sigaction = zeroed();
+        newact.sa_sigaction = do_stop as extern "C" fn(c_int) as libc::sighandler_t;
+        libc::sigemptyset(&mut newact.sa_mask);
+        newact.sa_flags = 0;
+        libc::sigaction(libc::SIGTERM, &newact, ptr::null_mut());
+        libc::sigaction(libc::SIGINT, &newact, ptr::null_mut());
+    }
+    pf
+}
+
+impl Prefork {
     /// Slot `i`'s count of connections, in the shared mapping.
     pub fn count(&self, i: c_int) -> *mut libc::c_long {
         // SAFETY: count maps MAXCHILDREN longs, and i < nchildren <= MAXCHILDREN.
@@ -167,22 +167,19 @@ pub fn child_ended(pf: &mut Prefork, pid: pid_t, status: c_int) -> c_int {
     i
 }
 
-/// SIGTERM to every child, a wait for each, the meter (one line per child:
-/// the connections its slot took), and exit 0.
+/// SIGTERM to each child and a wait for it, one after the other (so that
+/// each SIGCHLD comes after the wait it ends, the same in every run), the
+/// meter (one line per child: the connections its slot took), and exit 0.
 pub fn prefork_stop(pf: &mut Prefork) -> ! {
-    let n = pf.nchildren as usize;
-    for &pid in &pf.pid[..n] {
-        if pid > 0 {
-            // SAFETY: kill(2) takes no pointers.
-            unsafe { libc::kill(pid, libc::SIGTERM) };
+    for &pid in &pf.pid[..pf.nchildren as usize] {
+        if pid <= 0 {
+            continue;
         }
-    }
-    for &pid in &pf.pid[..n] {
-        // SAFETY: waitpid(2) accepts a null status pointer.
-        while pid > 0
-            && unsafe { libc::waitpid(pid, ptr::null_mut(), 0) } < 0
-            && errno() == libc::EINTR
-        {}
+        // SAFETY: kill(2) takes no pointers; waitpid(2) accepts a null status pointer.
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+            while libc::waitpid(pid, ptr::null_mut(), 0) < 0 && errno() == libc::EINTR {}
+        }
     }
     for i in 0..pf.nchildren {
         // SAFETY: %d gets a c_int, %ld a c_long.

@@ -291,26 +291,49 @@ fn tree_files(root: &Path) -> Result<Vec<PathBuf>> {
         .collect())
 }
 
-/// Makes `dir` a copy of the work tree at `root` with `m`'s edits applied
-/// (none for `None`: the tree as it is). Only files whose content differs
-/// are written, so that one scratch copy serves every mutant in turn and
-/// cargo builds again only what a mutant (or the one before it) changed.
-/// `Ok(Err(why))` when an edit's text is not in its file exactly once.
+/// The work tree's files (those git knows, or would add) and their
+/// contents, read once: every mutant is a change to the same tree, even
+/// if the work tree changes while the mutants run.
+pub struct Snapshot {
+    files: Vec<(PathBuf, Vec<u8>)>,
+}
+
+impl Snapshot {
+    /// Reads the work tree at `root`.
+    pub fn take(root: &Path) -> Result<Snapshot> {
+        let mut files = Vec::new();
+        for f in tree_files(root)? {
+            let from = root.join(&f);
+            if from.is_file() {
+                let bytes = fs::read(&from).map_err(|e| format!("{}: {e}", from.display()))?;
+                files.push((f, bytes));
+            }
+        }
+        Ok(Snapshot { files })
+    }
+}
+
+/// Makes `dir` a copy of `tree` with `m`'s edits applied (none for
+/// `None`: the tree as it is). Only files whose content differs are
+/// written, so that one scratch copy serves every mutant in turn and cargo
+/// builds again only what a mutant (or the one before it) changed.
+/// `Ok(Err(why))` when an edit's file is not in the tree, or its text is
+/// not in its file exactly once.
 pub fn mutate(
-    root: &Path,
+    tree: &Snapshot,
     dir: &Path,
     m: Option<&Mutant>,
 ) -> Result<std::result::Result<(), String>> {
-    for f in tree_files(root)? {
-        let (from, to) = (root.join(&f), dir.join(&f));
-        if !from.is_file() {
-            continue;
+    let edits = m.map_or(&[][..], |m| m.edits);
+    for e in edits {
+        if !tree.files.iter().any(|(f, _)| Path::new(e.file) == f) {
+            return Ok(Err(format!("{}: no such file in the tree", e.file)));
         }
-        let mut want = fs::read(&from).map_err(|e| format!("{}: {e}", from.display()))?;
-        for e in m.map_or(&[][..], |m| m.edits) {
-            if Path::new(e.file) != f {
-                continue;
-            }
+    }
+    for (f, bytes) in &tree.files {
+        let to = dir.join(f);
+        let mut want = bytes.clone();
+        for e in edits.iter().filter(|e| Path::new(e.file) == f) {
             let text = String::from_utf8(want).map_err(|_| format!("{}: not UTF-8", e.file))?;
             match text.matches(e.find).count() {
                 1 => want = text.replacen(e.find, e.replace, 1).into_bytes(),
@@ -322,13 +345,6 @@ pub fn mutate(
         }
         fs::create_dir_all(to.parent().unwrap()).map_err(|e| e.to_string())?;
         fs::write(&to, want).map_err(|e| format!("{}: {e}", to.display()))?;
-    }
-    if let Some(m) = m {
-        for e in m.edits {
-            if !root.join(e.file).is_file() {
-                return Ok(Err(format!("{}: no such file in the tree", e.file)));
-            }
-        }
     }
     Ok(Ok(()))
 }

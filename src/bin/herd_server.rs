@@ -11,7 +11,7 @@ use concserv::fdutil::set_nonblock;
 use concserv::ffi::stdout;
 use concserv::listen::tcp_listen;
 use concserv::prefork::{
-    CHILDREN_DEFAULT, MAXCHILDREN, Prefork, accept_ready, child_make, prefork_wait,
+    CHILDREN_DEFAULT, MAXCHILDREN, Prefork, accept_ready, child_make, prefork_init, prefork_wait,
 };
 use concserv::wrap::{Close, errno, perr_exit};
 use core::ffi::{CStr, c_char, c_int};
@@ -90,7 +90,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     // SAFETY: SIG_IGN is a valid disposition for SIGPIPE.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     let arg = (&raw mut exclusive).cast();
-    let mut pf = Prefork::init(listenfd, nchildren, child_main, arg);
+    let mut pf = prefork_init(listenfd, nchildren, child_main, arg);
 
     // SAFETY: the format's one conversion, %d, gets a c_int.
     unsafe { libc::printf(c"listening on 0.0.0.0:%d\n".as_ptr(), port) };

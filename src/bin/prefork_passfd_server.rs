@@ -11,8 +11,8 @@ use concserv::fdutil::{read_again, set_nonblock};
 use concserv::ffi::{stderr, stdout};
 use concserv::listen::tcp_listen;
 use concserv::prefork::{
-    CHILDREN_DEFAULT, MAXCHILDREN, Prefork, accept_ready, child_ended, child_make, prefork_stop,
-    prefork_stopping,
+    CHILDREN_DEFAULT, MAXCHILDREN, Prefork, accept_ready, child_ended, child_make, prefork_init,
+    prefork_stop, prefork_stopping,
 };
 use concserv::wrap::{Close, Write, errno, perr_exit};
 use core::ffi::{CStr, c_char, c_int, c_void};
@@ -331,7 +331,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         childfd: 0,
     };
     let psp: *mut Passfd = &mut ps;
-    let mut pf = Prefork::init(listenfd, nchildren, child_main, psp.cast());
+    let mut pf = prefork_init(listenfd, nchildren, child_main, psp.cast());
 
     // SAFETY: the format's one conversion, %d, gets a c_int.
     unsafe { libc::printf(c"listening on 0.0.0.0:%d\n".as_ptr(), port) };

@@ -7,7 +7,9 @@ use concserv::args::{check_args, children_arg, port_arg};
 use concserv::echo::echo_upper;
 use concserv::ffi::stdout;
 use concserv::listen::tcp_listen;
-use concserv::prefork::{CHILDREN_DEFAULT, MAXCHILDREN, Prefork, child_make, prefork_wait};
+use concserv::prefork::{
+    CHILDREN_DEFAULT, MAXCHILDREN, Prefork, child_make, prefork_init, prefork_wait,
+};
 use concserv::wrap::{Accept, Close};
 use core::ffi::{CStr, c_char, c_int};
 use core::mem::size_of;
@@ -53,7 +55,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let listenfd = tcp_listen(port);
     // SAFETY: SIG_IGN is a valid disposition for SIGPIPE.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
-    let mut pf = Prefork::init(listenfd, nchildren, child_main, ptr::null_mut());
+    let mut pf = prefork_init(listenfd, nchildren, child_main, ptr::null_mut());
 
     // SAFETY: the format's one conversion, %d, gets a c_int.
     unsafe { libc::printf(c"listening on 0.0.0.0:%d\n".as_ptr(), port) };

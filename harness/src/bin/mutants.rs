@@ -1,6 +1,6 @@
 //! `mutants`: the mutation check behind `make mutants` (see `harness::mutants`).
 
-use harness::mutants::{Fate, MUTANTS, Mutant, baseline, mutate, try_mutant};
+use harness::mutants::{Fate, MUTANTS, Mutant, Snapshot, baseline, mutate, try_mutant};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -58,7 +58,14 @@ fn main() -> ExitCode {
     let log = base.join("baseline.log");
     let _ = std::fs::create_dir_all(&base);
     let _ = std::fs::remove_file(&log);
-    let unmutated = match mutate(&root, &dir, None) {
+    let tree = match Snapshot::take(&root) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("mutants: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let unmutated = match mutate(&tree, &dir, None) {
         Ok(Ok(())) => baseline(&dir, &target, &tests, &log),
         Ok(Err(e)) | Err(e) => Err(e),
     };
@@ -77,7 +84,7 @@ fn main() -> ExitCode {
         let started = Instant::now();
         let log = base.join(format!("{}.log", m.name));
         let _ = std::fs::remove_file(&log);
-        let fate = match mutate(&root, &dir, Some(m)) {
+        let fate = match mutate(&tree, &dir, Some(m)) {
             Err(e) => {
                 eprintln!("mutants: {e}");
                 return ExitCode::from(2);

@@ -25,8 +25,8 @@ const RETURNS_PID: &[&str] = &[
 ];
 
 /// Calls whose leading numeric arguments are pids or tids, and how many:
-/// the signal after them is kept.
-const TAKES_PID: &[(&str, usize)] = &[("kill", 1), ("tkill", 1), ("tgkill", 2)];
+/// the signal after them is kept (and wait4's -1, 0 and options).
+const TAKES_PID: &[(&str, usize)] = &[("kill", 1), ("tkill", 1), ("tgkill", 2), ("wait4", 1)];
 
 /// What masking needs to know about the run a task belongs to.
 #[derive(Debug, Default, Clone)]
@@ -178,6 +178,12 @@ pub fn line(l: &str, run: &Run) -> String {
             s = mask_pid_arg(&s, i);
         }
     }
+    if name == "futex" {
+        s = mask_futex_owner(&s, run);
+    }
+    if name == "openat" || name == "unlink" {
+        s = mask_temp_name(&s);
+    }
     s = drop_seconds(&s);
     for key in [
         "si_pid=",
@@ -189,6 +195,44 @@ pub fn line(l: &str, run: &Run) -> String {
         s = mask_number_after(&s, key);
     }
     mask_ports(&s, run)
+}
+
+/// A robust or priority-inheriting mutex's futex word holds its owner's
+/// thread id and, once someone waits, the FUTEX_WAITERS bit (0x80000000):
+/// in a wait's expected value, the bit and the id of one of the run's
+/// tasks become OWNER|WAITERS. Any other value is kept (a join's wait,
+/// on a thread id without the bit, is told apart by [`is_join_wait`]).
+fn mask_futex_owner(s: &str, run: &Run) -> String {
+    const WAITERS: u32 = 0x8000_0000;
+    if !s.contains("FUTEX_WAIT") {
+        return s.to_string();
+    }
+    let Some(v) = nth_arg(s, 2).and_then(|v| v.parse::<u32>().ok()) else {
+        return s.to_string();
+    };
+    if v & WAITERS == 0 || !run.tids.contains(&(v & 0x3fff_ffff)) {
+        return s.to_string();
+    }
+    mask_arg(s, 2, "OWNER|WAITERS")
+}
+
+/// The name mkstemp(3) made: "/tmp/NAME.XXXXXX", its six random letters
+/// masked as XXXXXX, in the call's first string. A name of another form
+/// is kept.
+fn mask_temp_name(s: &str) -> String {
+    let Some((a, b)) = first_string(s) else {
+        return s.to_string();
+    };
+    let name = &s[a + 1..b - 1];
+    let random = name.len().checked_sub(6).map(|i| &name[i..]);
+    let made = name.starts_with("/tmp/")
+        && name.len() > 12
+        && name.as_bytes()[name.len() - 7] == b'.'
+        && random.is_some_and(|r| r.bytes().all(|c| c.is_ascii_alphanumeric()));
+    if !made {
+        return s.to_string();
+    }
+    format!("{}XXXXXX{}", &s[..b - 7], &s[b - 1..])
 }
 
 /// The minor number of a pseudo-terminal's slave (majors 136 to 143), as
@@ -627,6 +671,60 @@ mod tests {
         assert_eq!(
             line(r#"write(1, "0123456789 at PORT 45678\n", 25) = 25"#, &r),
             r#"write(1, "0123456789 at PORT EPHEMERAL\n", 25) = 25"#
+        );
+    }
+
+    /// A preforked parent waits for each child by pid; a robust mutex's
+    /// futex word holds its owner's id; mkstemp's name is random: each is
+    /// masked, and what is not a pid, an owner or a random name still shows.
+    #[test]
+    fn a_childs_pid_an_owners_id_and_a_temporary_name_are_masked() {
+        let mut r = run();
+        r.tids.extend([2339, 2340]);
+        let differ = |a: &str, b: &str| assert_ne!(line(a, &r), line(b, &r), "{a} | {b}");
+        assert_eq!(
+            line("wait4(2339, NULL, 0, NULL) = 2339", &r),
+            "wait4(PID, NULL, 0, NULL) = PID"
+        );
+        differ(
+            "wait4(-1, NULL, 0, NULL) = 2339",
+            "wait4(2339, NULL, 0, NULL) = 2339",
+        );
+        differ(
+            "wait4(2339, NULL, 0, NULL) = 2339",
+            "wait4(2339, NULL, WNOHANG, NULL) = 2339",
+        );
+        assert_eq!(
+            line("futex(0x7f00, FUTEX_WAIT, 2147485987, NULL) = 0", &r),
+            "futex(ADDR, FUTEX_WAIT, OWNER|WAITERS, NULL) = 0"
+        );
+        assert_eq!(
+            line("futex(0x7f00, FUTEX_WAIT, 2147485988, NULL) = 0", &r),
+            line("futex(0x7f00, FUTEX_WAIT, 2147485987, NULL) = 0", &r)
+        );
+        differ(
+            "futex(0x7f00, FUTEX_WAIT, 2, NULL) = 0",
+            "futex(0x7f00, FUTEX_WAIT, 2147485987, NULL) = 0",
+        );
+        differ(
+            "futex(0x7f00, FUTEX_WAIT, 2339, NULL) = 0",
+            "futex(0x7f00, FUTEX_WAIT, 2340, NULL) = 0",
+        );
+        differ(
+            "futex(0x7f00, FUTEX_WAIT, 2, NULL) = 0",
+            "futex(0x7f00, FUTEX_WAIT, 1, NULL) = 0",
+        );
+        assert_eq!(
+            line(r#"unlink("/tmp/prefork_lock.OvoJ7l") = 0"#, &r),
+            line(r#"unlink("/tmp/prefork_lock.IyQOCD") = 0"#, &r)
+        );
+        differ(
+            r#"unlink("/tmp/prefork_lock.OvoJ7l") = 0"#,
+            r#"unlink("/tmp/prefork_lack.OvoJ7l") = 0"#,
+        );
+        differ(
+            r#"unlink("/etc/prefork_lock.OvoJ7l") = 0"#,
+            r#"unlink("/etc/prefork_lock.IyQOCD") = 0"#,
         );
     }
 

@@ -207,8 +207,50 @@ fn ready(server: Running, exe: &Path, port: Port, model: &Model) -> Result<Runni
             exe.display()
         ));
     }
+    if let Worker::Prefork(c) = model.worker {
+        release_children(pid, &c)?;
+    }
     wait_serving(pid, model, 0)?;
     Ok(server)
+}
+
+/// strace's arguments that stop a preforked server's parent (SIGSTOP) as
+/// it enters each fork after the first, for [`release_children`].
+fn stop_before_forks(model: &Model) -> Vec<String> {
+    match model.worker {
+        Worker::Prefork(c) if c.n > 1 => vec![
+            "-e".into(),
+            format!("inject=clone:signal=SIGSTOP:when=2..{}", c.n),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// Lets a preforked server's parent, stopped before each fork after the
+/// first ([`stop_before_forks`]), go on (SIGCONT) only once every child
+/// made so far waits where its model says: children wait in the order
+/// they were made, so that which child takes each connection (and the
+/// meter's count for each) is the same in every run.
+fn release_children(pid: i32, c: &crate::Children) -> Result<()> {
+    let waits = |k: i32| {
+        procfs::blocked_in(k, k, c.idle_in)
+            || c.queued_in.is_some_and(|q| procfs::blocked_in(k, k, q))
+    };
+    for made in 1..c.n {
+        wait_until(
+            &format!("child {made} of {} to wait, and the parent to stop", c.n),
+            || {
+                let kids = procfs::live_children(pid);
+                procfs::stat(pid).is_some_and(|s| matches!(s.state, 't' | 'T'))
+                    && kids.len() == made
+                    && kids.iter().all(|&k| waits(k))
+            },
+        )
+        .map_err(|e| format!("{e}: {}", crate::model::describe(pid)))?;
+        // SAFETY: kill(2) takes no pointers.
+        unsafe { libc::kill(pid, libc::SIGCONT) };
+    }
+    Ok(())
 }
 
 /// The server session: sequential clients with the server settled between
@@ -246,6 +288,7 @@ pub fn server_on(
         None => Vec::new(),
     };
     strace_args.extend_from_slice(extra_strace);
+    strace_args.extend(stop_before_forks(model));
     let mut all_args = vec![port.number().to_string()];
     all_args.extend_from_slice(args);
     let server = traced(
@@ -291,35 +334,36 @@ pub fn server_on(
     drop(c);
     settled()?;
 
-    if model.worker == Worker::Main {
-        queued(port, &serving)?;
-    } else {
-        batch(port, &serving)?;
+    // As many at once as the server holds (its children, say), the rest
+    // queued by the kernel.
+    match model.holds.map_or(BATCH, |h| h.min(BATCH)) {
+        1 => queued(port, &serving)?,
+        n => batch(port, n, &serving)?,
     }
     settled()?;
 
     server.finish(libc::SIGTERM).map(|(out, _)| out)
 }
 
-/// BATCH connections open at once, each accepted, then each served (settled
+/// `n` connections open at once, each accepted, then each served (settled
 /// after each message, as in the rounds) and closed, in turn: threads printing at the same moment contend for
 /// stdout's lock, and the futex calls that makes differ between two runs
 /// of the same program.
-fn batch(port: u16, serving: &dyn Fn(usize) -> Result<()>) -> Result<()> {
+fn batch(port: u16, n: usize, serving: &dyn Fn(usize) -> Result<()>) -> Result<()> {
     let mut conns = Vec::new();
-    for i in 0..BATCH {
+    for i in 0..n {
         conns.push(Conn::to(port)?);
         serving(i + 1)?;
     }
     for (i, c) in conns.iter_mut().enumerate() {
         c.check(format!("batch client {i}\n").as_bytes())?;
-        serving(BATCH)?;
+        serving(n)?;
         c.check(&all_bytes())?;
-        serving(BATCH)?;
+        serving(n)?;
     }
     for (i, c) in conns.into_iter().enumerate() {
         c.finish()?;
-        serving(BATCH - 1 - i)?;
+        serving(n - 1 - i)?;
     }
     Ok(())
 }
