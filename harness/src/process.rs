@@ -359,15 +359,22 @@ impl Server {
     /// Starts server `name` on a free port and waits for its ready line.
     pub fn start(name: &str, twin: Twin) -> Result<Server> {
         let exe = crate::exe(name, twin);
-        Server::start_fresh(name, || Command::new(&exe), &exe)
+        let args = crate::program(name)?.session_args;
+        Server::start_fresh(name, || Command::new(&exe), &exe, args)
     }
 
     /// Starts `make_cmd()` (server `name`, `exe`, or a wrapper around it)
-    /// on a free port; on another, if something took that one meanwhile.
-    fn start_fresh(name: &str, make_cmd: impl Fn() -> Command, exe: &Path) -> Result<Server> {
+    /// on a free port, with `args` after it; on another, if something took
+    /// that one meanwhile.
+    fn start_fresh(
+        name: &str,
+        make_cmd: impl Fn() -> Command,
+        exe: &Path,
+        args: &[&str],
+    ) -> Result<Server> {
         let mut last = String::new();
         for _ in 0..5 {
-            match Server::start_with(name, make_cmd(), exe, free_port()) {
+            match Server::start_with_args(name, make_cmd(), exe, free_port(), args) {
                 Err(e) if e.contains("Address already in use") => last = e,
                 other => return other,
             }
@@ -477,7 +484,8 @@ impl Server {
             };
             cmd
         };
-        Server::start_fresh(name, make_cmd, &exe)
+        let args = crate::program(name)?.session_args;
+        Server::start_fresh(name, make_cmd, &exe, args)
     }
 
     /// Starts server `name` under `strace -f ARGS -o TRACE` (fault
@@ -487,6 +495,20 @@ impl Server {
         twin: Twin,
         strace_args: &[&str],
         trace: &Path,
+    ) -> Result<Server> {
+        let args = crate::program(name)?.session_args;
+        Server::start_traced_args(name, twin, strace_args, trace, args)
+    }
+
+    /// [`start_traced`](Self::start_traced), with `args` after the port
+    /// rather than the table's (one child, say: the model's settled state,
+    /// which counts the table's, is then not to be waited for).
+    pub fn start_traced_args(
+        name: &str,
+        twin: Twin,
+        strace_args: &[&str],
+        trace: &Path,
+        args: &[&str],
     ) -> Result<Server> {
         require("strace", "strace")?;
         let exe = crate::exe(name, twin);
@@ -499,7 +521,7 @@ impl Server {
                 .arg(&exe);
             cmd
         };
-        Server::start_fresh(name, make_cmd, &exe)
+        Server::start_fresh(name, make_cmd, &exe, args)
     }
 
     /// A new client connection.
