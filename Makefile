@@ -20,7 +20,7 @@ C := target/c
 PROGRAM_ROWS := $(shell awk -F '"' '/^        name: / { n = $$2 } /^        short: / { s = $$2 } \
 	/^        kind: / { if ($$0 !~ /Driver/) print s ":" n }' src/programs.rs)
 PROGRAM_NAMES := $(foreach r,$(PROGRAM_ROWS),$(firstword $(subst :, ,$(r))))
-DEMO_NAMES := $(shell sed -n 's/^const DEMOS: .*= &\[\(.*\)\];/\1/p' harness/src/bin/demo.rs | tr -d '",')
+DEMO_NAMES := $(strip $(shell sed -n '/^const DEMOS:/,/\];/p' harness/src/bin/demo.rs | grep -o '"[^"]*"' | tr -d '"' | tr '\n' ' '))
 # The executable of program $(1): process_server for process.
 exe = $(lastword $(subst :, ,$(filter $(1):%,$(PROGRAM_ROWS))))
 
@@ -149,7 +149,7 @@ demo-%-c: programs ## The lesson of demo-NAME, on the C twin
 	@$(CARGO) build --release --quiet -p harness --bin demo
 	$(RUST)/demo $* --c
 
-demo-%: programs ## Show a lesson as it happens: demo-iterative, demo-zombie, demo-sigign, demo-reaper
+demo-%: programs ## Show a lesson as it happens: demo-iterative, demo-zombie, demo-sigign, demo-reaper, demo-prefork, demo-herd, demo-herd-exclusive
 	@$(CARGO) build --release --quiet -p harness --bin demo
 	$(RUST)/demo $*
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,6 +34,7 @@ void prefork_init(struct prefork *pf, int listenfd, int nchildren,
 	struct sigaction newact;
 
 	memset(pf, 0, sizeof(*pf));
+	pf->parent = getpid();
 	pf->listenfd = listenfd;
 	pf->nchildren = nchildren;
 	pf->child_main = child_main;
@@ -58,8 +60,10 @@ int prefork_stopping(void)
 
 /*
  * fork(2) the child of slot i, tried FORK_TRIES times a second apart; the
- * child takes the default action for SIGTERM and SIGINT again, and runs
- * child_main. Returns the child's pid, or -1 when no child could be made.
+ * child takes the default action for SIGTERM and SIGINT again, asks for
+ * SIGTERM when its parent dies (prctl(2) PR_SET_PDEATHSIG: a parent
+ * killed leaves no child serving behind it), and runs child_main.
+ * Returns the child's pid, or -1 when no child could be made.
  */
 pid_t child_make(struct prefork *pf, int i)
 {
@@ -77,6 +81,9 @@ pid_t child_make(struct prefork *pf, int i)
 	if (pid == 0) {
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != pf->parent)  /* it died before prctl */
+			exit(0);
 		pf->child_main(pf, i);
 	}
 	pf->pid[i] = pid;

@@ -18,6 +18,7 @@
 #define FORK_TRIES 5
 
 struct prefork {
+	pid_t parent;
 	int listenfd;
 	int nchildren;
 	pid_t pid[MAXCHILDREN];       /* 0: no child in this slot */

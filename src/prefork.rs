@@ -19,6 +19,7 @@ pub const MAXCHILDREN: usize = 64;
 pub const FORK_TRIES: c_int = 5;
 
 pub struct Prefork {
+    pub parent: pid_t,
     pub listenfd: c_int,
     pub nchildren: c_int,
     /// 0: no child in this slot.
@@ -49,6 +50,8 @@ pub fn prefork_init(
     arg: *mut c_void,
 ) -> Prefork {
     let mut pf = Prefork {
+        // SAFETY: getpid(2) takes nothing.
+        parent: unsafe { libc::getpid() },
         listenfd,
         nchildren,
         pid: [0; MAXCHILDREN],
@@ -104,9 +107,10 @@ pub fn prefork_stopping() -> bool {
 }
 
 /// `fork(2)` the child of slot `i`, tried FORK_TRIES times a second apart;
-/// the child takes the default action for SIGTERM and SIGINT again, and
-/// runs `child_main`. Returns the child's pid, or -1 when no child could
-/// be made.
+/// the child takes the default action for SIGTERM and SIGINT again, asks
+/// for SIGTERM when its parent dies (prctl(2) PR_SET_PDEATHSIG: a parent
+/// killed leaves no child serving behind it), and runs `child_main`.
+/// Returns the child's pid, or -1 when no child could be made.
 pub fn child_make(pf: &mut Prefork, i: c_int) -> pid_t {
     let mut tries = 1;
     let pid = loop {
@@ -127,10 +131,16 @@ pub fn child_make(pf: &mut Prefork, i: c_int) -> pid_t {
         tries += 1;
     };
     if pid == 0 {
-        // SAFETY: SIG_DFL is a valid disposition for both.
+        // SAFETY: SIG_DFL is a valid disposition for both; prctl(2) and
+        // getppid(2) take no pointers; exit(3) does not return.
         unsafe {
             libc::signal(libc::SIGTERM, libc::SIG_DFL);
             libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            // it died before prctl
+            if libc::getppid() != pf.parent {
+                libc::exit(0);
+            }
         }
         (pf.child_main)(pf, i);
     }

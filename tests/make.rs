@@ -106,7 +106,7 @@ fn an_unknown_name_lists_the_programs_and_stops_before_building() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.starts_with(
-            "no demo \"process\" for make demo-process; the demos, each named after its program: iterative zombie sigign reaper\n"
+            "no demo \"process\" for make demo-process; the demos, each named after its program: iterative zombie sigign reaper prefork herd herd-exclusive\n"
         ),
         "{err}"
     );
@@ -134,7 +134,16 @@ fn every_program_of_the_table_is_known() {
             .unwrap();
         assert!(out.status.success(), "{out:?}");
     }
-    for demo in ["iterative", "zombie", "zombies", "sigign", "reaper"] {
+    for demo in [
+        "iterative",
+        "zombie",
+        "zombies",
+        "sigign",
+        "reaper",
+        "prefork",
+        "herd",
+        "herd-exclusive",
+    ] {
         let out = make(&["-n", &format!("demo-{demo}-c")]).output().unwrap();
         assert!(out.status.success(), "demo-{demo}-c: {out:?}");
     }

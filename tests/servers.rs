@@ -50,6 +50,11 @@ fn restart_on_same_port(name: &str, twin: Twin) -> Result<()> {
     let mut conn = first.connect()?;
     conn.check(b"still here\n")?;
     first.kill();
+    // A preforked server's children listen too, until their parent's
+    // death ends them (PR_SET_PDEATHSIG).
+    wait_until("nothing listening on the port", || {
+        !harness::procfs::port_listened(first.port)
+    })?;
 
     let second = Server::start_on(name, twin, first.port)?;
     second.connect()?.check(b"served again\n")?;

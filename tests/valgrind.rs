@@ -34,10 +34,10 @@ fn valgrind_finds_no_error(tool: &str, name: &str, twin: Twin) -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
     at_once(conns, |id, conn| talk(id, 10, conn))?;
     server.settled()?;
-    let processes = if server.model.worker == Worker::Child {
-        1 + CLIENTS
-    } else {
-        1
+    let processes = match server.model.worker {
+        Worker::Child => 1 + CLIENTS,
+        Worker::Prefork(c) => 1 + c.n,
+        _ => 1,
     };
     server.terminate()?;
 

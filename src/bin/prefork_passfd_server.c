@@ -133,7 +133,11 @@ static void child_main(struct prefork *pf, int i)
 	exit(0);
 }
 
-/* socketpair(2) for child i, and the child; idle once made. */
+/*
+ * socketpair(2) for child i, and the child, which closes the parent's end
+ * with the others' (so that each end is held by one process: the end of
+ * file one side sees is the other's end); idle once made.
+ */
 static void child_start(struct prefork *pf, struct passfd *ps, int i)
 {
 	int sv[2];
@@ -142,14 +146,15 @@ static void child_start(struct prefork *pf, struct passfd *ps, int i)
 		perror("socketpair");
 		return;
 	}
+	ps->fd[i] = sv[0];
 	ps->childfd = sv[1];
 	if (child_make(pf, i) < 0) {
 		Close(sv[0]);
 		Close(sv[1]);
+		ps->fd[i] = -1;
 		return;
 	}
 	Close(sv[1]);
-	ps->fd[i] = sv[0];
 	ps->busy[i] = 0;
 	ps->nidle++;
 }

@@ -180,8 +180,11 @@ fn child_main(pf: &mut Prefork, _i: c_int) -> ! {
     unsafe { libc::exit(0) }
 }
 
-/// `socketpair(2)` for child `i`, and the child; idle once made.
+/// `socketpair(2)` for child `i`, and the child, which closes the parent's
+/// end with the others' (so that each end is held by one process: the end
+/// of file one side sees is the other's end); idle once made.
 fn child_start(pf: &mut Prefork, ps: *mut Passfd, i: c_int) {
+    let iu = i as usize;
     let mut sv = [0 as c_int; 2];
     // SAFETY: sv has room for the two descriptors.
     if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, sv.as_mut_ptr()) } < 0 {
@@ -190,17 +193,21 @@ fn child_start(pf: &mut Prefork, ps: *mut Passfd, i: c_int) {
         return;
     }
     // SAFETY: ps is main's Passfd; no other reference to it is alive.
-    unsafe { (*ps).childfd = sv[1] };
+    unsafe {
+        (*ps).fd[iu] = sv[0];
+        (*ps).childfd = sv[1];
+    }
     if child_make(pf, i) < 0 {
         Close(sv[0]);
         Close(sv[1]);
+        // SAFETY: as above.
+        unsafe { (*ps).fd[iu] = -1 };
         return;
     }
     Close(sv[1]);
     // SAFETY: as above.
     let ps = unsafe { &mut *ps };
-    ps.fd[i as usize] = sv[0];
-    ps.busy[i as usize] = false;
+    ps.busy[iu] = false;
     ps.nidle += 1;
 }
 

@@ -1,17 +1,26 @@
 //! `demo`: the lessons of the small programs, shown as they happen, with
 //! timestamps (behind `make demo-iterative`, `demo-zombie`, `demo-sigign`,
-//! `demo-reaper`: each demo is named after its program).
+//! `demo-reaper`, `demo-prefork`, `demo-herd`, `demo-herd-exclusive`: each
+//! demo is named after its program).
 
 use harness::client::Conn;
 use harness::process::{Server, wait_until};
-use harness::{Result, Twin};
+use harness::{Call, Result, Twin, procfs};
 use std::io::{Read, Write};
 use std::process::{Command, ExitCode};
 use std::thread;
 use std::time::{Duration, Instant};
 
 /// The demos, each named after its program (the Makefile reads this line).
-const DEMOS: &[&str] = &["iterative", "zombie", "sigign", "reaper"];
+const DEMOS: &[&str] = &[
+    "iterative",
+    "zombie",
+    "sigign",
+    "reaper",
+    "prefork",
+    "herd",
+    "herd-exclusive",
+];
 
 /// The usage lines.
 fn usage() -> String {
@@ -134,6 +143,164 @@ fn reaper(twin: Twin, t: &Clock) -> Result<()> {
     Ok(())
 }
 
+/// Starts server `name` with `args` after the port, perhaps under
+/// `strace -f -o trace` (tracing `calls`), and waits until its `n`
+/// children each wait in `call`.
+fn start_children(
+    name: &str,
+    twin: Twin,
+    args: &[&str],
+    traced: Option<(&std::path::Path, &str)>,
+    n: usize,
+    call: Call,
+) -> Result<Server> {
+    let exe = harness::exe(name, twin);
+    let cmd = match traced {
+        Some((trace, calls)) => {
+            let mut cmd = Command::new("strace");
+            cmd.args(["-f", "-qq", "-e", &format!("trace={calls}"), "-o"])
+                .arg(trace)
+                .arg(&exe);
+            cmd
+        }
+        None => Command::new(&exe),
+    };
+    let server = Server::start_with_args(name, cmd, &exe, harness::process::free_port(), args)?;
+    children_wait(&server, n, call)?;
+    Ok(server)
+}
+
+/// Waits until the server's `n` children each wait in `call`.
+fn children_wait(server: &Server, n: usize, call: Call) -> Result<()> {
+    wait_until(&format!("{n} children in {call:?}"), || {
+        let kids = procfs::live_children(server.pid);
+        kids.len() == n && kids.iter().all(|&k| procfs::blocked_in(k, k, call))
+    })
+}
+
+/// The server's children, in the order they were made (by pid).
+fn children_made(server: &Server) -> Vec<i32> {
+    let mut kids = procfs::live_children(server.pid);
+    kids.sort_unstable();
+    kids
+}
+
+/// Ends the server with SIGTERM and shows the meter it prints.
+fn show_meter(server: Server, t: &Clock) -> Result<()> {
+    let (stdout, _) = server.terminate()?;
+    t.say("SIGTERM: the parent stops each child, waits for it, and prints its meter:");
+    for line in stdout.lines().filter(|l| l.starts_with("child ")) {
+        println!("    {line}");
+    }
+    Ok(())
+}
+
+/// Twelve clients one after another against four children blocked in
+/// accept: which child takes each, and the meter.
+fn prefork(twin: Twin, t: &Clock) -> Result<()> {
+    let server = start_children("prefork_server", twin, &["4"], None, 4, Call::Accept)?;
+    let kids = children_made(&server);
+    t.say(&format!(
+        "prefork_server on port {}: parent {}, four children made before any client, each blocked in accept: {kids:?}",
+        server.port, server.pid
+    ));
+    for i in 0..12 {
+        let mut c = server.connect()?;
+        c.check(format!("client {i}\n").as_bytes())?;
+        // The child that took it waits for the client's next message.
+        let mut slot = None;
+        wait_until("the child serving it to wait for its client", || {
+            slot = kids
+                .iter()
+                .position(|&k| procfs::blocked_in(k, k, Call::Read));
+            slot.is_some()
+        })?;
+        let serving = slot.map_or(String::new(), |s| format!("child {s} (pid {})", kids[s]));
+        c.finish()?;
+        t.say(&format!("client {i:2}: served by {serving}"));
+        children_wait(&server, 4, Call::Accept)?;
+    }
+    t.say("Round robin: Linux wakes one waiter of a blocking accept, the one that waited longest (FIFO), and a child that has served goes to the back of the queue.");
+    show_meter(server, t)
+}
+
+/// Clients one after another against four children of herd_server, each
+/// in epoll_wait on the listener (with EPOLLEXCLUSIVE if `exclusive`):
+/// per connection, from the trace, how many woke, how many found nothing
+/// to accept, and who served it.
+fn herd(twin: Twin, t: &Clock, exclusive: bool) -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("concserv-demo-herd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let trace = dir.join("trace");
+    let args: &[&str] = if exclusive {
+        &["4", "exclusive"]
+    } else {
+        &["4"]
+    };
+    let server = start_children(
+        "herd_server",
+        twin,
+        args,
+        Some((&trace, "epoll_wait,accept")),
+        4,
+        Call::EpollWait,
+    )?;
+    let kids = children_made(&server);
+    t.say(&format!(
+        "herd_server {} under strace -f: four children, each with an epoll instance of its own watching the listener{}: {kids:?}",
+        args.join(" "),
+        if exclusive { " with EPOLLEXCLUSIVE" } else { "" }
+    ));
+    let mut seen = 0;
+    let (mut all_woken, mut all_eagain) = (0, 0);
+    let clients = 8;
+    for i in 0..clients {
+        let mut c = server.connect()?;
+        c.check(format!("client {i}\n").as_bytes())?;
+        c.finish()?;
+        children_wait(&server, 4, Call::EpollWait)?;
+        let text = std::fs::read_to_string(&trace).map_err(|e| e.to_string())?;
+        let new: Vec<&str> = text.lines().skip(seen).collect();
+        seen += new.len();
+        // A child that wakes goes on to accept: one accept per child woken
+        // (strace -f -o FILE starts each line with the pid).
+        let pid_of = |l: &str| l.split_whitespace().next()?.parse::<i32>().ok();
+        let accepts: Vec<&&str> = new
+            .iter()
+            .filter(|l| l.contains(" accept(") || l.contains("<... accept resumed>"))
+            .filter(|l| !l.ends_with("<unfinished ...>"))
+            .collect();
+        let woken = accepts.len();
+        let eagain = accepts.iter().filter(|l| l.contains("EAGAIN")).count();
+        let who = accepts
+            .iter()
+            .find(|l| l.contains("sin_port="))
+            .and_then(|l| pid_of(l))
+            .and_then(|p| {
+                kids.iter()
+                    .position(|&k| k == p)
+                    .map(|s| format!("child {s} (pid {p})"))
+            })
+            .unwrap_or_else(|| "?".to_string());
+        all_woken += woken;
+        all_eagain += eagain;
+        t.say(&format!(
+            "client {i}: {woken} of 4 children woke and called accept, {eagain} found nothing (EAGAIN); {who} served it"
+        ));
+    }
+    t.say(&format!(
+        "{clients} connections: {all_woken} children woke and called accept, {all_eagain} in vain"
+    ));
+    if exclusive {
+        t.say("EPOLLEXCLUSIVE wakes one epoll instance: no herd. Each instance registered on the listener in turn, and the kernel tries them in that order, so the first child that is idle takes every connection: the load is not spread (Cloudflare saw the like with NGINX: one worker busiest). A blocking accept wakes the longest waiter instead (make demo-prefork).");
+    } else {
+        t.say("Every connection wakes every child waiting on the listener: all but one wake for nothing (some not even to the accept, when the winner was quicker). That is the thundering herd (惊群); make demo-herd-exclusive shows EPOLLEXCLUSIVE.");
+    }
+    let result = show_meter(server, t);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let twin = if args.iter().any(|a| a == "--c") {
@@ -148,6 +315,9 @@ fn main() -> ExitCode {
         Some("zombie" | "zombies") => children("zombie_server", twin, &t),
         Some("sigign") => children("sigign_server", twin, &t),
         Some("reaper") => reaper(twin, &t),
+        Some("prefork") => prefork(twin, &t),
+        Some("herd") => herd(twin, &t, false),
+        Some("herd-exclusive") => herd(twin, &t, true),
         Some("-h" | "--help") => {
             println!("{}", usage());
             return ExitCode::SUCCESS;
