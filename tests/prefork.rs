@@ -4,7 +4,7 @@
 //! the meter, and who takes the next connection is the design's: the
 //! kernel's queue, a lock, the parent, or the herd.
 
-use harness::client::{Conn, talk};
+use harness::client::talk;
 use harness::process::{Server, wait_until};
 use harness::testing::each_server;
 use harness::{Call, Model, Result, Twin, Worker, procfs};
