@@ -468,3 +468,33 @@ fn explain_prints_three_columns_and_writes_the_page() {
     );
     assert!(dir.join("client.html").exists());
 }
+
+/// The CPU time per connection is counted by a control group, which keeps
+/// the time of processes that ended: a child that burns CPU time in the
+/// group and exits is still in the group's count once it is reaped.
+#[test]
+fn the_cpu_group_counts_a_process_that_ended() {
+    use harness::bench::measure::CpuGroup;
+    use std::io::Write;
+    let group = match CpuGroup::new(&format!("concserv-test-{}", std::process::id())) {
+        Ok(g) => g,
+        Err(e) => return harness::testing::cannot_run(&e),
+    };
+    let mut child = Command::new("sh")
+        .args([
+            "-c",
+            "read go; i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    group.add_tree(child.id() as i32).unwrap();
+    let before = group.usage_ns().unwrap();
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    assert!(child.wait().unwrap().success());
+    let spent = group.usage_ns().unwrap() - before;
+    assert!(
+        spent > 20_000_000,
+        "a loop of 300,000 shell steps, ended: {spent} ns counted"
+    );
+}

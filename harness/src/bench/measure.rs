@@ -1,7 +1,8 @@
 //! The figures counted rather than timed: system calls (strace -c) and
 //! instructions (callgrind) per connection and per round trip, and the size
-//! of the program; and what /proc says of a server's whole process tree:
-//! its CPU time in nanoseconds, its memory.
+//! of the program; what /proc says of a server's whole process tree: its
+//! CPU time in nanoseconds, its memory; and what a control group counts of
+//! it: the CPU time of a connection, ended processes and threads included.
 
 use super::lifecycle::{Measured, Server, remove, scratch};
 use super::load;
@@ -15,6 +16,8 @@ use std::process::Command;
 /// calls, and for instructions (callgrind is slow).
 const SYSCALL_COUNT: usize = 200;
 const CALLGRIND_COUNT: usize = 50;
+/// Connections one after another for the CPU time per connection.
+pub const CPU_CONN_COUNT: usize = 100;
 
 /// Per connection and per round trip, from three counted runs: none; `n`
 /// connections of one round trip each; one connection of 1 + `n` round
@@ -268,6 +271,110 @@ impl CpuSample {
         }
         Ok(sum)
     }
+}
+
+/// A control group of the bench's own, which counts the CPU time of every
+/// process moved into it and of every one they start, ended ones included
+/// (a child the kernel reaped, a zombie, a thread gone): cgroup v1's
+/// `cpuacct.usage`, or v2's `usage_usec` in `cpu.stat` (see cgroups(7)).
+/// Removed when dropped, once its processes have ended.
+pub struct CpuGroup {
+    dir: std::path::PathBuf,
+    v2: bool,
+}
+
+impl CpuGroup {
+    /// A new group `name` in the first hierarchy mounted that counts CPU
+    /// time and lets the bench make one; an error naming each it tried.
+    pub fn new(name: &str) -> Result<CpuGroup> {
+        let mounts = fs::read_to_string("/proc/self/mountinfo").map_err(|e| e.to_string())?;
+        let mut tried = Vec::new();
+        for l in mounts.lines() {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let Some(sep) = f.iter().position(|x| *x == "-") else {
+                continue;
+            };
+            let (mount, fstype, opts) = (f[4], f[sep + 1], f.get(sep + 3).unwrap_or(&""));
+            let v2 = fstype == "cgroup2";
+            if !v2 && !(fstype == "cgroup" && opts.split(',').any(|o| o == "cpuacct")) {
+                continue;
+            }
+            let dir = Path::new(mount).join(name);
+            let _ = fs::remove_dir(&dir);
+            match fs::create_dir(&dir) {
+                Ok(()) => return Ok(CpuGroup { dir, v2 }),
+                Err(e) => tried.push(format!("{}: {e}", dir.display())),
+            }
+        }
+        Err(format!(
+            "no control group to count CPU time in (cgroup v1 cpuacct or v2, writable): {}",
+            if tried.is_empty() {
+                "none is mounted".to_string()
+            } else {
+                tried.join("; ")
+            }
+        ))
+    }
+
+    /// Moves every process of the tree of `pid` into the group; those they
+    /// start from then on are born in it.
+    pub fn add_tree(&self, pid: i32) -> Result<()> {
+        for p in tree(pid) {
+            let moved = fs::write(self.dir.join("cgroup.procs"), p.to_string());
+            // A process that ended meanwhile is no error.
+            if let Err(e) = moved
+                && procfs::stat(p).is_some_and(|s| s.state != 'Z')
+            {
+                return Err(format!("{}: pid {p}: {e}", self.dir.display()));
+            }
+        }
+        Ok(())
+    }
+
+    /// The CPU time the group's processes have spent, user and system, in
+    /// nanoseconds.
+    pub fn usage_ns(&self) -> Result<u64> {
+        let read = |f: &str| {
+            fs::read_to_string(self.dir.join(f))
+                .map_err(|e| format!("{}/{f}: {e}", self.dir.display()))
+        };
+        let parsed = if self.v2 {
+            read("cpu.stat")?
+                .lines()
+                .find_map(|l| l.strip_prefix("usage_usec "))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(|us| us * 1000)
+        } else {
+            read("cpuacct.usage")?.trim().parse::<u64>().ok()
+        };
+        parsed.ok_or_else(|| format!("{}: no CPU time to read", self.dir.display()))
+    }
+}
+
+impl Drop for CpuGroup {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir(&self.dir);
+    }
+}
+
+/// Server CPU time per connection, UNP's figure for its designs: `n`
+/// connections one after another, each a connect, one 16-byte round trip
+/// and a close, the server settled after each; user and system time of the
+/// whole tree, as its control group counts it (children reaped, by the
+/// server or by the kernel, and threads ended included), over `n`, in µs.
+/// The server joins the group once settled: its start-up is not counted.
+pub fn cpu_per_connection(s: &Measured, n: usize) -> Result<f64> {
+    let group = CpuGroup::new(&format!("concserv-bench-{}", std::process::id()))?;
+    let server = Server::start(s, &[])?;
+    group.add_tree(server.pid())?;
+    let before = group.usage_ns()?;
+    for id in 0..n {
+        load::connection(server.port, id, 1, || server.serving(1))?;
+        server.serving(0)?;
+    }
+    let after = group.usage_ns()?;
+    server.stop()?;
+    Ok(after.saturating_sub(before) as f64 / 1000.0 / n as f64)
 }
 
 /// The proportional set size of the whole tree, in kB: every page a

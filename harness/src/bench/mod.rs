@@ -124,6 +124,8 @@ fn curve_cost(o: &Options, n: usize) -> f64 {
     o.secs + 0.4 + n as f64 * 4e-4
 }
 const COUNTED_COST: f64 = 12.0;
+/// Planned seconds of one run of the CPU time per connection.
+const CPU_CONN_COST: f64 = 1.0;
 
 /// Runs the benchmark; writes the markdown table, the CSV and the charts;
 /// returns the summary, which fits [`report::SUMMARY_WIDTH`] columns.
@@ -158,6 +160,9 @@ pub fn run(o: &Options) -> Result<String> {
                 holds: m,
                 why: match m {
                     1 => "its model serves one client at a time".into(),
+                    m if matches!(s.model.map(|m| m.worker), Some(Worker::Prefork(_))) => {
+                        format!("its model serves {m} at a time (its children)")
+                    }
                     m => format!("its model serves {m} at a time (its slots)"),
                 },
             });
@@ -167,7 +172,8 @@ pub fn run(o: &Options) -> Result<String> {
     let planned = o.reps as f64
         * sides
         * (o.conns.iter().map(|&n| curve_cost(o, n)).sum::<f64>()
-            + RATE_CLIENTS.len() as f64 * (o.secs + 0.3))
+            + RATE_CLIENTS.len() as f64 * (o.secs + 0.3)
+            + CPU_CONN_COST)
         + sides * COUNTED_COST;
     let mut progress = Progress::new(planned);
     progress.say(&format!(
@@ -180,6 +186,7 @@ pub fn run(o: &Options) -> Result<String> {
     ));
     curves(&bench, o, &mut results, &mut progress);
     rates(&bench, o, &mut results, &mut progress);
+    cpu_per_connection(&bench, o, &mut results, &mut progress);
     counted(&bench, &mut results, &mut progress);
     progress.finish();
 
@@ -351,6 +358,31 @@ fn rates(bench: &Bench, o: &Options, results: &mut Results, progress: &mut Progr
                         format!("{} connecting, {clients} clients: {e}", s.name()),
                     ),
                 }
+            }
+        }
+    }
+}
+
+/// Server CPU time per connection (UNP's figure 30.1 compares its designs
+/// by it), runs alternating.
+fn cpu_per_connection(bench: &Bench, o: &Options, results: &mut Results, progress: &mut Progress) {
+    for rep in 1..=o.reps {
+        for s in in_turn(&bench.servers, rep) {
+            progress.step(
+                &format!(
+                    "run {rep}/{}: {}, CPU time per connection",
+                    o.reps,
+                    s.name()
+                ),
+                CPU_CONN_COST,
+            );
+            match measure::cpu_per_connection(s, measure::CPU_CONN_COUNT) {
+                Ok(us) => results.add(&report::CPU_CONN, 0, s.short, s.side, us),
+                Err(e) => fail(
+                    results,
+                    progress,
+                    format!("{}, CPU time per connection: {e}", s.name()),
+                ),
             }
         }
     }

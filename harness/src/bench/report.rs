@@ -97,6 +97,14 @@ figure!(
     true
 );
 figure!(
+    CPU_CONN,
+    "cpu_us_per_connection",
+    "server CPU time per connection (µs: connect, one round trip, close; the whole tree)",
+    None,
+    true,
+    true
+);
+figure!(
     MEMORY,
     "memory_kb_per_idle_connection",
     "memory per idle connection (kB, PSS)",
@@ -170,11 +178,12 @@ figure!(
 );
 
 /// Every figure, in the order of the table.
-pub const FIGURES: [&Figure; 13] = [
+pub const FIGURES: [&Figure; 14] = [
     &ROUND_TRIPS,
     &P50,
     &P99,
     &CPU,
+    &CPU_CONN,
     &MEMORY,
     &MEMORY_START,
     &CONN_RATE,
@@ -458,9 +467,10 @@ pub fn render(r: &Results, models: &[&str], run: &Run) -> (String, String) {
 /// the whole table is in `results.md`.
 pub fn summary(r: &Results, models: &[&str], o: &Options, table: &str) -> String {
     let at = o.conns.iter().copied().max().unwrap_or(0);
-    let cols: [(&Figure, usize, &str); 7] = [
+    let cols: [(&Figure, usize, &str); 8] = [
         (&ROUND_TRIPS, at, "trips/s"),
         (&CPU, at, "CPU µs"),
+        (&CPU_CONN, 0, "µs/conn"),
         (&P99, at, "p99 µs"),
         (&MEMORY_START, 0, "kB start"),
         (&MEMORY, at, "kB/conn"),
@@ -477,7 +487,7 @@ pub fn summary(r: &Results, models: &[&str], o: &Options, table: &str) -> String
         rows.push((side.label().to_string(), "", side));
     }
     // The name's column as wide as the longest, within the width.
-    let value = 10;
+    let value = 9;
     let name = rows
         .iter()
         .map(|r| r.0.chars().count() + 1)
@@ -493,6 +503,10 @@ pub fn summary(r: &Results, models: &[&str], o: &Options, table: &str) -> String
         out,
         "and kB/conn at N = {at} connections open ({} active); - where a server holds fewer by design.",
         o.active
+    );
+    let _ = writeln!(
+        out,
+        "µs/conn: server CPU time per connection (connect, one round trip, close), the whole tree."
     );
     let _ = write!(out, "{:<name$}", "server");
     for (_, _, head) in cols {
