@@ -296,7 +296,8 @@ impl CpuGroup {
             };
             let (mount, fstype, opts) = (f[4], f[sep + 1], f.get(sep + 3).unwrap_or(&""));
             let v2 = fstype == "cgroup2";
-            if !v2 && !(fstype == "cgroup" && opts.split(',').any(|o| o == "cpuacct")) {
+            let v1 = fstype == "cgroup" && opts.split(',').any(|o| o == "cpuacct");
+            if !v1 && !v2 {
                 continue;
             }
             let dir = Path::new(mount).join(name);
