@@ -69,7 +69,7 @@ strace = mkdir -p $(STRACE_OUT) && f=$(STRACE_OUT)/$(2).trace && rm -f $$f && mk
 	echo "$$end" > $$f; wait; rm -f $$f; [ $$s = 0 ] || { echo "strace: exit status $$s; the end of \
 	$(STRACE_OUT)/$(2).out, where strace's own messages went too:" >&2; tail -n 5 $(STRACE_OUT)/$(2).out >&2; }; exit $$s
 
-.PHONY: help build programs deps test lint clean compare compare-pair bench bench-full mutants
+.PHONY: help build programs deps test lint clean compare compare-pair bench bench-full mutants cargo-mutants
 
 help: ## List the targets and the programs
 	@echo "Targets:"
@@ -170,9 +170,13 @@ explain-%: programs ## Each call of program NAME beside the C and Rust lines tha
 bench: build ## Benchmark every server, Rust and C, std and tokio side by side: the quick curves (BENCH_SECONDS per run)
 	$(RUST)/bench --seconds $(BENCH_SECONDS)
 
-mutants: ## Break each guarded property on purpose, in a scratch copy; the tests must catch every one (NAMES='a b' for some; ~4 min each)
+mutants: ## Break each guarded property on purpose, in a scratch copy; the tests must catch every one (NAMES='a b' for some)
 	@$(CARGO) build --release --quiet -p harness --bin mutants
 	$(RUST)/mutants $(NAMES)
+
+cargo-mutants: ## cargo-mutants over the normaliser, against the harness's unit tests (SHARD=1/8 for a part; installs cargo-mutants)
+	@command -v cargo-mutants >/dev/null || $(CARGO) install --locked cargo-mutants
+	$(CARGO) mutants --package harness $(if $(SHARD),--shard $(SHARD))
 
 bench-full: build ## The full curves, 1 to 10,000 connections, 5 runs of 2 s; the table and charts to target/bench and docs/bench
 	$(RUST)/bench --full

@@ -248,6 +248,15 @@ pub const MUTANTS: &[Mutant] = &[
         ],
         tests: &[&["--test", "reliability", "--", "one_mebibyte_in_one_send"]],
     },
+    Mutant {
+        name: "prefork-not-replaced",
+        breaks: "a preforked server forks another child in the slot of one that died",
+        edits: &[
+            edit!("src/prefork.c", "\t\tif (i >= 0)\n\t\t\tchild_make(pf, i);" => "\t\tif (i >= 0)\n\t\t\t(void)0;"),
+            edit!("src/prefork.rs", "        if i >= 0 {\n            child_make(pf, i);\n        }" => "        if i >= 0 {\n            let _ = 0;\n        }"),
+        ],
+        tests: &[&["--test", "prefork", "--", "a_killed_child_is_replaced"]],
+    },
 ];
 
 /// What became of a mutant.

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -33,6 +34,7 @@ static void child_main(struct prefork *pf, int i)
 
 	if ((epfd = epoll_create1(0)) < 0)
 		perr_exit("epoll_create1");
+	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN | (exclusive ? EPOLLEXCLUSIVE : 0);
 	ev.data.fd = pf->listenfd;
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, pf->listenfd, &ev) < 0)

@@ -148,7 +148,16 @@ impl<'a> Server<'a> {
     pub fn stop(self) -> Result<()> {
         let tree = super::measure::tree(self.run.pid);
         let exe = self.measured.exe.clone();
+        // A preforked server's children each serving, so that its stop
+        // makes the same calls every run (see hold_every_child).
+        let held = match self.measured.model {
+            Some(model) => {
+                crate::compare::session::hold_every_child(self.port, model, &|n| self.serving(n))?
+            }
+            None => Vec::new(),
+        };
         self.run.finish(libc::SIGTERM)?;
+        drop(held);
         RUNNING.store(0, Ordering::SeqCst);
         // A pid taken again by another program is not waited for.
         wait_until("the server's processes to end", || {

@@ -342,7 +342,37 @@ pub fn server_on(
     }
     settled()?;
 
-    server.finish(libc::SIGTERM).map(|(out, _)| out)
+    // Each preforked child serving a client as the parent stops them: none
+    // then holds a lock whose release would wake another child between two
+    // of the parent's kills (see `hold_every_child`).
+    let held = hold_every_child(port, model, &serving)?;
+    let out = server.finish(libc::SIGTERM).map(|(out, _)| out);
+    drop(held);
+    out
+}
+
+/// For a preforked server, a connection for each child, each served once
+/// and held: every child then waits for its client in `read`, and none
+/// holds the lock (or sits in `accept`) when it is stopped. A child killed
+/// holding an fcntl lock or a robust mutex wakes the next waiter, which
+/// then runs until its own SIGTERM comes, further or not from one run to
+/// the next. Nothing for the other models.
+pub fn hold_every_child(
+    port: u16,
+    model: &Model,
+    serving: &dyn Fn(usize) -> Result<()>,
+) -> Result<Vec<Conn>> {
+    let Worker::Prefork(c) = model.worker else {
+        return Ok(Vec::new());
+    };
+    let mut held = Vec::new();
+    for i in 0..c.n {
+        let mut conn = Conn::to(port)?;
+        conn.check(format!("held {i}\n").as_bytes())?;
+        serving(i + 1)?;
+        held.push(conn);
+    }
+    Ok(held)
 }
 
 /// `n` connections open at once, each accepted, then each served (settled
