@@ -1,5 +1,7 @@
 /* prefork.c: the children of the preforked servers (twin of prefork.rs). */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,16 +24,24 @@ static void do_stop(int num)
 	stopping = 1;
 }
 
+/* SIGCHLD: nothing to do here; it ends the parent's wait, which reaps. */
+static void do_sigchild(int num)
+{
+	(void)num;
+}
+
 /*
  * The children's slots, empty; their meter in a shared anonymous mapping
- * (mmap(2)), which every child writes its own count into; and the handler
- * for SIGTERM and SIGINT, without SA_RESTART, so that they interrupt the
- * parent's wait.
+ * (mmap(2)), which every child writes its own count into; the handlers for
+ * SIGTERM, SIGINT and SIGCHLD; and those three blocked, so that they come
+ * only while the parent waits for them (ppoll(2) unblocks them as it
+ * sleeps): none is lost between a check and the wait.
  */
 void prefork_init(struct prefork *pf, int listenfd, int nchildren,
     void (*child_main)(struct prefork *, int), void *arg)
 {
 	struct sigaction newact;
+	sigset_t set;
 
 	memset(pf, 0, sizeof(*pf));
 	pf->parent = getpid();
@@ -50,6 +60,14 @@ void prefork_init(struct prefork *pf, int listenfd, int nchildren,
 	newact.sa_flags = 0;
 	sigaction(SIGTERM, &newact, NULL);
 	sigaction(SIGINT, &newact, NULL);
+	newact.sa_handler = do_sigchild;
+	sigaction(SIGCHLD, &newact, NULL);
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, &pf->oldmask);
 }
 
 /* Whether SIGTERM or SIGINT has come. */
@@ -59,32 +77,31 @@ int prefork_stopping(void)
 }
 
 /*
- * fork(2) the child of slot i, tried FORK_TRIES times a second apart; the
- * child takes the default action for SIGTERM and SIGINT again, asks for
- * SIGTERM when its parent dies (prctl(2) PR_SET_PDEATHSIG: a parent
- * killed leaves no child serving behind it), and runs child_main.
- * Returns the child's pid, or -1 when no child could be made.
+ * fork(2) the child of slot i. The child takes the default action for
+ * SIGTERM again, ignores SIGINT (a Ctrl-C reaches the whole group: the
+ * parent stops the children), unblocks the signals, asks for SIGTERM when
+ * its parent dies (prctl(2) PR_SET_PDEATHSIG: a parent killed leaves no
+ * child serving behind it), and runs child_main. Returns the child's pid,
+ * or -1, said on stderr, when fork fails: the slot stays empty.
  */
 pid_t child_make(struct prefork *pf, int i)
 {
 	pid_t pid;
-	int tries;
 
-	for (tries = 1; (pid = fork()) < 0; tries++) {
+	if ((pid = fork()) < 0) {
 		perror("fork");
-		if (tries == FORK_TRIES || stopping) {
-			fprintf(stderr, "child %d: not started\n", i);
-			return -1;
-		}
-		sleep(1);
+		return -1;
 	}
 	if (pid == 0) {
 		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGCHLD, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &pf->oldmask, NULL);
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != pf->parent)  /* it died before prctl */
 			exit(0);
 		pf->child_main(pf, i);
+		_exit(1);                     /* not reached */
 	}
 	pf->pid[i] = pid;
 	return pid;
@@ -112,10 +129,21 @@ int child_ended(struct prefork *pf, pid_t pid, int status)
 	return i;
 }
 
+/* A child for every empty slot; returns how many are still empty. */
+int prefork_refill(struct prefork *pf)
+{
+	int i, empty = 0;
+
+	for (i = 0; i < pf->nchildren; i++)
+		if (pf->pid[i] == 0 && child_make(pf, i) < 0)
+			empty++;
+	return empty;
+}
+
 /*
- * SIGTERM to each child and a wait for it, one after the other (so that
- * each SIGCHLD comes after the wait it ends, the same in every run), the
- * meter (one line per child: the connections its slot took), and exit 0.
+ * SIGTERM to each child and a wait for it, one after the other (SIGCHLD
+ * stays blocked), the meter (one line per child: the connections its slot
+ * took), and exit 0.
  */
 _Noreturn void prefork_stop(struct prefork *pf)
 {
@@ -125,8 +153,7 @@ _Noreturn void prefork_stop(struct prefork *pf)
 		if (pf->pid[i] <= 0)
 			continue;
 		kill(pf->pid[i], SIGTERM);
-		while (waitpid(pf->pid[i], NULL, 0) < 0 && errno == EINTR)
-			;
+		waitpid(pf->pid[i], NULL, 0);
 	}
 	for (i = 0; i < pf->nchildren; i++)
 		printf("child %d: %ld connections\n", i, pf->count[i]);
@@ -134,23 +161,25 @@ _Noreturn void prefork_stop(struct prefork *pf)
 }
 
 /*
- * The parent's life once its children are made: wait(2) for one to end,
- * and make another in its slot, until SIGTERM or SIGINT.
+ * The parent's life: a child in every slot, and then, until SIGTERM or
+ * SIGINT, the children that end reaped (waitpid(2) WNOHANG) and made
+ * again; between two rounds, a wait for a signal (ppoll(2), no descriptor),
+ * a second at most while a slot is empty (its fork failed).
  */
 _Noreturn void prefork_wait(struct prefork *pf)
 {
+	struct timespec retry = {FORK_RETRY_SEC, 0};
 	pid_t pid;
-	int i, status;
+	int status;
 
 	for (;;) {
-		pid = wait(&status);
-		i = pid > 0 ? child_ended(pf, pid, status) : -1;
 		if (stopping)
 			prefork_stop(pf);
-		if (i >= 0)
-			child_make(pf, i);
-		else if (pid < 0 && errno != EINTR)
-			perr_exit("wait");
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			child_ended(pf, pid, status);
+		if (ppoll(NULL, 0, prefork_refill(pf) > 0 ? &retry : NULL, &pf->oldmask) < 0 &&
+		    errno != EINTR)
+			perr_exit("ppoll");
 	}
 }
 

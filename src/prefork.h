@@ -8,14 +8,15 @@
 #define PREFORK_H
 
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/types.h>
 
 /* The children a server makes when CHILDREN is not given, and at most. */
 #define CHILDREN_DEFAULT 4
 #define MAXCHILDREN 64
 
-/* How many times a fork that fails is tried, a second apart. */
-#define FORK_TRIES 5
+/* Seconds between two tries at a fork that failed. */
+#define FORK_RETRY_SEC 1
 
 struct prefork {
 	pid_t parent;
@@ -25,6 +26,7 @@ struct prefork {
 	long *count;                  /* connections per slot, shared with the children */
 	void (*child_main)(struct prefork *pf, int i);  /* never returns */
 	void *arg;                    /* the program's own: its lock, its pipes */
+	sigset_t oldmask;             /* the mask before SIGTERM, SIGINT, SIGCHLD were blocked */
 };
 
 void prefork_init(struct prefork *pf, int listenfd, int nchildren,
@@ -32,6 +34,7 @@ void prefork_init(struct prefork *pf, int listenfd, int nchildren,
 int prefork_stopping(void);
 pid_t child_make(struct prefork *pf, int i);
 int child_ended(struct prefork *pf, pid_t pid, int status);
+int prefork_refill(struct prefork *pf);
 _Noreturn void prefork_stop(struct prefork *pf);
 _Noreturn void prefork_wait(struct prefork *pf);
 int accept_ready(int listenfd, struct sockaddr_in *cliaddr);

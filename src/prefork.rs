@@ -15,8 +15,8 @@ use libc::{pid_t, sockaddr, sockaddr_in, socklen_t};
 pub const CHILDREN_DEFAULT: c_int = 4;
 pub const MAXCHILDREN: usize = 64;
 
-/// How many times a fork that fails is tried, a second apart.
-pub const FORK_TRIES: c_int = 5;
+/// Seconds between two tries at a fork that failed.
+pub const FORK_RETRY_SEC: libc::time_t = 1;
 
 pub struct Prefork {
     pub parent: pid_t,
@@ -30,6 +30,8 @@ pub struct Prefork {
     pub child_main: fn(&mut Prefork, c_int) -> !,
     /// The program's own: its lock, its pipes.
     pub arg: *mut c_void,
+    /// The mask before SIGTERM, SIGINT, SIGCHLD were blocked.
+    pub oldmask: libc::sigset_t,
 }
 
 static STOPPING: AtomicBool = AtomicBool::new(false);
@@ -39,10 +41,14 @@ extern "C" fn do_stop(_num: c_int) {
     STOPPING.store(true, Ordering::Relaxed);
 }
 
+/// SIGCHLD: nothing to do here; it ends the parent's wait, which reaps.
+extern "C" fn do_sigchild(_num: c_int) {}
+
 /// The children's slots, empty; their meter in a shared anonymous
-/// mapping (mmap(2)), which every child writes its own count into; and
-/// the handler for SIGTERM and SIGINT, without SA_RESTART, so that they
-/// interrupt the parent's wait.
+/// mapping (mmap(2)), which every child writes its own count into; the
+/// handlers for SIGTERM, SIGINT and SIGCHLD; and those three blocked, so
+/// that they come only while the parent waits for them (ppoll(2) unblocks
+/// them as it sleeps): none is lost between a check and the wait.
 pub fn prefork_init(
     listenfd: c_int,
     nchildren: c_int,
@@ -58,6 +64,8 @@ pub fn prefork_init(
         count: ptr::null_mut(),
         child_main,
         arg,
+        // SAFETY: an all-zero sigset_t is a valid (empty) set.
+        oldmask: unsafe { zeroed() },
     };
     // SAFETY: a new anonymous mapping, at no address of ours.
     let count = unsafe {
@@ -75,7 +83,8 @@ pub fn prefork_init(
     }
     pf.count = count.cast();
 
-    // SAFETY: an all-zero sigaction is valid; every pointer passed outlives the call.
+    // SAFETY: an all-zero sigaction and sigset_t are valid; every pointer
+    // passed outlives its call.
     unsafe {
         let mut newact: libc::sigaction = zeroed();
         newact.sa_sigaction = do_stop as extern "C" fn(c_int) as libc::sighandler_t;
@@ -83,6 +92,15 @@ pub fn prefork_init(
         newact.sa_flags = 0;
         libc::sigaction(libc::SIGTERM, &newact, ptr::null_mut());
         libc::sigaction(libc::SIGINT, &newact, ptr::null_mut());
+        newact.sa_sigaction = do_sigchild as extern "C" fn(c_int) as libc::sighandler_t;
+        libc::sigaction(libc::SIGCHLD, &newact, ptr::null_mut());
+
+        let mut set: libc::sigset_t = zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGCHLD);
+        libc::sigprocmask(libc::SIG_BLOCK, &set, &mut pf.oldmask);
     }
     pf
 }
@@ -106,36 +124,29 @@ pub fn prefork_stopping() -> bool {
     STOPPING.load(Ordering::Relaxed)
 }
 
-/// `fork(2)` the child of slot `i`, tried FORK_TRIES times a second apart;
-/// the child takes the default action for SIGTERM and SIGINT again, asks
-/// for SIGTERM when its parent dies (prctl(2) PR_SET_PDEATHSIG: a parent
-/// killed leaves no child serving behind it), and runs `child_main`.
-/// Returns the child's pid, or -1 when no child could be made.
+/// `fork(2)` the child of slot `i`. The child takes the default action for
+/// SIGTERM again, ignores SIGINT (a Ctrl-C reaches the whole group: the
+/// parent stops the children), unblocks the signals, asks for SIGTERM when
+/// its parent dies (prctl(2) PR_SET_PDEATHSIG: a parent killed leaves no
+/// child serving behind it), and runs `child_main`. Returns the child's
+/// pid, or -1, said on stderr, when fork fails: the slot stays empty.
 pub fn child_make(pf: &mut Prefork, i: c_int) -> pid_t {
-    let mut tries = 1;
-    let pid = loop {
-        // SAFETY: the process has one thread, so the child may go on running anything.
-        let pid = unsafe { libc::fork() };
-        if pid >= 0 {
-            break pid;
-        }
+    // SAFETY: the process has one thread, so the child may go on running anything.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
         // SAFETY: a NUL-terminated message.
         unsafe { libc::perror(c"fork".as_ptr()) };
-        if tries == FORK_TRIES || prefork_stopping() {
-            // SAFETY: the format's one conversion, %d, gets a c_int.
-            unsafe { libc::fprintf(stderr, c"child %d: not started\n".as_ptr(), i) };
-            return -1;
-        }
-        // SAFETY: sleep(3) takes no pointers.
-        unsafe { libc::sleep(1) };
-        tries += 1;
-    };
+        return -1;
+    }
     if pid == 0 {
-        // SAFETY: SIG_DFL is a valid disposition for both; prctl(2) and
-        // getppid(2) take no pointers; exit(3) does not return.
+        // SAFETY: SIG_DFL and SIG_IGN are valid dispositions; oldmask is
+        // the mask sigprocmask(2) gave back; prctl(2) and getppid(2) take
+        // no pointers; exit(3) does not return.
         unsafe {
             libc::signal(libc::SIGTERM, libc::SIG_DFL);
-            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::signal(libc::SIGINT, libc::SIG_IGN);
+            libc::signal(libc::SIGCHLD, libc::SIG_DFL);
+            libc::sigprocmask(libc::SIG_SETMASK, &pf.oldmask, ptr::null_mut());
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
             // it died before prctl
             if libc::getppid() != pf.parent {
@@ -177,9 +188,20 @@ pub fn child_ended(pf: &mut Prefork, pid: pid_t, status: c_int) -> c_int {
     i
 }
 
-/// SIGTERM to each child and a wait for it, one after the other (so that
-/// each SIGCHLD comes after the wait it ends, the same in every run), the
-/// meter (one line per child: the connections its slot took), and exit 0.
+/// A child for every empty slot; returns how many are still empty.
+pub fn prefork_refill(pf: &mut Prefork) -> c_int {
+    let mut empty = 0;
+    for i in 0..pf.nchildren {
+        if pf.pid[i as usize] == 0 && child_make(pf, i) < 0 {
+            empty += 1;
+        }
+    }
+    empty
+}
+
+/// SIGTERM to each child and a wait for it, one after the other (SIGCHLD
+/// stays blocked), the meter (one line per child: the connections its slot
+/// took), and exit 0.
 pub fn prefork_stop(pf: &mut Prefork) -> ! {
     for &pid in &pf.pid[..pf.nchildren as usize] {
         if pid <= 0 {
@@ -188,7 +210,7 @@ pub fn prefork_stop(pf: &mut Prefork) -> ! {
         // SAFETY: kill(2) takes no pointers; waitpid(2) accepts a null status pointer.
         unsafe {
             libc::kill(pid, libc::SIGTERM);
-            while libc::waitpid(pid, ptr::null_mut(), 0) < 0 && errno() == libc::EINTR {}
+            libc::waitpid(pid, ptr::null_mut(), 0);
         }
     }
     for i in 0..pf.nchildren {
@@ -199,25 +221,39 @@ pub fn prefork_stop(pf: &mut Prefork) -> ! {
     unsafe { libc::exit(0) }
 }
 
-/// The parent's life once its children are made: wait(2) for one to end,
-/// and make another in its slot, until SIGTERM or SIGINT.
+/// The parent's life: a child in every slot, and then, until SIGTERM or
+/// SIGINT, the children that end reaped (waitpid(2) WNOHANG) and made
+/// again; between two rounds, a wait for a signal (ppoll(2), no
+/// descriptor), a second at most while a slot is empty (its fork failed).
 pub fn prefork_wait(pf: &mut Prefork) -> ! {
+    let retry = libc::timespec {
+        tv_sec: FORK_RETRY_SEC,
+        tv_nsec: 0,
+    };
     let mut status: c_int = 0;
     loop {
-        // SAFETY: status is a writable int.
-        let pid = unsafe { libc::wait(&mut status) };
-        let i = if pid > 0 {
-            child_ended(pf, pid, status)
-        } else {
-            -1
-        };
         if prefork_stopping() {
             prefork_stop(pf);
         }
-        if i >= 0 {
-            child_make(pf, i);
-        } else if pid < 0 && errno() != libc::EINTR {
-            perr_exit(c"wait");
+        loop {
+            // SAFETY: status is a writable int.
+            let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+            if pid <= 0 {
+                break;
+            }
+            child_ended(pf, pid, status);
+        }
+        let timeout = if prefork_refill(pf) > 0 {
+            &raw const retry
+        } else {
+            ptr::null()
+        };
+        // SAFETY: no descriptors; timeout is null or points to retry;
+        // oldmask is the mask sigprocmask(2) gave back.
+        if unsafe { libc::ppoll(ptr::null_mut(), 0, timeout, &pf.oldmask) } < 0
+            && errno() != libc::EINTR
+        {
+            perr_exit(c"ppoll");
         }
     }
 }

@@ -13,8 +13,6 @@ pub enum Call {
     EpollWait,
     Poll,
     Select,
-    /// `wait(2)`, which glibc makes as `wait4`: a preforked server's parent.
-    Wait4,
     /// `fcntl(2)` F_SETLKW: a child waiting for a record lock.
     Fcntl,
     /// `recvmsg(2)`: a child waiting for a descriptor over its socketpair.
@@ -340,7 +338,7 @@ pub const PROGRAMS: &[Program] = &[
         short: "prefork",
         about: "CHILDREN processes forked at start, each in accept, no lock",
         c_sources: server_sources!("src/bin/prefork_server.c", "src/prefork.c"),
-        kind: Kind::Server(prefork_model(Call::Wait4, Call::Accept, None)),
+        kind: Kind::Server(prefork_model(Call::Poll, Call::Accept, None)),
         session_args: &[PREFORK_SESSION_CHILDREN],
     },
     Program {
@@ -348,7 +346,7 @@ pub const PROGRAMS: &[Program] = &[
         short: "prefork_lock",
         about: "CHILDREN processes forked at start, accept serialised by an fcntl lock",
         c_sources: server_sources!("src/bin/prefork_lock_server.c", "src/prefork.c"),
-        kind: Kind::Server(prefork_model(Call::Wait4, Call::Accept, Some(Call::Fcntl))),
+        kind: Kind::Server(prefork_model(Call::Poll, Call::Accept, Some(Call::Fcntl))),
         session_args: &[PREFORK_SESSION_CHILDREN],
     },
     Program {
@@ -360,7 +358,7 @@ pub const PROGRAMS: &[Program] = &[
             "src/prefork.c",
             "-pthread"
         ),
-        kind: Kind::Server(prefork_model(Call::Wait4, Call::Accept, Some(Call::Futex))),
+        kind: Kind::Server(prefork_model(Call::Poll, Call::Accept, Some(Call::Futex))),
         session_args: &[PREFORK_SESSION_CHILDREN],
     },
     Program {
@@ -380,7 +378,7 @@ pub const PROGRAMS: &[Program] = &[
         short: "herd",
         about: "CHILDREN processes forked at start, each in epoll_wait: the thundering herd",
         c_sources: server_sources!("src/bin/herd_server.c", "src/prefork.c", "src/fdutil.c"),
-        kind: Kind::Server(prefork_model(Call::Wait4, Call::EpollWait, None)),
+        kind: Kind::Server(prefork_model(Call::Poll, Call::EpollWait, None)),
         session_args: &[PREFORK_SESSION_CHILDREN, "exclusive"],
     },
     Program {

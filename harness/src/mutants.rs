@@ -252,10 +252,19 @@ pub const MUTANTS: &[Mutant] = &[
         name: "prefork-not-replaced",
         breaks: "a preforked server forks another child in the slot of one that died",
         edits: &[
-            edit!("src/prefork.c", "\t\tif (i >= 0)\n\t\t\tchild_make(pf, i);" => "\t\tif (i >= 0)\n\t\t\t(void)0;"),
-            edit!("src/prefork.rs", "        if i >= 0 {\n            child_make(pf, i);\n        }" => "        if i >= 0 {\n            let _ = 0;\n        }"),
+            edit!("src/prefork.c", "\tpf->pid[i] = 0;\n\tif (WIFSIGNALED" => "\tif (WIFSIGNALED"),
+            edit!("src/prefork.rs", "    pf.pid[i as usize] = 0;\n    // SAFETY: each format's" => "    // SAFETY: each format's"),
         ],
         tests: &[&["--test", "prefork", "--", "a_killed_child_is_replaced"]],
+    },
+    Mutant {
+        name: "prefork-stop-no-wait",
+        breaks: "a preforked server's parent waits for each child it stops before it exits",
+        edits: &[
+            edit!("src/prefork.c", "\t\tkill(pf->pid[i], SIGTERM);\n\t\twaitpid(pf->pid[i], NULL, 0);" => "\t\tkill(pf->pid[i], SIGTERM);"),
+            edit!("src/prefork.rs", "            libc::kill(pid, libc::SIGTERM);\n            libc::waitpid(pid, ptr::null_mut(), 0);" => "            libc::kill(pid, libc::SIGTERM);"),
+        ],
+        tests: &[&["--test", "prefork", "--", "sigterm_stops_them_all"]],
     },
 ];
 

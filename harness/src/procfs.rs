@@ -29,7 +29,6 @@ pub fn numbers(call: Call) -> &'static [i64] {
         Call::Select => &[libc::SYS_select, libc::SYS_pselect6],
         #[cfg(not(target_arch = "x86_64"))]
         Call::Select => &[libc::SYS_pselect6],
-        Call::Wait4 => &[libc::SYS_wait4],
         Call::Fcntl => &[libc::SYS_fcntl],
         Call::Recvmsg => &[libc::SYS_recvmsg],
     }

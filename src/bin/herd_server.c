@@ -56,7 +56,7 @@ static void child_main(struct prefork *pf, int i)
 int main(int argc, char *argv[])
 {
 	struct prefork pf;
-	int listenfd, nchildren, exclusive, i;
+	int listenfd, nchildren, exclusive;
 	int port;
 
 	check_args(argc, argv, 3, USAGE);
@@ -71,7 +71,5 @@ int main(int argc, char *argv[])
 	prefork_init(&pf, listenfd, nchildren, child_main, &exclusive);
 
 	printf("listening on 0.0.0.0:%d\n", port);
-	for (i = 0; i < nchildren; i++)
-		child_make(&pf, i);
 	prefork_wait(&pf);
 }

@@ -11,7 +11,7 @@ use concserv::fdutil::set_nonblock;
 use concserv::ffi::stdout;
 use concserv::listen::tcp_listen;
 use concserv::prefork::{
-    CHILDREN_DEFAULT, MAXCHILDREN, Prefork, accept_ready, child_make, prefork_init, prefork_wait,
+    CHILDREN_DEFAULT, MAXCHILDREN, Prefork, accept_ready, prefork_init, prefork_wait,
 };
 use concserv::wrap::{Close, errno, perr_exit};
 use core::ffi::{CStr, c_char, c_int};
@@ -94,8 +94,5 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
 
     // SAFETY: the format's one conversion, %d, gets a c_int.
     unsafe { libc::printf(c"listening on 0.0.0.0:%d\n".as_ptr(), port) };
-    for i in 0..nchildren {
-        child_make(&mut pf, i);
-    }
     prefork_wait(&mut pf);
 }

@@ -84,7 +84,7 @@ int main(int argc, char *argv[])
 {
 	struct prefork pf;
 	pthread_mutex_t *mptr;
-	int listenfd, nchildren, i;
+	int listenfd, nchildren;
 	int port;
 
 	check_args(argc, argv, 2, USAGE);
@@ -98,7 +98,5 @@ int main(int argc, char *argv[])
 	prefork_init(&pf, listenfd, nchildren, child_main, mptr);
 
 	printf("listening on 0.0.0.0:%d\n", port);
-	for (i = 0; i < nchildren; i++)
-		child_make(&pf, i);
 	prefork_wait(&pf);
 }

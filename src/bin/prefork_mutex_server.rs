@@ -8,9 +8,7 @@ use concserv::args::{check_args, children_arg, port_arg};
 use concserv::echo::echo_upper;
 use concserv::ffi::stdout;
 use concserv::listen::tcp_listen;
-use concserv::prefork::{
-    CHILDREN_DEFAULT, MAXCHILDREN, Prefork, child_make, prefork_init, prefork_wait,
-};
+use concserv::prefork::{CHILDREN_DEFAULT, MAXCHILDREN, Prefork, prefork_init, prefork_wait};
 use concserv::wrap::{Accept, Close, perr_exit, set_errno};
 use core::ffi::{CStr, c_char, c_int};
 use core::mem::{MaybeUninit, size_of};
@@ -116,8 +114,5 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
 
     // SAFETY: the format's one conversion, %d, gets a c_int.
     unsafe { libc::printf(c"listening on 0.0.0.0:%d\n".as_ptr(), port) };
-    for i in 0..nchildren {
-        child_make(&mut pf, i);
-    }
     prefork_wait(&mut pf);
 }

@@ -4,6 +4,7 @@
  * child over its socketpair (SCM_RIGHTS); the child writes one byte back
  * when it is idle again (twin of prefork_passfd_server.rs).
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -32,28 +33,38 @@ struct passfd {
 	int childfd;                  /* the child's end, while it is being made */
 };
 
+/* Room for one control message carrying one descriptor, aligned for its header. */
+union control {
+	struct cmsghdr cm;
+	char space[CMSG_SPACE(sizeof(int))];
+};
+
+/* A msghdr whose one iovec is cliaddr and whose control buffer is control. */
+static void conn_msg(struct msghdr *msg, struct sockaddr_in *cliaddr, struct iovec *iov,
+    union control *control)
+{
+	iov->iov_base = cliaddr;
+	iov->iov_len = sizeof(*cliaddr);
+	memset(msg, 0, sizeof(*msg));
+	msg->msg_iov = iov;
+	msg->msg_iovlen = 1;
+	msg->msg_control = control->space;
+	msg->msg_controllen = sizeof(control->space);
+}
+
 /*
  * sendmsg(2) of connfd (SCM_RIGHTS) and its client's address (the data)
  * over fd; -1 on failure, said on stderr.
  */
 static int send_conn(int fd, int connfd, struct sockaddr_in *cliaddr)
 {
-	union {
-		struct cmsghdr cm;
-		char space[CMSG_SPACE(sizeof(int))];
-	} control;
+	union control control;
 	struct msghdr msg;
 	struct cmsghdr *cmptr;
 	struct iovec iov;
 
-	memset(&msg, 0, sizeof(msg));
 	memset(&control, 0, sizeof(control));
-	iov.iov_base = cliaddr;
-	iov.iov_len = sizeof(*cliaddr);
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = control.space;
-	msg.msg_controllen = sizeof(control.space);
+	conn_msg(&msg, cliaddr, &iov, &control);
 	cmptr = CMSG_FIRSTHDR(&msg);
 	cmptr->cmsg_len = CMSG_LEN(sizeof(int));
 	cmptr->cmsg_level = SOL_SOCKET;
@@ -75,23 +86,15 @@ static int send_conn(int fd, int connfd, struct sockaddr_in *cliaddr)
  */
 static int recv_conn(int fd, struct sockaddr_in *cliaddr)
 {
-	union {
-		struct cmsghdr cm;
-		char space[CMSG_SPACE(sizeof(int))];
-	} control;
+	union control control;
 	struct msghdr msg;
 	struct cmsghdr *cmptr;
 	struct iovec iov;
 	ssize_t n;
 	int connfd;
 
-	memset(&msg, 0, sizeof(msg));
-	iov.iov_base = cliaddr;
-	iov.iov_len = sizeof(*cliaddr);
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = control.space;
-	msg.msg_controllen = sizeof(control.space);
+	memset(&control, 0, sizeof(control));
+	conn_msg(&msg, cliaddr, &iov, &control);
 	while ((n = recvmsg(fd, &msg, 0)) < 0)
 		if (errno != EINTR)
 			perr_exit("recvmsg");
@@ -136,15 +139,16 @@ static void child_main(struct prefork *pf, int i)
 /*
  * socketpair(2) for child i, and the child, which closes the parent's end
  * with the others' (so that each end is held by one process: the end of
- * file one side sees is the other's end); idle once made.
+ * file one side sees is the other's end); idle once made. -1 when the
+ * slot stays empty.
  */
-static void child_start(struct prefork *pf, struct passfd *ps, int i)
+static int child_start(struct prefork *pf, struct passfd *ps, int i)
 {
 	int sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) {
 		perror("socketpair");
-		return;
+		return -1;
 	}
 	ps->fd[i] = sv[0];
 	ps->childfd = sv[1];
@@ -152,16 +156,29 @@ static void child_start(struct prefork *pf, struct passfd *ps, int i)
 		Close(sv[0]);
 		Close(sv[1]);
 		ps->fd[i] = -1;
-		return;
+		return -1;
 	}
 	Close(sv[1]);
 	ps->busy[i] = 0;
 	ps->nidle++;
+	return 0;
+}
+
+/* A child for every empty slot; returns how many are still empty. */
+static int passfd_refill(struct prefork *pf, struct passfd *ps)
+{
+	int i, empty = 0;
+
+	for (i = 0; i < pf->nchildren; i++)
+		if (ps->fd[i] < 0 && child_start(pf, ps, i) < 0)
+			empty++;
+	return empty;
 }
 
 /*
  * Child i's socketpair is readable: its byte says it is idle again; end of
- * file (or an error) that it has ended: it is waited for and replaced.
+ * file (or an error) that it has ended: it is waited for, and its slot
+ * emptied, to be filled again.
  */
 static void child_ready(struct prefork *pf, struct passfd *ps, int i)
 {
@@ -177,15 +194,16 @@ static void child_ready(struct prefork *pf, struct passfd *ps, int i)
 	ps->fd[i] = -1;
 	if (!ps->busy[i])
 		ps->nidle--;
-	while (waitpid(pf->pid[i], &status, 0) < 0)
-		if (errno != EINTR)
-			perr_exit("waitpid");
+	if (waitpid(pf->pid[i], &status, 0) < 0)
+		perr_exit("waitpid");
 	child_ended(pf, pf->pid[i], status);
-	if (!prefork_stopping())
-		child_start(pf, ps, i);
 }
 
-/* The listener is readable: accept, and pass the connection to the first idle child. */
+/*
+ * The listener is readable: accept, and pass the connection to the first
+ * idle child, or, if that fails (the child is gone: its end of file comes
+ * next), to the next. A child given one is busy until its byte comes back.
+ */
 static void pass_one(struct prefork *pf, struct passfd *ps)
 {
 	struct sockaddr_in cliaddr;
@@ -193,46 +211,49 @@ static void pass_one(struct prefork *pf, struct passfd *ps)
 
 	if ((connfd = accept_ready(pf->listenfd, &cliaddr)) < 0)
 		return;
-	for (i = 0; i < pf->nchildren; i++)
-		if (ps->fd[i] >= 0 && !ps->busy[i])
-			break;
-	if (send_conn(ps->fd[i], connfd, &cliaddr) == 0) {
+	for (i = 0; i < pf->nchildren; i++) {
+		if (ps->fd[i] < 0 || ps->busy[i])
+			continue;
 		ps->busy[i] = 1;
 		ps->nidle--;
-		pf->count[i]++;
+		if (send_conn(ps->fd[i], connfd, &cliaddr) == 0) {
+			pf->count[i]++;
+			break;
+		}
 	}
 	Close(connfd);
 }
 
 /*
- * The parent's life once its children are made: poll(2) the children's
- * socketpairs, and the listener while a child is idle, until SIGTERM or
- * SIGINT.
+ * The parent's life: a child in every slot, and then, until SIGTERM or
+ * SIGINT, ppoll(2) of the children's socketpairs, and of the listener
+ * while a child is idle (a second at most while a slot is empty: its fork
+ * failed). The signals, blocked, come only while it waits.
  */
 static _Noreturn void parent_loop(struct prefork *pf, struct passfd *ps)
 {
+	struct timespec retry = {FORK_RETRY_SEC, 0};
 	struct pollfd pfd[1 + MAXCHILDREN];
-	int i;
+	int empty, i;
 
 	for (;;) {
+		if (prefork_stopping())
+			prefork_stop(pf);
+		empty = passfd_refill(pf, ps);
 		pfd[0].fd = pf->listenfd;
 		pfd[0].events = ps->nidle > 0 ? POLLIN : 0;
 		for (i = 0; i < pf->nchildren; i++) {
 			pfd[1 + i].fd = ps->fd[i];
 			pfd[1 + i].events = POLLIN;
 		}
-		if (poll(pfd, 1 + pf->nchildren, -1) < 0) {
+		if (ppoll(pfd, 1 + pf->nchildren, empty > 0 ? &retry : NULL, &pf->oldmask) < 0) {
 			if (errno != EINTR)
-				perr_exit("poll");
-			if (prefork_stopping())
-				prefork_stop(pf);
+				perr_exit("ppoll");
 			continue;
 		}
 		for (i = 0; i < pf->nchildren; i++)
 			if (pfd[1 + i].revents != 0)
 				child_ready(pf, ps, i);
-		if (prefork_stopping())
-			prefork_stop(pf);
 		if (pfd[0].revents != 0 && ps->nidle > 0)
 			pass_one(pf, ps);
 	}
@@ -259,7 +280,5 @@ int main(int argc, char *argv[])
 	prefork_init(&pf, listenfd, nchildren, child_main, &ps);
 
 	printf("listening on 0.0.0.0:%d\n", port);
-	for (i = 0; i < nchildren; i++)
-		child_start(&pf, &ps, i);
 	parent_loop(&pf, &ps);
 }

@@ -11,8 +11,8 @@ use concserv::fdutil::{read_again, set_nonblock};
 use concserv::ffi::{stderr, stdout};
 use concserv::listen::tcp_listen;
 use concserv::prefork::{
-    CHILDREN_DEFAULT, MAXCHILDREN, Prefork, accept_ready, child_ended, child_make, prefork_init,
-    prefork_stop, prefork_stopping,
+    CHILDREN_DEFAULT, FORK_RETRY_SEC, MAXCHILDREN, Prefork, accept_ready, child_ended, child_make,
+    prefork_init, prefork_stop, prefork_stopping,
 };
 use concserv::wrap::{Close, Write, errno, perr_exit};
 use core::ffi::{CStr, c_char, c_int, c_void};
@@ -182,15 +182,16 @@ fn child_main(pf: &mut Prefork, _i: c_int) -> ! {
 
 /// `socketpair(2)` for child `i`, and the child, which closes the parent's
 /// end with the others' (so that each end is held by one process: the end
-/// of file one side sees is the other's end); idle once made.
-fn child_start(pf: &mut Prefork, ps: *mut Passfd, i: c_int) {
+/// of file one side sees is the other's end); idle once made. -1 when the
+/// slot stays empty.
+fn child_start(pf: &mut Prefork, ps: *mut Passfd, i: c_int) -> c_int {
     let iu = i as usize;
     let mut sv = [0 as c_int; 2];
     // SAFETY: sv has room for the two descriptors.
     if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, sv.as_mut_ptr()) } < 0 {
         // SAFETY: a NUL-terminated message.
         unsafe { libc::perror(c"socketpair".as_ptr()) };
-        return;
+        return -1;
     }
     // SAFETY: ps is main's Passfd; no other reference to it is alive.
     unsafe {
@@ -202,49 +203,57 @@ fn child_start(pf: &mut Prefork, ps: *mut Passfd, i: c_int) {
         Close(sv[1]);
         // SAFETY: as above.
         unsafe { (*ps).fd[iu] = -1 };
-        return;
+        return -1;
     }
     Close(sv[1]);
     // SAFETY: as above.
     let ps = unsafe { &mut *ps };
     ps.busy[iu] = false;
     ps.nidle += 1;
+    0
+}
+
+/// A child for every empty slot; returns how many are still empty.
+fn passfd_refill(pf: &mut Prefork, ps: *mut Passfd) -> c_int {
+    let mut empty = 0;
+    for i in 0..pf.nchildren {
+        // SAFETY: ps is main's Passfd; no other reference to it is alive.
+        let free = unsafe { (*ps).fd[i as usize] } < 0;
+        if free && child_start(pf, ps, i) < 0 {
+            empty += 1;
+        }
+    }
+    empty
 }
 
 /// Child `i`'s socketpair is readable: its byte says it is idle again; end
-/// of file (or an error) that it has ended: it is waited for and replaced.
-fn child_ready(pf: &mut Prefork, ps: *mut Passfd, i: c_int) {
+/// of file (or an error) that it has ended: it is waited for, and its slot
+/// emptied, to be filled again.
+fn child_ready(pf: &mut Prefork, ps: &mut Passfd, i: c_int) {
     let iu = i as usize;
     let mut c = [MaybeUninit::<u8>::uninit(); 1];
-    {
-        // SAFETY: ps is main's Passfd; no other reference to it is alive.
-        let ps = unsafe { &mut *ps };
-        if read_again(ps.fd[iu], &mut c) == 1 {
-            ps.busy[iu] = false;
-            ps.nidle += 1;
-            return;
-        }
-        Close(ps.fd[iu]);
-        ps.fd[iu] = -1;
-        if !ps.busy[iu] {
-            ps.nidle -= 1;
-        }
-    }
     let mut status: c_int = 0;
+
+    if read_again(ps.fd[iu], &mut c) == 1 {
+        ps.busy[iu] = false;
+        ps.nidle += 1;
+        return;
+    }
+    Close(ps.fd[iu]);
+    ps.fd[iu] = -1;
+    if !ps.busy[iu] {
+        ps.nidle -= 1;
+    }
     // SAFETY: status is a writable int.
-    while unsafe { libc::waitpid(pf.pid[iu], &mut status, 0) } < 0 {
-        if errno() != libc::EINTR {
-            perr_exit(c"waitpid");
-        }
+    if unsafe { libc::waitpid(pf.pid[iu], &mut status, 0) } < 0 {
+        perr_exit(c"waitpid");
     }
     child_ended(pf, pf.pid[iu], status);
-    if !prefork_stopping() {
-        child_start(pf, ps, i);
-    }
 }
 
 /// The listener is readable: accept, and pass the connection to the first
-/// idle child.
+/// idle child, or, if that fails (the child is gone: its end of file comes
+/// next), to the next. A child given one is busy until its byte comes back.
 fn pass_one(pf: &mut Prefork, ps: &mut Passfd) {
     let mut cliaddr = sockaddr_in {
         sin_family: 0,
@@ -256,20 +265,29 @@ fn pass_one(pf: &mut Prefork, ps: &mut Passfd) {
     if connfd < 0 {
         return;
     }
-    let n = pf.nchildren as usize;
-    let i = (0..n).find(|&i| ps.fd[i] >= 0 && !ps.busy[i]).unwrap_or(n);
-    if send_conn(ps.fd[i], connfd, &mut cliaddr) == 0 {
+    for i in 0..pf.nchildren as usize {
+        if ps.fd[i] < 0 || ps.busy[i] {
+            continue;
+        }
         ps.busy[i] = true;
         ps.nidle -= 1;
-        pf.counted(i as c_int);
+        if send_conn(ps.fd[i], connfd, &mut cliaddr) == 0 {
+            pf.counted(i as c_int);
+            break;
+        }
     }
     Close(connfd);
 }
 
-/// The parent's life once its children are made: poll(2) the children's
-/// socketpairs, and the listener while a child is idle, until SIGTERM or
-/// SIGINT.
+/// The parent's life: a child in every slot, and then, until SIGTERM or
+/// SIGINT, ppoll(2) of the children's socketpairs, and of the listener
+/// while a child is idle (a second at most while a slot is empty: its fork
+/// failed). The signals, blocked, come only while it waits.
 fn parent_loop(pf: &mut Prefork, ps: *mut Passfd) -> ! {
+    let retry = libc::timespec {
+        tv_sec: FORK_RETRY_SEC,
+        tv_nsec: 0,
+    };
     let mut pfd = [libc::pollfd {
         fd: -1,
         events: 0,
@@ -278,23 +296,36 @@ fn parent_loop(pf: &mut Prefork, ps: *mut Passfd) -> ! {
     let n = pf.nchildren as usize;
 
     loop {
-        {
-            // SAFETY: ps is main's Passfd; no other reference to it is alive.
-            let ps = unsafe { &*ps };
-            pfd[0].fd = pf.listenfd;
-            pfd[0].events = if ps.nidle > 0 { libc::POLLIN } else { 0 };
-            for i in 0..n {
-                pfd[1 + i].fd = ps.fd[i];
-                pfd[1 + i].events = libc::POLLIN;
-            }
+        if prefork_stopping() {
+            prefork_stop(pf);
         }
-        // SAFETY: pfd holds 1 + n pollfds.
-        if unsafe { libc::poll(pfd.as_mut_ptr(), (1 + n) as libc::nfds_t, -1) } < 0 {
+        let empty = passfd_refill(pf, ps);
+        // SAFETY: ps is main's Passfd; no other reference to it is alive.
+        let ps = unsafe { &mut *ps };
+        pfd[0].fd = pf.listenfd;
+        pfd[0].events = if ps.nidle > 0 { libc::POLLIN } else { 0 };
+        for i in 0..n {
+            pfd[1 + i].fd = ps.fd[i];
+            pfd[1 + i].events = libc::POLLIN;
+        }
+        let timeout = if empty > 0 {
+            &raw const retry
+        } else {
+            ptr::null()
+        };
+        // SAFETY: pfd holds 1 + n pollfds; timeout is null or points to
+        // retry; oldmask is the mask sigprocmask(2) gave back.
+        if unsafe {
+            libc::ppoll(
+                pfd.as_mut_ptr(),
+                (1 + n) as libc::nfds_t,
+                timeout,
+                &pf.oldmask,
+            )
+        } < 0
+        {
             if errno() != libc::EINTR {
-                perr_exit(c"poll");
-            }
-            if prefork_stopping() {
-                prefork_stop(pf);
+                perr_exit(c"ppoll");
             }
             continue;
         }
@@ -303,11 +334,6 @@ fn parent_loop(pf: &mut Prefork, ps: *mut Passfd) -> ! {
                 child_ready(pf, ps, i as c_int);
             }
         }
-        if prefork_stopping() {
-            prefork_stop(pf);
-        }
-        // SAFETY: as above.
-        let ps = unsafe { &mut *ps };
         if pfd[0].revents != 0 && ps.nidle > 0 {
             pass_one(pf, ps);
         }
@@ -342,8 +368,5 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
 
     // SAFETY: the format's one conversion, %d, gets a c_int.
     unsafe { libc::printf(c"listening on 0.0.0.0:%d\n".as_ptr(), port) };
-    for i in 0..nchildren {
-        child_start(&mut pf, psp, i);
-    }
     parent_loop(&mut pf, psp);
 }

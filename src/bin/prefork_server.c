@@ -35,7 +35,7 @@ static void child_main(struct prefork *pf, int i)
 int main(int argc, char *argv[])
 {
 	struct prefork pf;
-	int listenfd, nchildren, i;
+	int listenfd, nchildren;
 	int port;
 
 	check_args(argc, argv, 2, USAGE);
@@ -48,7 +48,5 @@ int main(int argc, char *argv[])
 	prefork_init(&pf, listenfd, nchildren, child_main, NULL);
 
 	printf("listening on 0.0.0.0:%d\n", port);
-	for (i = 0; i < nchildren; i++)
-		child_make(&pf, i);
 	prefork_wait(&pf);
 }

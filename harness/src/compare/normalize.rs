@@ -722,6 +722,11 @@ mod tests {
             "futex(0x7f00, FUTEX_WAIT, 2339, NULL) = 0",
             "futex(0x7f00, FUTEX_WAIT, 2340, NULL) = 0",
         );
+        // The waiters bit and an id that is none of the run's: a value.
+        differ(
+            "futex(0x7f00, FUTEX_WAIT, 2147485987, NULL) = 0",
+            "futex(0x7f00, FUTEX_WAIT, 2147493647, NULL) = 0",
+        );
         differ(
             "futex(0x7f00, FUTEX_WAIT, 2, NULL) = 0",
             "futex(0x7f00, FUTEX_WAIT, 1, NULL) = 0",

@@ -168,7 +168,7 @@ fn traced(
 /// Waits until the server listens on `port` and has settled, whatever it
 /// printed; an error, with all it printed, if it ends first, or one that
 /// says where it listens if that is another port.
-fn ready(server: Running, exe: &Path, port: Port, model: &Model) -> Result<Running> {
+fn ready(server: Running, exe: &Path, port: Port, model: &Model, dir: &Path) -> Result<Running> {
     let pid = server.pid;
     let n = port.number();
     let gone = || procfs::stat(pid).is_none_or(|s| s.state == 'Z');
@@ -208,7 +208,7 @@ fn ready(server: Running, exe: &Path, port: Port, model: &Model) -> Result<Runni
         ));
     }
     if let Worker::Prefork(c) = model.worker {
-        release_children(pid, &c)?;
+        release_children(pid, &c, &dir.join(format!("trace.{pid}")))?;
     }
     wait_serving(pid, model, 0)?;
     Ok(server)
@@ -230,20 +230,23 @@ fn stop_before_forks(model: &Model) -> Vec<String> {
 /// first ([`stop_before_forks`]), go on (SIGCONT) only once every child
 /// made so far waits where its model says: children wait in the order
 /// they were made, so that which child takes each connection (and the
-/// meter's count for each) is the same in every run.
-fn release_children(pid: i32, c: &crate::Children) -> Result<()> {
+/// meter's count for each) is the same in every run. The parent's stop is
+/// read in its trace (`trace`), where strace writes it: a traced process
+/// shows the same state (`t`) at every system call it makes, and a
+/// SIGCONT sent before the stop would leave it stopped for good.
+fn release_children(pid: i32, c: &crate::Children, trace: &Path) -> Result<()> {
     let waits = |k: i32| {
         procfs::blocked_in(k, k, c.idle_in)
             || c.queued_in.is_some_and(|q| procfs::blocked_in(k, k, q))
     };
+    let stops =
+        || fs::read_to_string(trace).map_or(0, |t| t.matches("--- stopped by SIGSTOP ---").count());
     for made in 1..c.n {
         wait_until(
             &format!("child {made} of {} to wait, and the parent to stop", c.n),
             || {
                 let kids = procfs::live_children(pid);
-                procfs::stat(pid).is_some_and(|s| matches!(s.state, 't' | 'T'))
-                    && kids.len() == made
-                    && kids.iter().all(|&k| waits(k))
+                stops() == made && kids.len() == made && kids.iter().all(|&k| waits(k))
             },
         )
         .map_err(|e| format!("{e}: {}", crate::model::describe(pid)))?;
@@ -300,7 +303,7 @@ pub fn server_on(
         fault == Some("stderr-rw"),
     )?;
     let pid = server.pid;
-    let server = ready(server, exe, port, model)?;
+    let server = ready(server, exe, port, model, dir)?;
     let port = port.number();
     let settled = || wait_serving(pid, model, 0);
     let serving = |n| wait_serving(pid, model, n);
