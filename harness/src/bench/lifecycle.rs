@@ -152,7 +152,9 @@ impl<'a> Server<'a> {
         // makes the same calls every run (see hold_every_child).
         let held = match self.measured.model {
             Some(model) => {
-                crate::compare::session::hold_every_child(self.port, model, &|n| self.serving(n))?
+                crate::compare::session::hold_every_child(self.port, self.run.pid, model, &|n| {
+                    self.serving(n)
+                })?
             }
             None => Vec::new(),
         };

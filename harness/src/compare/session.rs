@@ -348,7 +348,7 @@ pub fn server_on(
     // Each preforked child serving a client as the parent stops them: none
     // then holds a lock whose release would wake another child between two
     // of the parent's kills (see `hold_every_child`).
-    let held = hold_every_child(port, model, &serving)?;
+    let held = hold_every_child(port, pid, model, &serving)?;
     let out = server.finish(libc::SIGTERM).map(|(out, _)| out);
     drop(held);
     out
@@ -360,16 +360,20 @@ pub fn server_on(
 /// holding an fcntl lock or a robust mutex wakes the next waiter, which
 /// then runs until its own SIGTERM comes, further or not from one run to
 /// the next. Nothing for the other models.
+/// Children already serving a client (`pid`'s) count: only the others
+/// get one.
 pub fn hold_every_child(
     port: u16,
+    pid: i32,
     model: &Model,
     serving: &dyn Fn(usize) -> Result<()>,
 ) -> Result<Vec<Conn>> {
     let Worker::Prefork(c) = model.worker else {
         return Ok(Vec::new());
     };
+    let already = crate::model::workers(pid, model).len();
     let mut held = Vec::new();
-    for i in 0..c.n {
+    for i in already..c.n {
         let mut conn = Conn::to(port)?;
         conn.check(format!("held {i}\n").as_bytes())?;
         serving(i + 1)?;
