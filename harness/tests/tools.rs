@@ -386,8 +386,16 @@ fn a_short_benchmark_fills_the_table_and_draws_the_charts() {
             }
         }
         // A pool's thread that joins the workers races each worker's exit:
-        // its wait for it happens, or not, in either twin.
-        let tolerance = if server.model().unwrap().pool.is_some() {
+        // its wait for it happens, or not, in either twin. A process-shared
+        // mutex's futex calls race the same way: a child that finds the
+        // mutex free as its holder lets go makes no call, and its holder no
+        // wake-up (a call or two in 200 connections, in either twin).
+        let model = server.model().unwrap();
+        let futex_race = matches!(
+            model.worker,
+            harness::Worker::Prefork(c) if c.queued_in == Some(harness::Call::Futex)
+        );
+        let tolerance = if model.pool.is_some() || futex_race {
             0.02
         } else {
             0.0
