@@ -756,6 +756,9 @@ mod tests {
         assert_eq!(task(&format!("{draw}{open}"), &r), task(open, &r));
         assert_ne!(task(&format!("{draw}{elsewhere}"), &r), task(elsewhere, &r));
         assert_ne!(task(&format!("{open}{draw}"), &r), task(open, &r));
+        // Another file in /tmp, not made by mkstemp: the draw is kept.
+        let tmp = "openat(AT_FDCWD, \"/tmp/notes\", O_RDONLY) = 4\n";
+        assert_ne!(task(&format!("{draw}{tmp}"), &r), task(tmp, &r));
     }
 
     #[test]
