@@ -371,6 +371,17 @@ pub fn hold_every_child(
     let Worker::Prefork(c) = model.worker else {
         return Ok(Vec::new());
     };
+    // Each child asleep first, so that one still on its way back to its
+    // client's `read` is counted as serving.
+    let asleep = |k: i32| {
+        [crate::Call::Read, c.idle_in]
+            .into_iter()
+            .chain(c.queued_in)
+            .any(|call| procfs::blocked_in(k, k, call))
+    };
+    wait_until("every child asleep", || {
+        procfs::live_children(pid).iter().all(|&k| asleep(k))
+    })?;
     let already = crate::model::workers(pid, model).len();
     let mut held = Vec::new();
     for i in already..c.n {
