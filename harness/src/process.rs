@@ -334,10 +334,17 @@ impl Running {
         }
     }
 
+    /// Kills the group and waits for every member to exit, not only the
+    /// leader: a traced server may outlive strace by a moment, still
+    /// holding its port.
     fn kill_group(&mut self) {
+        let group = self.child.id() as i32;
         // SAFETY: kill(2) takes no pointers; the group is the one spawn made.
-        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
+        unsafe { libc::kill(-group, libc::SIGKILL) };
         let _ = self.child.wait();
+        let _ = wait_until("the program's group to exit", || {
+            !procfs::group_alive(group)
+        });
     }
 }
 
@@ -633,5 +640,26 @@ mod tests {
         // each of them held.
         let dir = std::env::temp_dir().join("concserv-ports");
         assert!(ports.iter().all(|&p| reserve(&dir, p).is_none()));
+    }
+
+    /// A traced listener killed with its group has let its port go by the
+    /// time the drop returns: a fixed-port comparison starts its next run
+    /// at once (CI once found the first run's server still listening).
+    #[test]
+    fn a_killed_traced_group_has_released_its_port() {
+        require("strace", "strace").unwrap();
+        for _ in 0..10 {
+            let port = free_port();
+            let listen = format!(
+                "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',{port}))\ns.listen()\ntime.sleep(60)"
+            );
+            let mut cmd = Command::new("strace");
+            let python = PathBuf::from("/usr/bin/python3");
+            cmd.args(["-f", "-o", "/dev/null"]).arg(&python).args(["-c", &listen]);
+            let run = Running::spawn(cmd, &python, Output::Discard, None).unwrap();
+            wait_until("python to listen", || procfs::port_listened(port)).unwrap();
+            drop(run);
+            assert!(!procfs::port_listened(port), "port {port} still listened");
+        }
     }
 }

@@ -96,6 +96,8 @@ pub struct Stat {
     pub pid: i32,
     pub state: char,
     pub ppid: i32,
+    /// The process group.
+    pub pgrp: i32,
     /// User and system time, its own and its reaped children's, in clock ticks.
     pub utime: u64,
     pub stime: u64,
@@ -112,11 +114,23 @@ pub fn stat(pid: i32) -> Option<Stat> {
         pid,
         state: f.first()?.chars().next()?,
         ppid: f.get(1)?.parse().ok()?,
+        pgrp: f.get(2)?.parse().ok()?,
         utime: n(11)?,
         stime: n(12)?,
         cutime: n(13)?,
         cstime: n(14)?,
     })
+}
+
+/// Whether a process of group `pgrp` is alive (has not yet exited: a
+/// zombie has closed its descriptors, and counts as gone).
+pub fn group_alive(pgrp: i32) -> bool {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return false;
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(stat)
+        .any(|s| s.pgrp == pgrp && !matches!(s.state, 'Z' | 'X'))
 }
 
 /// The children of process `pid` (of any of its threads), zombies included.
