@@ -655,7 +655,9 @@ mod tests {
             );
             let mut cmd = Command::new("strace");
             let python = PathBuf::from("/usr/bin/python3");
-            cmd.args(["-f", "-o", "/dev/null"]).arg(&python).args(["-c", &listen]);
+            cmd.args(["-f", "-o", "/dev/null"])
+                .arg(&python)
+                .args(["-c", &listen]);
             let run = Running::spawn(cmd, &python, Output::Discard, None).unwrap();
             wait_until("python to listen", || procfs::port_listened(port)).unwrap();
             drop(run);
