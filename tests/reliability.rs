@@ -207,6 +207,9 @@ fn idle_clients_do_not_delay_a_new_one(name: &str, twin: Twin) -> Result<()> {
 /// zombie, no thread beyond the server's own, the descriptors it started with.
 fn a_thousand_sequential_connections(name: &str, twin: Twin) -> Result<()> {
     let server = Server::start(name, twin)?;
+    // Settled first: a preforked server makes its children (and the
+    // passfd server their socketpairs) after its ready line.
+    server.settled()?;
     let fds_at_start = server.fds();
     for i in 0..1000 {
         let mut conn = server.connect()?;

@@ -12,6 +12,9 @@ use harness::{Result, Twin};
 fn concurrent_clients_then_nothing_left(name: &str, twin: Twin) -> Result<()> {
     const CLIENTS: usize = 20;
     let server = Server::start(name, twin)?;
+    // Settled first: a preforked server makes its children (and the
+    // passfd server their socketpairs) after its ready line.
+    server.settled()?;
     let fds_at_start = server.fds();
     let conns = (0..CLIENTS)
         .map(|_| server.connect())
