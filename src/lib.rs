@@ -14,6 +14,8 @@ pub mod ffi;
 pub mod listen;
 pub mod outbuf;
 pub mod prefork;
+pub mod prethread;
+pub mod slots;
 pub mod wrap;
 
 /// What a `#![no_std]` + `#![no_main]` program must supply itself: a panic

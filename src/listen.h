@@ -3,5 +3,6 @@
 #define LISTEN_H
 
 int tcp_listen(int port);
+int tcp_listen_reuseport(int port);
 
 #endif

@@ -33,6 +33,10 @@ pub enum Worker {
     /// Child processes forked at start, each serving one connection at a
     /// time, blocked in `read` while it waits.
     Prefork(Children),
+    /// Threads created at start, each serving one connection at a time,
+    /// blocked in `read` while it waits (the same fields as a preforked
+    /// server's children).
+    Prethread(Children),
 }
 
 /// The children a preforked server makes before its clients come.
@@ -53,6 +57,8 @@ pub struct Pool {
     pub threads: usize,
     /// The call each of them blocks in while there is nothing to do.
     pub idle_in: Call,
+    /// Whether each has a listening socket of its own (SO_REUSEPORT).
+    pub listens: bool,
 }
 
 /// What "settled" and "serving" mean for a server.
@@ -176,6 +182,28 @@ const fn prefork_model(main_idle_in: Call, idle_in: Call, queued_in: Option<Call
     }
 }
 
+/// The threads the scripted sessions give a prethreaded server: two, as
+/// the preforked servers' children, for the same reason.
+pub const PRETHREAD_SESSION_THREADS: &str = "2";
+
+/// A prethreaded server's model: its main thread waits in `main_idle_in`;
+/// its threads ([`PRETHREAD_SESSION_THREADS`] of them) as [`Children`]
+/// says; it serves as many connections at once as it has threads.
+const fn prethread_model(main_idle_in: Call, idle_in: Call, queued_in: Option<Call>) -> Model {
+    Model {
+        main_idle_in,
+        worker: Worker::Prethread(Children {
+            n: 2,
+            idle_in,
+            queued_in,
+        }),
+        spawn: None,
+        pool: None,
+        leaves_zombies: false,
+        holds: Some(2),
+    }
+}
+
 pub const PROGRAMS: &[Program] = &[
     Program {
         name: "process_server",
@@ -196,7 +224,7 @@ pub const PROGRAMS: &[Program] = &[
         name: "thread_server",
         short: "thread",
         about: "a detached thread per connection",
-        c_sources: server_sources!("src/bin/thread_server.c", "-pthread"),
+        c_sources: server_sources!("src/bin/thread_server.c", "src/slots.c", "-pthread"),
         kind: Kind::Server(Model {
             main_idle_in: Call::Accept,
             worker: Worker::Thread,
@@ -256,7 +284,7 @@ pub const PROGRAMS: &[Program] = &[
         name: "reaper_server",
         short: "reaper",
         about: "a joinable thread per connection, joined by a reaper thread",
-        c_sources: server_sources!("src/bin/reaper_server.c", "-pthread"),
+        c_sources: server_sources!("src/bin/reaper_server.c", "src/slots.c", "-pthread"),
         kind: Kind::Server(Model {
             main_idle_in: Call::Accept,
             worker: Worker::Thread,
@@ -264,6 +292,7 @@ pub const PROGRAMS: &[Program] = &[
             pool: Some(Pool {
                 threads: 1,
                 idle_in: Call::Futex,
+                listens: false,
             }),
             leaves_zombies: false,
             holds: Some(256),
@@ -327,6 +356,7 @@ pub const PROGRAMS: &[Program] = &[
             pool: Some(Pool {
                 threads: 2,
                 idle_in: Call::EpollWait,
+                listens: false,
             }),
             leaves_zombies: false,
             holds: None,
@@ -382,6 +412,50 @@ pub const PROGRAMS: &[Program] = &[
         session_args: &[PREFORK_SESSION_CHILDREN, "exclusive"],
     },
     Program {
+        name: "prethread_server",
+        short: "prethread",
+        about: "THREADS threads created at start, accept serialised by a mutex",
+        c_sources: server_sources!("src/bin/prethread_server.c", "src/prethread.c", "-pthread"),
+        kind: Kind::Server(prethread_model(Call::Poll, Call::Accept, Some(Call::Futex))),
+        session_args: &[PRETHREAD_SESSION_THREADS],
+    },
+    Program {
+        name: "prethread_queue_server",
+        short: "prethread_queue",
+        about: "THREADS threads created at start, fed through a queue by the accepting main thread",
+        c_sources: server_sources!(
+            "src/bin/prethread_queue_server.c",
+            "src/prethread.c",
+            "-pthread"
+        ),
+        kind: Kind::Server(prethread_model(Call::Poll, Call::Futex, None)),
+        session_args: &[PRETHREAD_SESSION_THREADS],
+    },
+    Program {
+        name: "reuseport_server",
+        short: "reuseport",
+        about: "THREADS threads, each with its own SO_REUSEPORT listening socket and epoll loop",
+        c_sources: loop_sources!(
+            "src/bin/reuseport_server.c",
+            "src/epoll_loop.c",
+            "src/prethread.c",
+            "-pthread"
+        ),
+        kind: Kind::Server(Model {
+            main_idle_in: Call::Poll,
+            worker: Worker::Loop,
+            spawn: None,
+            pool: Some(Pool {
+                threads: 2,
+                idle_in: Call::EpollWait,
+                listens: true,
+            }),
+            leaves_zombies: false,
+            holds: None,
+        }),
+        session_args: &[PRETHREAD_SESSION_THREADS],
+    },
+    Program {
         name: "client",
         short: "client",
         about: "sends stdin's lines to a server, prints the replies",
@@ -410,6 +484,8 @@ pub const HEADERS: &[&str] = &[
     "src/listen.h",
     "src/outbuf.h",
     "src/prefork.h",
+    "src/prethread.h",
+    "src/slots.h",
     "src/wrap.h",
 ];
 

@@ -20,6 +20,35 @@ impl Conn {
         Ok(Conn(s))
     }
 
+    /// A connection from 127.0.0.1:`src` to `port`. The socket is bound
+    /// with SO_REUSEADDR, so that a port whose last connection still lies
+    /// in TIME_WAIT can be bound again; `connect` then fails with
+    /// EADDRNOTAVAIL until it may take that connection's addresses over
+    /// (`tcp_tw_reuse`: on loopback, once a second has passed since its
+    /// last segment), and is tried again until then.
+    pub fn from(src: u16, port: u16) -> Result<Conn> {
+        let mut last = String::new();
+        let mut conn = None;
+        crate::process::wait_until(&format!("a connection from port {src}"), || {
+            match connect_from(src, port) {
+                Ok(s) => conn = Some(s),
+                Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => last = e.to_string(),
+                Err(e) => {
+                    last = e.to_string();
+                    return true;
+                }
+            }
+            conn.is_some()
+        })
+        .map_err(|e| format!("{e}: {last}"))?;
+        let s = conn.ok_or_else(|| format!("connect from port {src}: {last}"))?;
+        s.set_read_timeout(Some(DEADLINE))
+            .map_err(|e| e.to_string())?;
+        s.set_write_timeout(Some(DEADLINE))
+            .map_err(|e| e.to_string())?;
+        Ok(Conn(s))
+    }
+
     /// Sends `msg` and returns exactly as many bytes of reply.
     pub fn round_trip(&mut self, msg: &[u8]) -> Result<Vec<u8>> {
         self.0.write_all(msg).map_err(|e| format!("send: {e}"))?;
@@ -171,4 +200,46 @@ pub fn talk(id: usize, count: usize, mut conn: Conn) -> Result<()> {
         conn.check(&msg)?;
     }
     conn.finish()
+}
+
+/// socket(2), SO_REUSEADDR, bind(2) to 127.0.0.1:`src`, connect(2) to
+/// 127.0.0.1:`port`.
+fn connect_from(src: u16, port: u16) -> std::io::Result<TcpStream> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let sockaddr = |p: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: p.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(std::net::Ipv4Addr::LOCALHOST).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    let check = |r: i32| {
+        if r < 0 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            Ok(r)
+        }
+    };
+    // SAFETY: socket(2) takes no pointers.
+    let fd =
+        check(unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) })?;
+    // SAFETY: fd is a new descriptor that nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let one: libc::c_int = 1;
+    let (from, to) = (sockaddr(src), sockaddr(port));
+    // SAFETY: each pointer is to a local of the size passed with it.
+    unsafe {
+        check(libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_REUSEADDR,
+            (&raw const one).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        ))?;
+        check(libc::bind(fd.as_raw_fd(), (&raw const from).cast(), len))?;
+        check(libc::connect(fd.as_raw_fd(), (&raw const to).cast(), len))?;
+    }
+    Ok(TcpStream::from(fd))
 }

@@ -29,6 +29,12 @@ pub fn workers(pid: i32, model: &Model) -> Vec<(i32, i32)> {
             .filter(|&c| blocked_in(c, c, crate::Call::Read))
             .map(|c| (c, c))
             .collect(),
+        // The threads serving a connection: those waiting for their client.
+        Worker::Prethread(_) => threads(pid)
+            .into_iter()
+            .filter(|&t| blocked_in(pid, t, crate::Call::Read))
+            .map(|t| (pid, t))
+            .collect(),
         Worker::Main | Worker::Loop => Vec::new(),
     }
 }
@@ -39,7 +45,26 @@ pub fn workers(pid: i32, model: &Model) -> Vec<(i32, i32)> {
 /// behind a lock, one there and the rest in `queued_in`.
 fn children_serving(pid: i32, c: &crate::Children, n: usize) -> bool {
     let live = procfs::live_children(pid);
-    let count = |call| live.iter().filter(|&&k| blocked_in(k, k, call)).count();
+    let tasks: Vec<(i32, i32)> = live.iter().map(|&k| (k, k)).collect();
+    live.len() == c.n && procfs::children(pid).len() == c.n && tasks_serving(&tasks, c, n)
+}
+
+/// Whether a prethreaded server's threads are all there, as
+/// [`children_serving`] says of a preforked server's children.
+fn threads_serving(pid: i32, c: &crate::Children, n: usize) -> bool {
+    let tasks: Vec<(i32, i32)> = threads(pid).into_iter().map(|t| (pid, t)).collect();
+    tasks.len() == c.n && tasks_serving(&tasks, c, n)
+}
+
+/// Whether, of `tasks` (pid, tid), `n` wait for their clients and the
+/// others where [`Children`](crate::Children) says they wait.
+fn tasks_serving(tasks: &[(i32, i32)], c: &crate::Children, n: usize) -> bool {
+    let count = |call| {
+        tasks
+            .iter()
+            .filter(|&&(p, t)| blocked_in(p, t, call))
+            .count()
+    };
     let Some(rest) = c.n.checked_sub(n) else {
         return false;
     };
@@ -47,10 +72,7 @@ fn children_serving(pid: i32, c: &crate::Children, n: usize) -> bool {
         None => count(c.idle_in) == rest,
         Some(q) => count(c.idle_in) == rest.min(1) && count(q) == rest - rest.min(1),
     };
-    live.len() == c.n
-        && procfs::children(pid).len() == c.n
-        && count(crate::Call::Read) == n
-        && waiting
+    count(crate::Call::Read) == n && waiting
 }
 
 fn pool_size(model: &Model) -> usize {
@@ -102,8 +124,10 @@ pub fn serving(pid: i32, model: &Model, n: usize) -> bool {
     // it, so a pool asleep after that has done what the worker's end asked.
     let threads = threads(pid).len();
     let w = workers(pid, model);
-    let stray_children = matches!(model.worker, Worker::Main | Worker::Loop)
-        && !procfs::live_children(pid).is_empty();
+    let stray_children = matches!(
+        model.worker,
+        Worker::Main | Worker::Loop | Worker::Prethread(_)
+    ) && !procfs::live_children(pid).is_empty();
     if stray_children || !pool_idle(pid, model) {
         return false;
     }
@@ -123,8 +147,15 @@ pub fn serving(pid: i32, model: &Model, n: usize) -> bool {
                     || procfs::live_children(pid).len() == procfs::children(pid).len())
         }
         Worker::Prefork(c) => main_waits && threads == 0 && children_serving(pid, &c, n),
-        // The listening socket and one per connection.
-        Worker::Loop => main_waits && threads == pool_size(model) && procfs::sockets(pid) == 1 + n,
+        Worker::Prethread(c) => main_waits && threads_serving(pid, &c, n),
+        // The listening sockets (one, or one per pool thread) and one per connection.
+        Worker::Loop => {
+            let listeners = match model.pool {
+                Some(p) if p.listens => p.threads,
+                _ => 1,
+            };
+            main_waits && threads == pool_size(model) && procfs::sockets(pid) == listeners + n
+        }
     }
 }
 

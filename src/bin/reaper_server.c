@@ -4,32 +4,19 @@
 #include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
-#include <unistd.h>
 
 #include "../args.h"
 #include "../echo.h"
 #include "../listen.h"
+#include "../slots.h"
 #include "../wrap.h"
 
 #define USAGE "[PORT]\n  listen on 0.0.0.0:PORT (default 8000), a joinable thread per connection, joined by a reaper thread"
 
-#define MAXSLOTS 256
-
 /*
- * What one connection's thread needs; connfd == -1 marks a free slot. A slot
- * stays busy until the reaper has joined its thread, so that there are never
- * more than MAXSLOTS threads, finished or not.
+ * A slot (slots.h) stays busy until the reaper has joined its thread, so
+ * that there are never more than MAXSLOTS threads, finished or not.
  */
-struct s_info {
-	struct sockaddr_in cliaddr;
-	int connfd;
-	long num;             /* the connection's number, from 1: the thread's exit value */
-	pthread_t tid;        /* written by the thread itself when it is done */
-};
-
-/* Guards the connfd of every slot, the mark that hands a slot over. */
-static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct s_info ts[MAXSLOTS] = { [0 ... MAXSLOTS - 1] = { .connfd = -1 } };
 
 /*
  * The slots whose threads are done and not yet joined, oldest first: a ring
@@ -41,14 +28,6 @@ static pthread_mutex_t finished_lock = PTHREAD_MUTEX_INITIALIZER;
 static sem_t finished_sem;
 static struct s_info *finished[MAXSLOTS];
 static int finished_head, finished_tail;   /* the oldest, where the next goes */
-
-/* Mark a slot free; its thread has been joined. */
-static void release_slot(struct s_info *info)
-{
-	pthread_mutex_lock(&slots_lock);
-	info->connfd = -1;
-	pthread_mutex_unlock(&slots_lock);
-}
 
 /*
  * Put the calling thread's slot, with its tid, on the finished list, and
@@ -113,24 +92,6 @@ static void *do_reap(void *arg)
 		}
 		release_slot(info);
 		printf("joined worker %ld\n", (long)value);
-	}
-}
-
-/* A free slot; while every slot is busy, look again each second. */
-static struct s_info *find_slot(void)
-{
-	struct s_info *info = NULL;
-	int i;
-
-	for (;;) {
-		pthread_mutex_lock(&slots_lock);
-		for (i = 0; i < MAXSLOTS && info == NULL; i++)
-			if (ts[i].connfd == -1)
-				info = &ts[i];
-		pthread_mutex_unlock(&slots_lock);
-		if (info != NULL)
-			return info;
-		sleep(1);
 	}
 }
 

@@ -7,6 +7,7 @@ use concserv::args::{check_args, port_arg};
 use concserv::echo::echo_upper;
 use concserv::ffi::stdout;
 use concserv::listen::tcp_listen;
+use concserv::slots::{MAXSLOTS, Mutex, find_slot, release_slot, s_info};
 use concserv::wrap::{Accept, Close, errno, perr_exit, set_errno};
 use core::cell::UnsafeCell;
 use core::ffi::{CStr, c_char, c_int, c_long, c_void};
@@ -18,56 +19,14 @@ concserv::no_std_program!();
 
 const USAGE: &CStr = c"[PORT]\n  listen on 0.0.0.0:PORT (default 8000), a joinable thread per connection, joined by a reaper thread";
 
-const MAXSLOTS: usize = 256;
-
-/// What one connection's thread needs; `connfd == -1` marks a free slot. A
-/// slot stays busy until the reaper has joined its thread, so that there are
-/// never more than `MAXSLOTS` threads, finished or not.
-#[repr(C)]
-struct s_info {
-    cliaddr: UnsafeCell<sockaddr_in>,
-    connfd: UnsafeCell<c_int>,
-    /// The connection's number, from 1: the thread's exit value.
-    num: UnsafeCell<c_long>,
-    /// Written by the thread itself when it is done.
-    tid: UnsafeCell<pthread_t>,
-}
-
-// SAFETY: a free slot's cliaddr, connfd and num are written by the main
-// thread alone, a busy slot's read by its thread alone; the hand-over, connfd
-// becoming -1 and being seen as -1, happens under slots_lock, and
-// pthread_create orders the main thread's writes before the new thread's
-// reads. tid is written by the slot's thread under finished_lock, and read by
-// the reaper once it has taken the slot off the finished list under that lock.
-unsafe impl Sync for s_info {}
-
-/// A `pthread_mutex_t` that can live in a static.
-struct Mutex(UnsafeCell<libc::pthread_mutex_t>);
-
-// SAFETY: a pthread mutex exists to be shared between threads.
-unsafe impl Sync for Mutex {}
+// A slot (slots.rs) stays busy until the reaper has joined its thread, so
+// that there are never more than MAXSLOTS threads, finished or not.
 
 /// A `sem_t` that can live in a static; `sem_init` readies it at start-up.
 struct Sem(UnsafeCell<libc::sem_t>);
 
 // SAFETY: a semaphore exists to be shared between threads.
 unsafe impl Sync for Sem {}
-
-/// Guards the connfd of every slot, the mark that hands a slot over.
-static slots_lock: Mutex = Mutex(UnsafeCell::new(libc::PTHREAD_MUTEX_INITIALIZER));
-static ts: [s_info; MAXSLOTS] = [const {
-    s_info {
-        cliaddr: UnsafeCell::new(sockaddr_in {
-            sin_family: 0,
-            sin_port: 0,
-            sin_addr: in_addr { s_addr: 0 },
-            sin_zero: [0; 8],
-        }),
-        connfd: UnsafeCell::new(-1),
-        num: UnsafeCell::new(0),
-        tid: UnsafeCell::new(0),
-    }
-}; MAXSLOTS];
 
 /// The slots whose threads are done and not yet joined, oldest first: a ring
 /// of `MAXSLOTS`, room for every slot, as a slot is on it at most once
@@ -95,16 +54,6 @@ static finished: Finished = Finished {
     head: UnsafeCell::new(0),
     tail: UnsafeCell::new(0),
 };
-
-/// Marks a slot free; its thread has been joined.
-fn release_slot(info: &s_info) {
-    // SAFETY: slots_lock is an initialised mutex, and connfd is written under it.
-    unsafe {
-        libc::pthread_mutex_lock(slots_lock.0.get());
-        *info.connfd.get() = -1;
-        libc::pthread_mutex_unlock(slots_lock.0.get());
-    }
-}
 
 /// Puts the calling thread's slot, with its tid, on the finished list, and
 /// wakes the reaper: after the unlock, so that the reaper, woken, finds the
@@ -184,24 +133,6 @@ extern "C" fn do_reap(_arg: *mut c_void) -> *mut c_void {
         release_slot(info);
         // SAFETY: the format's one conversion, %ld, gets a c_long.
         unsafe { libc::printf(c"joined worker %ld\n".as_ptr(), value.addr() as c_long) };
-    }
-}
-
-/// A free slot; while every slot is busy, look again each second.
-fn find_slot() -> &'static s_info {
-    loop {
-        // SAFETY: slots_lock is an initialised mutex, and connfd is read under it.
-        let info = unsafe {
-            libc::pthread_mutex_lock(slots_lock.0.get());
-            let info = ts.iter().find(|info| *info.connfd.get() == -1);
-            libc::pthread_mutex_unlock(slots_lock.0.get());
-            info
-        };
-        if let Some(info) = info {
-            return info;
-        }
-        // SAFETY: sleep(3) takes no pointers.
-        unsafe { libc::sleep(1) };
     }
 }
 

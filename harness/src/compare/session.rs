@@ -211,7 +211,74 @@ fn ready(server: Running, exe: &Path, port: Port, model: &Model, dir: &Path) -> 
         release_children(pid, &c, &dir.join(format!("trace.{pid}")))?;
     }
     wait_serving(pid, model, 0)?;
+    // Behind a lock, the thread made first must be the one in accept.
+    if let Worker::Prethread(c) = model.worker
+        && c.queued_in.is_some()
+    {
+        first_thread_in(pid, c.idle_in, dir)?;
+    }
     Ok(server)
+}
+
+thread_local! {
+    /// The client ports left for a session whose server spreads its
+    /// connections over listening sockets by their addresses
+    /// (SO_REUSEPORT), see [`connect`]; None for the others.
+    static SOURCES: std::cell::RefCell<Option<std::vec::IntoIter<u16>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// A session's client connection to `port`. For a server with a listening
+/// socket per thread, from the next of the same client ports, in the same
+/// order, in every run: the kernel picks each connection's socket by a hash
+/// of its addresses and ports, and so then picks the same one each time.
+fn connect(port: u16) -> Result<Conn> {
+    let src = SOURCES.with_borrow_mut(|s| s.as_mut().map(Iterator::next));
+    match src {
+        None => Conn::to(port),
+        Some(Some(src)) => Conn::from(src, port),
+        Some(None) => Err(format!(
+            "a session makes at most {} connections from fixed ports",
+            source_ports().len()
+        )),
+    }
+}
+
+/// The client ports of [`connect`], chosen once per process (and held:
+/// see [`free_port`](crate::process::free_port)).
+fn source_ports() -> &'static [u16] {
+    static PORTS: std::sync::OnceLock<Vec<u16>> = std::sync::OnceLock::new();
+    PORTS.get_or_init(|| (0..32).map(|_| crate::process::free_port()).collect())
+}
+
+/// What [`first_thread_in`] says when a prethreaded server's threads took
+/// their turns out of the order they were made in: the session starts
+/// again.
+const OUT_OF_ORDER: &str = "the threads took their turns out of the order they were made in";
+
+/// How many times a session starts again after [`OUT_OF_ORDER`].
+const ATTEMPTS: usize = 10;
+
+/// Fails with [`OUT_OF_ORDER`] unless the first thread `pid`'s main
+/// thread made (its first `clone3`'s result, read in its trace) is blocked
+/// in `call`. A prethreaded server's threads then take their turns in the
+/// order they were made in every run, so that which thread serves each
+/// connection (and the meter's count for each) is the same. Which thread
+/// first takes the lock, or first waits on the condition variable, is a
+/// race between threads just made: the session checks who won it, and
+/// starts again when the other did.
+fn first_thread_in(pid: i32, call: crate::Call, dir: &Path) -> Result<()> {
+    let main = fs::read_to_string(dir.join(format!("trace.{pid}"))).map_err(|e| e.to_string())?;
+    let first = main
+        .lines()
+        .filter(|l| l.starts_with("clone3("))
+        .find_map(|l| l.rsplit_once(" = ")?.1.parse::<i32>().ok())
+        .ok_or_else(|| format!("no thread made in trace.{pid}"))?;
+    if procfs::blocked_in(pid, first, call) {
+        Ok(())
+    } else {
+        Err(format!("{OUT_OF_ORDER}: {}", crate::model::describe(pid)))
+    }
 }
 
 /// strace's arguments that stop a preforked server's parent (SIGSTOP) as
@@ -276,8 +343,46 @@ pub fn server(
 }
 
 /// [`server`], on a port given or fixed: with a fixed one, the server gets
-/// no argument at all.
+/// no argument at all. Started again, its traces removed, when a
+/// prethreaded server's threads take their turns out of order (see
+/// [`first_thread_in`]).
 pub fn server_on(
+    exe: &Path,
+    args: &[String],
+    model: &Model,
+    port: Port,
+    dir: &Path,
+    fault: Option<&str>,
+    extra_strace: &[String],
+) -> Result<String> {
+    for _ in 0..ATTEMPTS {
+        let spread = model.pool.is_some_and(|p| p.listens);
+        SOURCES.set(spread.then(|| source_ports().to_vec().into_iter()));
+        match server_once(exe, args, model, port, dir, fault, extra_strace) {
+            Err(e) if e.starts_with(OUT_OF_ORDER) => remove_traces(dir)?,
+            other => return other,
+        }
+    }
+    Err(format!("{OUT_OF_ORDER}, {ATTEMPTS} times"))
+}
+
+/// Removes the `trace.*` files of a session that starts again.
+fn remove_traces(dir: &Path) -> Result<()> {
+    for entry in fs::read_dir(dir).map_err(|e| e.to_string())? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path
+            .file_name()
+            .is_some_and(|f| f.to_string_lossy().starts_with("trace."))
+        {
+            fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// One run of [`server_on`]'s session.
+#[allow(clippy::too_many_arguments)]
+fn server_once(
     exe: &Path,
     args: &[String],
     model: &Model,
@@ -309,30 +414,37 @@ pub fn server_on(
     let serving = |n| wait_serving(pid, model, n);
 
     for round in 0..3 {
-        let mut c = Conn::to(port)?;
+        let mut c = connect(port)?;
         c.check(format!("round {round}: Hello, server!\n").as_bytes())?;
         // Settled after each message: an event loop's reply goes out before
         // its stdout lines, which may wait for a pass of their own (under
         // read-write-eagain); the next message must not race that pass.
         serving(1)?;
+        // Without a lock, the thread made first must be the one that took it.
+        if let Worker::Prethread(c) = model.worker
+            && round == 0
+            && c.queued_in.is_none()
+        {
+            first_thread_in(pid, crate::Call::Read, dir)?;
+        }
         c.check(&all_bytes())?;
         serving(1)?;
         c.finish()?;
         settled()?;
         if round == 0 && fault == Some("spawn-eagain") {
             // No child or thread for this one: closed unserved.
-            Conn::to(port)?.read_to_end()?;
+            connect(port)?.read_to_end()?;
             settled()?;
         }
     }
 
-    let mut c = Conn::to(port)?;
+    let mut c = connect(port)?;
     c.check(b"this client will reset\n")?;
     serving(1)?;
     c.reset()?;
     settled()?;
 
-    let c = Conn::to(port)?;
+    let c = connect(port)?;
     serving(1)?;
     drop(c);
     settled()?;
@@ -385,7 +497,7 @@ pub fn hold_every_child(
     let already = crate::model::workers(pid, model).len();
     let mut held = Vec::new();
     for i in already..c.n {
-        let mut conn = Conn::to(port)?;
+        let mut conn = connect(port)?;
         conn.check(format!("held {i}\n").as_bytes())?;
         serving(i + 1)?;
         held.push(conn);
@@ -400,7 +512,7 @@ pub fn hold_every_child(
 fn batch(port: u16, n: usize, serving: &dyn Fn(usize) -> Result<()>) -> Result<()> {
     let mut conns = Vec::new();
     for i in 0..n {
-        conns.push(Conn::to(port)?);
+        conns.push(connect(port)?);
         serving(i + 1)?;
     }
     for (i, c) in conns.iter_mut().enumerate() {
@@ -420,10 +532,10 @@ fn batch(port: u16, n: usize, serving: &dyn Fn(usize) -> Result<()>) -> Result<(
 /// (the kernel queues it), sends, and gets its reply only once the first
 /// has left.
 fn queued(port: u16, serving: &dyn Fn(usize) -> Result<()>) -> Result<()> {
-    let mut first = Conn::to(port)?;
+    let mut first = connect(port)?;
     first.check(b"first in line\n")?;
     serving(1)?;
-    let mut second = Conn::to(port)?;
+    let mut second = connect(port)?;
     wait_until("the second client in the accept queue", || {
         procfs::accept_queue(port) == Some(1)
     })?;
