@@ -149,7 +149,7 @@ demo-%-c: programs ## The lesson of demo-NAME, on the C twin
 	@$(CARGO) build --release --quiet -p harness --bin demo
 	$(RUST)/demo $* --c
 
-demo-%: programs ## Show a lesson as it happens: demo-iterative, demo-zombie, demo-sigign, demo-reaper, demo-prefork, demo-herd, demo-herd-exclusive
+demo-%: programs ## Show a lesson as it happens: demo-iterative, demo-zombie, demo-sigign, demo-reaper, demo-prefork, demo-herd, demo-herd-exclusive, demo-prethread
 	@$(CARGO) build --release --quiet -p harness --bin demo
 	$(RUST)/demo $*
 

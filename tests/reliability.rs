@@ -224,12 +224,13 @@ fn a_thousand_sequential_connections(name: &str, twin: Twin) -> Result<()> {
 
 /// accept failing with EMFILE, then ENFILE, is reported, waited out (no
 /// busy loop: a pause between tries) and survived; the waiting client is
-/// served. A preforked server runs one child: strace counts the failures
-/// it injects in each process, and every child in accept would take three.
+/// served. A preforked (prethreaded) server runs one child (thread):
+/// strace counts the failures it injects in each task, and every child
+/// (thread) in accept would take three.
 fn accept_out_of_descriptors_is_survived(name: &str, twin: Twin) -> Result<()> {
     let program = harness::program(name)?;
     let args = match program.model().unwrap().worker {
-        Worker::Prefork(_) => &["1"][..],
+        Worker::Prefork(_) | Worker::Prethread(_) => &["1"][..],
         _ => program.session_args,
     };
     for (errno, message) in [

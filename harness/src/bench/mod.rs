@@ -163,6 +163,9 @@ pub fn run(o: &Options) -> Result<String> {
                     m if matches!(s.model.map(|m| m.worker), Some(Worker::Prefork(_))) => {
                         format!("its model serves {m} at a time (its children)")
                     }
+                    m if matches!(s.model.map(|m| m.worker), Some(Worker::Prethread(_))) => {
+                        format!("its model serves {m} at a time (its threads)")
+                    }
                     m => format!("its model serves {m} at a time (its slots)"),
                 },
             });

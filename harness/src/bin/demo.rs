@@ -1,7 +1,8 @@
 //! `demo`: the lessons of the small programs, shown as they happen, with
 //! timestamps (behind `make demo-iterative`, `demo-zombie`, `demo-sigign`,
-//! `demo-reaper`, `demo-prefork`, `demo-herd`, `demo-herd-exclusive`: each
-//! demo is named after its program).
+//! `demo-reaper`, `demo-prefork`, `demo-herd`, `demo-herd-exclusive`,
+//! `demo-prethread`: each demo is named after its program, the last after
+//! its family).
 
 use harness::client::Conn;
 use harness::process::{Server, wait_until};
@@ -20,6 +21,7 @@ const DEMOS: &[&str] = &[
     "prefork",
     "herd",
     "herd-exclusive",
+    "prethread",
 ];
 
 /// The usage lines.
@@ -301,6 +303,112 @@ fn herd(twin: Twin, t: &Clock, exclusive: bool) -> Result<()> {
     result
 }
 
+/// The tids of the threads the main thread (`pid`) made, in order, read
+/// in a `strace -f` trace: its `clone3` calls' results.
+fn threads_made(text: &str, pid: i32) -> Vec<i32> {
+    // The call may be cut in two ("<unfinished ...>", "<... clone3
+    // resumed>") by another thread's line: its result ends the second half.
+    let main = format!("{pid} ");
+    text.lines()
+        .filter(|l| l.starts_with(&main) && l.contains("clone3"))
+        .filter_map(|l| l.rsplit_once(" = ")?.1.parse().ok())
+        .collect()
+}
+
+/// Eight clients one after another against each prethreaded design, four
+/// threads each, under `strace -f`: which thread served each, what system
+/// calls the connection cost in the server (the futex calls among them),
+/// and the meter.
+fn prethread(twin: Twin, t: &Clock) -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("concserv-demo-prethread-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let result = [
+        ("prethread_server", "one thread holds the mutex and waits in accept; the others wait for the mutex (futex)"),
+        ("prethread_queue_server", "the main thread waits in ppoll on the listener; the four wait on the condition variable (futex)"),
+        ("reuseport_server", "each thread waits in epoll_wait on a listening socket of its own, all four bound to the port with SO_REUSEPORT"),
+    ]
+    .into_iter()
+    .try_for_each(|(name, how)| prethread_design(name, how, twin, &dir, t));
+    let _ = std::fs::remove_dir_all(&dir);
+    result?;
+    t.say("The mutex and the condition variable pass the connections round in the order the threads came to wait, mostly: neither is fair (a thread that has just served may take the mutex back before the one it woke runs), and each hand-over costs futex calls. SO_REUSEPORT lets the kernel pick the socket by a hash of the client's address and port: no lock, no futex, and no balance either: a thread may get none, and a busy connection stays on its thread for life.");
+    Ok(())
+}
+
+/// One design of [`prethread`].
+fn prethread_design(
+    name: &str,
+    how: &str,
+    twin: Twin,
+    dir: &std::path::Path,
+    t: &Clock,
+) -> Result<()> {
+    let trace = dir.join(name);
+    let exe = harness::exe(name, twin);
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-qq", "-o"]).arg(&trace).arg(&exe);
+    let server = Server::start_with_args(name, cmd, &exe, harness::process::free_port(), &["4"])?;
+    let text = || std::fs::read_to_string(&trace).unwrap_or_default();
+    wait_until("four threads made", || {
+        threads_made(&text(), server.pid).len() == 4
+    })?;
+    let tids = threads_made(&text(), server.pid);
+    t.say(&format!(
+        "{name} 4 on port {}, under strace -f: four threads made before any client; {how}",
+        server.port
+    ));
+    let mut seen = text().lines().count();
+    for i in 0..8 {
+        let msg = format!("client {i}\n");
+        let mut c = server.connect()?;
+        c.check(msg.as_bytes())?;
+        c.finish()?;
+        // Every thread back where it waits: one in read, write or close has
+        // not finished with the client.
+        wait_until("every thread back where it waits", || {
+            tids.iter().all(|&k| {
+                [Call::Accept, Call::Futex, Call::EpollWait]
+                    .into_iter()
+                    .any(|call| procfs::blocked_in(server.pid, k, call))
+            }) && procfs::sockets(server.pid) == if name == "reuseport_server" { 4 } else { 1 }
+        })?;
+        let all = text();
+        let new: Vec<&str> = all.lines().skip(seen).collect();
+        seen += new.len();
+        // strace -f starts each line with the tid; a call cut in two by
+        // another's counts once, at its end.
+        let calls: Vec<&&str> = new
+            .iter()
+            .filter(|l| {
+                !l.ends_with("<unfinished ...>") && !l.contains(" +++ ") && !l.contains(" --- ")
+            })
+            .collect();
+        let futex = calls
+            .iter()
+            .filter(|l| l.contains("futex(") || l.contains("<... futex resumed>"))
+            .count();
+        let who = new
+            .iter()
+            .find(|l| {
+                l.contains(&format!("\"{}\\n\"", msg.trim_end()))
+                    && (l.contains(" read(") || l.contains("<... read resumed>"))
+            })
+            .and_then(|l| l.split_whitespace().next()?.parse::<i32>().ok())
+            .and_then(|tid| tids.iter().position(|&k| k == tid))
+            .map_or_else(|| "?".to_string(), |i| format!("thread {i}"));
+        t.say(&format!(
+            "client {i}: served by {who}; {} system calls in the server, {futex} of them futex",
+            calls.len()
+        ));
+    }
+    let (stdout, _) = server.terminate()?;
+    t.say("SIGTERM: the main thread prints the meter and exits:");
+    for line in stdout.lines().filter(|l| l.starts_with("thread ")) {
+        println!("    {line}");
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let twin = if args.iter().any(|a| a == "--c") {
@@ -318,6 +426,7 @@ fn main() -> ExitCode {
         Some("prefork") => prefork(twin, &t),
         Some("herd") => herd(twin, &t, false),
         Some("herd-exclusive") => herd(twin, &t, true),
+        Some("prethread") => prethread(twin, &t),
         Some("-h" | "--help") => {
             println!("{}", usage());
             return ExitCode::SUCCESS;

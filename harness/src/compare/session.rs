@@ -271,7 +271,7 @@ fn first_thread_in(pid: i32, call: crate::Call, dir: &Path) -> Result<()> {
     let main = fs::read_to_string(dir.join(format!("trace.{pid}"))).map_err(|e| e.to_string())?;
     let first = main
         .lines()
-        .filter(|l| l.starts_with("clone3("))
+        .filter(|l| l.starts_with("clone3(") || l.starts_with("<... clone3 resumed>"))
         .find_map(|l| l.rsplit_once(" = ")?.1.parse::<i32>().ok())
         .ok_or_else(|| format!("no thread made in trace.{pid}"))?;
     if procfs::blocked_in(pid, first, call) {

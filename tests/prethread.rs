@@ -1,0 +1,365 @@
+//! The prethreaded servers: threads made before the clients come, each
+//! serving one connection at a time behind a mutex (prethread) or a queue
+//! (prethread_queue), or each with an epoll loop on a listening socket of
+//! its own (reuseport). SIGTERM or SIGINT prints the meter and exits 0; a
+//! thread that cannot be made leaves the others to serve; a full queue
+//! makes the main thread wait; running out of descriptors is waited out.
+
+use harness::client::talk;
+use harness::process::{Server, free_port, wait_until};
+use harness::testing::each_server;
+use harness::{Call, Model, Result, Twin, Worker, procfs};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Barrier;
+use std::thread;
+use std::time::Duration;
+
+/// Threads made at start: behind a lock or a queue, or each listening.
+fn prethreaded(m: &Model) -> bool {
+    matches!(m.worker, Worker::Prethread(_)) || m.pool.is_some_and(|p| p.listens)
+}
+
+/// Threads made at start, each blocked in a connection's `read` while it
+/// serves it.
+fn blocking(m: &Model) -> bool {
+    matches!(m.worker, Worker::Prethread(_))
+}
+
+/// A trace file of the test's own (tests run in parallel).
+fn trace_file(test: &str, name: &str, twin: Twin) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("prethread-{test}-{name}-{twin:?}.trace"))
+}
+
+/// The meter the server printed as it stopped: each thread's connections.
+fn meter(stdout: &str) -> Vec<usize> {
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("thread ")?.split_once(": "))
+        .filter_map(|(_, n)| n.strip_suffix(" connections")?.parse().ok())
+        .collect()
+}
+
+/// `n` clients one after the other, each served and gone before the next,
+/// the server settled in between, as in the scripted sessions.
+fn one_after_another(server: &Server, n: usize) -> Result<()> {
+    for i in 0..n {
+        let mut c = server.connect()?;
+        c.check(format!("client {i}\n").as_bytes())?;
+        server.serving(1)?;
+        c.finish()?;
+        server.settled()?;
+    }
+    Ok(())
+}
+
+/// Whether the meter `m` (two threads, six clients one after another)
+/// spreads them as the design does: behind the mutex or the queue, with
+/// the server settled between two clients, the threads take turns; over
+/// SO_REUSEPORT sockets the kernel's hash of each client's port decides,
+/// so only the total is known.
+fn spread_ok(name: &str, m: &[usize]) -> bool {
+    match name {
+        "reuseport_server" => m.len() == 2 && m.iter().sum::<usize>() == 6,
+        _ => m == [3, 3],
+    }
+}
+
+/// SIGTERM (`sig`) or a Ctrl-C (SIGINT to the whole group, `group`): the
+/// server exits 0, nothing on stderr, and its meter gives each thread's
+/// connections.
+fn stop_prints_the_meter(name: &str, twin: Twin, sig: i32, group: bool) -> Result<()> {
+    let server = Server::start(name, twin)?;
+    server.settled()?;
+    one_after_another(&server, 6)?;
+    let Server { mut run, .. } = server;
+    let target = if group { -run.pid } else { run.pid };
+    // SAFETY: kill(2) takes no pointers.
+    unsafe { libc::kill(target, sig) };
+    wait_until("the server to exit", || run.exited())?;
+    let (status, stdout, stderr) = run.wait()?;
+    if !status.success() || !stderr.is_empty() {
+        return Err(format!("{status}, stderr {stderr:?}"));
+    }
+    let m = meter(&stdout);
+    if !spread_ok(name, &m) {
+        return Err(format!("meter {m:?}:\n{stdout}"));
+    }
+    Ok(())
+}
+
+#[test]
+fn sigterm_prints_the_meter_every_prethreaded_server() {
+    each_server(prethreaded, |name, twin| {
+        stop_prints_the_meter(name, twin, libc::SIGTERM, false)
+    });
+}
+
+#[test]
+fn ctrl_c_prints_the_meter_every_prethreaded_server() {
+    each_server(prethreaded, |name, twin| {
+        stop_prints_the_meter(name, twin, libc::SIGINT, true)
+    });
+}
+
+/// Three hundred clients at once, each sending messages that together hold
+/// every byte value: two threads serve them all, byte-exact, while the
+/// rest wait (in the queue, or in the kernel's).
+fn three_hundred_clients_at_once(name: &str, twin: Twin) -> Result<()> {
+    let server = Server::start(name, twin)?;
+    let barrier = Barrier::new(300);
+    thread::scope(|s| {
+        let clients: Vec<_> = (0..300)
+            .map(|id| {
+                let (server, barrier) = (&server, &barrier);
+                s.spawn(move || {
+                    barrier.wait();
+                    talk(id, 8, server.connect()?)
+                })
+            })
+            .collect();
+        clients
+            .into_iter()
+            .map(|c| c.join().unwrap())
+            .collect::<Result<Vec<()>>>()
+    })?;
+    server.settled()?;
+    let (out, _) = server.terminate()?;
+    let total: usize = meter(&out).iter().sum();
+    if total != 300 {
+        return Err(format!(
+            "the meter counts {total} connections, not 300:\n{out}"
+        ));
+    }
+    Ok(())
+}
+
+#[test]
+fn three_hundred_clients_at_once_every_prethreaded_server() {
+    each_server(prethreaded, three_hundred_clients_at_once);
+}
+
+/// The second thread cannot be made (clone3 fails with EAGAIN, injected):
+/// the server says so, and that it runs with one of two, and serves with
+/// it alone (reuseport: the second listening socket closed, so that no
+/// client waits on a socket nobody accepts from). When no thread can be
+/// made, it exits 1 and says why.
+fn a_thread_not_made_leaves_the_others_serving(name: &str, twin: Twin) -> Result<()> {
+    let trace = trace_file("clone3", name, twin);
+    let server = Server::start_traced(
+        name,
+        twin,
+        &["-e", "inject=clone3:error=EAGAIN:when=2"],
+        &trace,
+    )?;
+    for i in 0..4 {
+        let mut c = server.connect()?;
+        c.check(format!("served by the one thread, {i}\n").as_bytes())?;
+        c.finish()?;
+    }
+    let stderr = server.stderr();
+    let said = format!(
+        "pthread_create: Resource temporarily unavailable\n{}: running with 1 of 2 threads\n",
+        harness::exe(name, twin).display()
+    );
+    if stderr != said {
+        return Err(format!("stderr {stderr:?}, not {said:?}"));
+    }
+    // Its one listening socket, once the clients' are closed.
+    wait_until("one socket left", || procfs::sockets(server.pid) == 1)?;
+    let (out, _) = server.terminate()?;
+    if meter(&out) != [4] {
+        return Err(format!("the meter of the one thread:\n{out}"));
+    }
+
+    let none = Command::new("strace")
+        .args(["-f", "-qq", "-o"])
+        .arg(&trace)
+        .args(["-e", "inject=clone3:error=EAGAIN"])
+        .arg(harness::exe(name, twin))
+        .args([&free_port().to_string(), "2"])
+        .output()
+        .map_err(|e| e.to_string())?;
+    let stderr = String::from_utf8_lossy(&none.stderr);
+    if none.status.code() != Some(1) || !stderr.ends_with(": no thread could be started\n") {
+        return Err(format!(
+            "no thread at all: {}, stderr {stderr:?}",
+            none.status
+        ));
+    }
+    Ok(())
+}
+
+#[test]
+fn a_thread_not_made_leaves_the_others_serving_every_prethreaded_server() {
+    each_server(prethreaded, a_thread_not_made_leaves_the_others_serving);
+}
+
+/// Out of descriptors for real (RLIMIT_NOFILE lowered, as the server runs,
+/// to leave room for one connection): a second client waits, the thread in
+/// accept (or the main thread) reports EMFILE and pauses rather than
+/// spins, and serves it once the first leaves.
+fn out_of_descriptors_is_waited_out(name: &str, twin: Twin) -> Result<()> {
+    let server = Server::start(name, twin)?;
+    server.settled()?;
+    let fds_at_start = server.fds();
+    // The lowest descriptor free (the next one open takes it), and a limit
+    // one above: one more descriptor, whatever the numbers held above it.
+    let open: Vec<u64> = std::fs::read_dir(format!("/proc/{}/fd", server.pid))
+        .map_err(|e| e.to_string())?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    let free = (0..).find(|n| !open.contains(n)).unwrap();
+    let lim = libc::rlimit {
+        rlim_cur: free + 1,
+        rlim_max: free + 1,
+    };
+    // SAFETY: lim is a valid struct rlimit; the old limit is not wanted.
+    if unsafe { libc::prlimit(server.pid, libc::RLIMIT_NOFILE, &lim, std::ptr::null_mut()) } != 0 {
+        return Err(format!("prlimit: {}", std::io::Error::last_os_error()));
+    }
+    let mut first = server.connect()?;
+    first.check(b"the one that fits\n")?;
+    let mut second = server.connect()?;
+    let reports = || {
+        server
+            .stderr()
+            .matches("accept: Too many open files\n")
+            .count()
+    };
+    wait_until("EMFILE reported", || reports() >= 1)?;
+    // Over a fixed second (a window the server cannot shorten by spinning):
+    // a pause of 100 ms between tries reports about ten times and uses next
+    // to no CPU; a spin burns tens of 10 ms ticks.
+    let (ticks, seen) = (server.cpu_ticks(), reports());
+    thread::sleep(Duration::from_secs(1));
+    let (burnt, told) = (server.cpu_ticks() - ticks, reports() - seen);
+    if burnt >= 10 || !(3..=20).contains(&told) {
+        return Err(format!(
+            "a pause between tries while out of descriptors: {burnt} ticks of CPU and {told} reports in 1 s"
+        ));
+    }
+    first.finish()?;
+    second.check(b"the second, served at last\n")?;
+    second.finish()?;
+    server.settled()?;
+    wait_until("descriptors back to the start", || {
+        server.fds() == fds_at_start
+    })
+}
+
+#[test]
+fn out_of_descriptors_is_waited_out_every_blocking_prethreaded_server() {
+    each_server(blocking, out_of_descriptors_is_waited_out);
+}
+
+/// prethread_queue_server with one thread: the thread serves one client
+/// (held), the main thread accepts 32 more into the queue, and then stops
+/// accepting: the 34th client's connection waits in the kernel's accept
+/// queue while the main thread waits in ppoll, not in accept. When the
+/// first leaves, the thread takes the next from the queue, the main thread
+/// accepts the 34th, and every client is served, in the order it came.
+fn a_full_queue_makes_the_main_thread_wait(twin: Twin) -> Result<()> {
+    const QSIZE: usize = 32;
+    let name = "prethread_queue_server";
+    let exe = harness::exe(name, twin);
+    let server = Server::start_with_args(name, Command::new(&exe), &exe, free_port(), &["1"])?;
+    let mut first = server.connect()?;
+    first.check(b"first, served at once\n")?;
+    let mut waiting = Vec::new();
+    for i in 0..QSIZE {
+        let mut c = server.connect()?;
+        std::io::Write::write_all(&mut c.0, format!("queued {i}\n").as_bytes())
+            .map_err(|e| e.to_string())?;
+        waiting.push((c, format!("queued {i}\n")));
+        wait_until("the main thread to accept it", || {
+            procfs::accept_queue(server.port) == Some(0)
+        })?;
+    }
+    let mut last = server.connect()?;
+    std::io::Write::write_all(&mut last.0, b"the one past the queue\n")
+        .map_err(|e| e.to_string())?;
+    wait_until(
+        "the 34th in the kernel's queue, the main thread in ppoll",
+        || {
+            procfs::accept_queue(server.port) == Some(1)
+                && procfs::blocked_in(server.pid, server.pid, Call::Poll)
+        },
+    )?;
+    waiting.push((last, "the one past the queue\n".to_string()));
+    first.finish()?;
+    wait_until("the 34th accepted", || {
+        procfs::accept_queue(server.port) == Some(0)
+    })?;
+    for (mut c, msg) in waiting {
+        let mut reply = vec![0; msg.len()];
+        std::io::Read::read_exact(&mut c.0, &mut reply).map_err(|e| format!("{msg:?}: {e}"))?;
+        if reply != msg.to_ascii_uppercase().as_bytes() {
+            return Err(format!(
+                "{msg:?}: reply {:?}",
+                String::from_utf8_lossy(&reply)
+            ));
+        }
+        c.finish()?;
+    }
+    let (out, _) = server.terminate()?;
+    if meter(&out) != [QSIZE + 2] {
+        return Err(format!("meter:\n{out}"));
+    }
+    Ok(())
+}
+
+harness::twin_tests!(a_full_queue_makes_the_main_thread_wait);
+
+/// `demo NAME`, built by the tests' build (the harness's binaries): its stdout.
+fn demo(args: &[&str]) -> Result<String> {
+    let exe = harness::rust_dir().join("demo");
+    let out = Command::new(&exe)
+        .args(args)
+        .output()
+        .map_err(|e| format!("{}: {e}", exe.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        return Err(format!(
+            "demo {args:?}: {}\n{text}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(text)
+}
+
+/// `make demo-prethread`: eight clients to each design, each attributed to
+/// a thread; behind the mutex and the queue every connection costs futex
+/// calls, over SO_REUSEPORT none; each meter counts the eight.
+#[test]
+fn demo_prethread_shows_the_spread_and_the_futex_calls() {
+    for twin in [&[][..], &["--c"][..]] {
+        let out = demo(&[&["prethread"][..], twin].concat()).unwrap();
+        let clients: Vec<(&str, usize)> = out
+            .lines()
+            .filter_map(|l| {
+                let (_, rest) = l.split_once("] client ")?;
+                let who = rest.split("served by ").nth(1)?.split(';').next()?;
+                let futex = rest.split(", ").nth(1)?.split(' ').next()?.parse().ok()?;
+                Some((who, futex))
+            })
+            .collect();
+        assert_eq!(clients.len(), 24, "{out}");
+        assert!(
+            clients.iter().all(|(who, _)| who.starts_with("thread ")),
+            "{out}"
+        );
+        assert!(clients[..16].iter().all(|&(_, f)| f > 0), "{out}");
+        assert!(clients[16..].iter().all(|&(_, f)| f == 0), "{out}");
+        let m = meter(
+            &out.lines()
+                .map(str::trim_start)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+        assert_eq!(m.len(), 12, "{out}");
+        assert!(m.chunks(4).all(|c| c.iter().sum::<usize>() == 8), "{out}");
+    }
+}
