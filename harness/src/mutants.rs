@@ -103,8 +103,8 @@ pub const MUTANTS: &[Mutant] = &[
         name: "thread-slots-50",
         breaks: "the thread server holds the 256 connections the table declares; the bench takes no other stop",
         edits: &[
-            edit!("src/bin/thread_server.c", "#define MAXSLOTS 256" => "#define MAXSLOTS 50"),
-            edit!("src/bin/thread_server.rs", "const MAXSLOTS: usize = 256;" => "const MAXSLOTS: usize = 50;"),
+            edit!("src/slots.h", "#define MAXSLOTS 256" => "#define MAXSLOTS 50"),
+            edit!("src/slots.rs", "pub const MAXSLOTS: usize = 256;" => "pub const MAXSLOTS: usize = 50;"),
         ],
         tests: &[&[
             "-p",
@@ -194,7 +194,7 @@ pub const MUTANTS: &[Mutant] = &[
         name: "epoll-drops-idle",
         breaks: "the epoll server holds every connection it is given: 10,000 idle at once, counted in /proc (the test may not skip under CI)",
         edits: &[
-            edit!("src/bin/epoll_server.c", "\t\t\tepoll_add(epfd, &client, connfd, &cliaddr);" => "\t\t\tepoll_add(epfd, &client, connfd, &cliaddr);\n\t\t\tif (connfd > 1010)\n\t\t\t\tclose(connfd - 1000);"),
+            edit!("src/bin/epoll_server.c", "\t\t\tepoll_add(epfd, &client, connfd, &cliaddr);" => "\t\t\tepoll_add(epfd, &client, connfd, &cliaddr);\n\t\t\tif (connfd > 1010)\n\t\t\t\tClose(connfd - 1000);"),
             edit!("src/bin/epoll_server.rs", "            epoll_add(epfd, &mut client, connfd, &cliaddr);" => "            epoll_add(epfd, &mut client, connfd, &cliaddr);\n            if connfd > 1010 {\n                unsafe { libc::close(connfd - 1000) };\n            }"),
         ],
         tests: &[&[
@@ -244,7 +244,7 @@ pub const MUTANTS: &[Mutant] = &[
         breaks: "every byte value comes back upper-cased, 251 to 255 too (a test that sent i % 251 never saw them)",
         edits: &[
             edit!("src/echo.c", "\t\tbuf[i] = toupper((unsigned char)buf[i]);" => "\t\tbuf[i] = (unsigned char)buf[i] >= 251 ? 0 : toupper((unsigned char)buf[i]);"),
-            edit!("src/echo.rs", "        *b = unsafe { *toupper.add(usize::from(*b)) } as u8;" => "        *b = if *b >= 251 { 0 } else { unsafe { *toupper.add(usize::from(*b)) } as u8 };"),
+            edit!("src/echo.rs", "        *b = unsafe { *toupper.add(usize::from(*b)) } as u8;" => "        *b = if *b >= 251 { 0 } else { (unsafe { *toupper.add(usize::from(*b)) }) as u8 };"),
         ],
         tests: &[&["--test", "reliability", "--", "one_mebibyte_in_one_send"]],
     },
@@ -265,6 +265,44 @@ pub const MUTANTS: &[Mutant] = &[
             edit!("src/prefork.rs", "            libc::kill(pid, libc::SIGTERM);\n            libc::waitpid(pid, ptr::null_mut(), 0);" => "            libc::kill(pid, libc::SIGTERM);"),
         ],
         tests: &[&["--test", "prefork", "--", "sigterm_stops_them_all"]],
+    },
+    Mutant {
+        name: "slot-freed-not-signalled",
+        breaks: "a thread that frees its slot wakes the main thread waiting for one",
+        edits: &[
+            edit!("src/slots.c", "\tinfo->connfd = -1;\n\tpthread_cond_signal(&slot_freed);" => "\tinfo->connfd = -1;"),
+            edit!("src/slots.rs", "        *info.connfd.get() = -1;\n        libc::pthread_cond_signal(slot_freed.0.get());" => "        *info.connfd.get() = -1;"),
+        ],
+        tests: &[&["--test", "thread_server", "--", "more_clients_than_slots"]],
+    },
+    Mutant {
+        name: "prethread-no-lock",
+        breaks: "prethread_server's threads take turns at accept behind the mutex",
+        edits: &[
+            edit!("src/bin/prethread_server.c", "\t\tpthread_mutex_lock(&accept_lock);\n" => "\t\t(void)&accept_lock;\n"),
+            edit!("src/bin/prethread_server.c", "\t\tpthread_mutex_unlock(&accept_lock);\n" => ""),
+            edit!("src/bin/prethread_server.rs", "        unsafe { libc::pthread_mutex_lock(ACCEPT_LOCK.0.get()) };" => ""),
+            edit!("src/bin/prethread_server.rs", "        unsafe { libc::pthread_mutex_unlock(ACCEPT_LOCK.0.get()) };" => ""),
+        ],
+        tests: &[&["--test", "prethread", "--", "sigterm_prints_the_meter"]],
+    },
+    Mutant {
+        name: "queue-unbounded",
+        breaks: "prethread_queue_server's main thread stops accepting while its queue is full",
+        edits: &[
+            edit!("src/bin/prethread_queue_server.c", "\tfull = qcount == QSIZE;\n\tpthread_mutex_unlock(&qlock);\n\tpthread_cond_signal" => "\tfull = 0;\n\tpthread_mutex_unlock(&qlock);\n\tpthread_cond_signal"),
+            edit!("src/bin/prethread_queue_server.rs", "        let full = *QUEUE.count.get() == QSIZE;\n        libc::pthread_mutex_unlock(QLOCK.0.get());\n        libc::pthread_cond_signal" => "        let full = false;\n        libc::pthread_mutex_unlock(QLOCK.0.get());\n        libc::pthread_cond_signal"),
+        ],
+        tests: &[&["--test", "prethread", "--", "a_full_queue"]],
+    },
+    Mutant {
+        name: "prethread-meter-one-thread",
+        breaks: "each prethreaded thread counts its own connections in the meter",
+        edits: &[
+            edit!("src/prethread.c", "__atomic_fetch_add(&count[i], 1" => "__atomic_fetch_add(&count[0], 1"),
+            edit!("src/prethread.rs", "    COUNT[i as usize].fetch_add(1" => "    COUNT[0].fetch_add(1"),
+        ],
+        tests: &[&["--test", "prethread", "--", "sigterm_prints_the_meter"]],
     },
 ];
 
