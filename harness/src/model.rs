@@ -150,12 +150,19 @@ pub fn serving(pid: i32, model: &Model, n: usize) -> bool {
         Worker::Prethread(c) => main_waits && threads_serving(pid, &c, n),
         // The listening sockets (one, or one per pool thread) and one per connection.
         Worker::Loop => {
-            let listeners = match model.pool {
-                Some(p) if p.listens => p.threads,
-                _ => 1,
-            };
-            main_waits && threads == pool_size(model) && procfs::sockets(pid) == listeners + n
+            main_waits
+                && threads == pool_size(model)
+                && procfs::sockets(pid) == listeners(model) + n
         }
+    }
+}
+
+/// The listening sockets of a server of `model`: one, or one per pool
+/// thread when each has its own (SO_REUSEPORT).
+pub fn listeners(model: &Model) -> usize {
+    match model.pool {
+        Some(p) if p.listens => p.threads,
+        _ => 1,
     }
 }
 

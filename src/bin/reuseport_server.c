@@ -18,7 +18,7 @@
 
 #define USAGE "[PORT [THREADS]]\n  listen on 0.0.0.0:PORT (default 8000), THREADS threads (default: one per online CPU)\n  created at start, each with its own SO_REUSEPORT listening socket and epoll loop"
 
-/* One thread's listening socket, epoll set, spare descriptor, connections and stdout. */
+/* One thread's listening socket, epoll set, spare descriptor (its own), connections and stdout. */
 struct listener {
 	int listenfd;
 	int epfd;
@@ -32,13 +32,12 @@ static struct listener ls[MAXTHREADS];
 /*
  * A listening socket of the port's group (in the order they are made:
  * which socket a connection goes to depends on it), non-blocking, in an
- * epoll set of its own; its spare, its empty table, its stdout.
+ * epoll set of its own; its empty table, its stdout.
  */
 static void listener_init(struct listener *l, int port)
 {
 	l->listenfd = tcp_listen_reuseport(port);
 	set_nonblock(l->listenfd);
-	l->spare = open_spare();
 	l->epfd = epoll_open(l->listenfd);
 	conn_table_init(&l->client);
 	out_open(&l->out);
@@ -48,12 +47,14 @@ static void listener_init(struct listener *l, int port)
 static void listener_free(struct listener *l)
 {
 	Close(l->epfd);
-	Close(l->spare);
 	Close(l->listenfd);
 	out_close(&l->out);
 }
 
-/* Thread i: serve the connections of its own socket with epoll; for ever. */
+/*
+ * Thread i: open its spare, and serve the connections of its own socket
+ * with epoll; for ever.
+ */
 static void *do_work(void *arg)
 {
 	struct sockaddr_in cliaddr;
@@ -61,6 +62,7 @@ static void *do_work(void *arg)
 	struct listener *l = &ls[i];
 	int j, connfd;
 
+	l->spare = open_spare();
 	for (;;) {
 		if (!epoll_pass(l->epfd, &l->client, l->listenfd, &l->out))
 			continue;

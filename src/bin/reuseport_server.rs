@@ -26,8 +26,8 @@ concserv::no_std_program!();
 
 const USAGE: &CStr = c"[PORT [THREADS]]\n  listen on 0.0.0.0:PORT (default 8000), THREADS threads (default: one per online CPU)\n  created at start, each with its own SO_REUSEPORT listening socket and epoll loop";
 
-/// One thread's listening socket, epoll set, spare descriptor, connections
-/// and stdout.
+/// One thread's listening socket, epoll set, spare descriptor (its own),
+/// connections and stdout.
 struct Listener {
     listenfd: c_int,
     epfd: c_int,
@@ -62,11 +62,10 @@ static ls: Listeners = Listeners(UnsafeCell::new(
 
 /// A listening socket of the port's group (in the order they are made:
 /// which socket a connection goes to depends on it), non-blocking, in an
-/// epoll set of its own; its spare, its empty table, its stdout.
+/// epoll set of its own; its empty table, its stdout.
 fn listener_init(l: &mut Listener, port: c_int) {
     l.listenfd = tcp_listen_reuseport(port);
     set_nonblock(l.listenfd);
-    *l.spare.get_mut() = open_spare();
     l.epfd = epoll_open(l.listenfd);
     conn_table_init(l.client.get_mut());
     out_open(l.out.get_mut());
@@ -75,12 +74,12 @@ fn listener_init(l: &mut Listener, port: c_int) {
 /// Undoes [`listener_init`], for a socket whose thread could not be started.
 fn listener_free(l: &mut Listener) {
     Close(l.epfd);
-    Close(*l.spare.get_mut());
     Close(l.listenfd);
     out_close(l.out.get_mut());
 }
 
-/// Thread `i`: serves the connections of its own socket with epoll; for ever.
+/// Thread `i`: opens its spare, and serves the connections of its own
+/// socket with epoll; for ever.
 extern "C" fn do_work(arg: *mut c_void) -> *mut c_void {
     let mut cliaddr = sockaddr_in {
         sin_family: 0,
@@ -93,6 +92,8 @@ extern "C" fn do_work(arg: *mut c_void) -> *mut c_void {
     // touches it from now on.
     let l = unsafe { &(*ls.0.get())[i as usize] };
 
+    // SAFETY: as above.
+    unsafe { *l.spare.get() = open_spare() };
     loop {
         // SAFETY: this thread alone touches l's client, out and spare, and
         // holds no other reference to them meanwhile.
