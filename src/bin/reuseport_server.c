@@ -89,9 +89,9 @@ int main(int argc, char *argv[])
 		nthreads = threads_online(1);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	signal(SIGPIPE, SIG_IGN);
 	for (i = 0; i < nthreads; i++)
 		listener_init(&ls[i], port);
+	signal(SIGPIPE, SIG_IGN);
 	prethread_init();
 	started = prethread_start(nthreads, do_work, argv[0]);
 	for (i = started; i < nthreads; i++)  /* its clients, if any came, are reset */

@@ -134,13 +134,13 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     // SAFETY: stdout is glibc's stream and nothing has been written to it yet.
     unsafe { libc::setvbuf(stdout, ptr::null_mut(), libc::_IOLBF, 0) };
 
-    // SAFETY: SIG_IGN is a valid disposition for SIGPIPE.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     let listeners = ls.0.get().cast::<Listener>();
     for i in 0..nthreads as usize {
         // SAFETY: i < nthreads <= MAXTHREADS, and no thread runs yet.
         listener_init(unsafe { &mut *listeners.add(i) }, port);
     }
+    // SAFETY: SIG_IGN is a valid disposition for SIGPIPE.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     prethread_init();
     // SAFETY: argv[0] is main's.
     let started = prethread_start(nthreads, do_work, unsafe { CStr::from_ptr(*argv) });
