@@ -106,7 +106,7 @@ fn an_unknown_name_lists_the_programs_and_stops_before_building() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.starts_with(
-            "no demo \"process\" for make demo-process; the demos, each named after its program: iterative zombie sigign reaper prefork herd herd-exclusive\n"
+            "no demo \"process\" for make demo-process; the demos, each named after its program: iterative zombie sigign reaper prefork herd herd-exclusive prethread\n"
         ),
         "{err}"
     );

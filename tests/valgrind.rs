@@ -4,7 +4,7 @@
 
 use harness::client::{at_once, talk};
 use harness::process::{Server, require, scratch};
-use harness::testing::{all, each_server};
+use harness::testing::{all, each_server_by};
 use harness::{Model, Result, Twin, Worker};
 use std::fs;
 use std::path::Path;
@@ -36,7 +36,11 @@ fn valgrind_finds_no_error(tool: &str, name: &str, twin: Twin) -> Result<()> {
         cmd.args(["--leak-check=full", "--errors-for-leak-kinds=definite"]);
     } else {
         // Two reports of designs, not races (each explained in the file).
-        cmd.arg(concat!("--suppressions=", env!("CARGO_MANIFEST_DIR"), "/tests/helgrind.supp"));
+        cmd.arg(concat!(
+            "--suppressions=",
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/helgrind.supp"
+        ));
     }
     cmd.arg(&exe);
     let server = Server::start_with(name, cmd, &exe, harness::process::free_port())?;
@@ -71,6 +75,11 @@ fn valgrind_finds_no_error(tool: &str, name: &str, twin: Twin) -> Result<()> {
     Ok(())
 }
 
+/// Servers under valgrind at a time: each costs seconds of CPU time to
+/// start, and two cores shared by 36 at once left some unstarted past the
+/// deadline.
+const VALGRIND_AT_ONCE: usize = 8;
+
 /// A server with more than one thread.
 fn threaded(model: &Model) -> bool {
     matches!(model.worker, Worker::Thread | Worker::Prethread(_)) || model.pool.is_some()
@@ -78,14 +87,14 @@ fn threaded(model: &Model) -> bool {
 
 #[test]
 fn memcheck_every_server() {
-    each_server(all, |name, twin| {
+    each_server_by(VALGRIND_AT_ONCE, all, |name, twin| {
         valgrind_finds_no_error("memcheck", name, twin)
     });
 }
 
 #[test]
 fn helgrind_every_threaded_server() {
-    each_server(threaded, |name, twin| {
+    each_server_by(VALGRIND_AT_ONCE, threaded, |name, twin| {
         valgrind_finds_no_error("helgrind", name, twin)
     });
 }

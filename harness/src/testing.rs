@@ -17,26 +17,45 @@ pub fn each_server(
     select: impl Fn(&Model) -> bool,
     story: impl Fn(&str, Twin) -> Result<()> + Sync,
 ) {
+    each_server_by(usize::MAX, select, story);
+}
+
+/// [`each_server`], `at_most` runs at a time: for stories that cost a
+/// second or more of CPU time each (a server under valgrind), which on two
+/// cores would otherwise queue past their deadlines.
+pub fn each_server_by(
+    at_most: usize,
+    select: impl Fn(&Model) -> bool,
+    story: impl Fn(&str, Twin) -> Result<()> + Sync,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let runs: Vec<(&str, Twin)> = crate::servers()
         .filter(|p| select(p.model().unwrap()))
         .flat_map(|p| Twin::BOTH.map(|t| (p.name, t)))
         .collect();
     assert!(!runs.is_empty(), "no server fits");
+    let next = AtomicUsize::new(0);
     let failures: Vec<String> = thread::scope(|s| {
-        let handles: Vec<_> = runs
-            .iter()
-            .map(|&(name, twin)| {
-                let story = &story;
-                (name, twin, s.spawn(move || story(name, twin)))
+        let workers: Vec<_> = (0..at_most.min(runs.len()))
+            .map(|_| {
+                let (runs, next, story) = (&runs, &next, &story);
+                s.spawn(move || {
+                    let mut failed = Vec::new();
+                    while let Some(&(name, twin)) = runs.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        let run = thread::scope(|t| t.spawn(|| story(name, twin)).join());
+                        match run {
+                            Ok(Ok(())) => {}
+                            Ok(Err(e)) => failed.push(format!("{name} ({twin:?}): {e}")),
+                            Err(_) => failed.push(format!("{name} ({twin:?}): panicked")),
+                        }
+                    }
+                    failed
+                })
             })
             .collect();
-        handles
+        workers
             .into_iter()
-            .filter_map(|(name, twin, h)| match h.join() {
-                Ok(Ok(())) => None,
-                Ok(Err(e)) => Some(format!("{name} ({twin:?}): {e}")),
-                Err(_) => Some(format!("{name} ({twin:?}): panicked")),
-            })
+            .flat_map(|w| w.join().unwrap())
             .collect()
     });
     if !failures.is_empty() {
