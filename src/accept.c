@@ -85,3 +85,27 @@ again:
 	}
 	perr_exit("accept");
 }
+
+/*
+ * accept(2) on a non-blocking listener that poll or epoll said was ready:
+ * the connection, a blocking socket; or -1 when there was none after all
+ * (another process took it: EAGAIN; or it was reset), or after a pause
+ * when out of descriptors or memory (it waits in the queue).
+ */
+int accept_ready(int listenfd, struct sockaddr_in *cliaddr)
+{
+	socklen_t cliaddr_len;
+	int connfd;
+
+	cliaddr_len = sizeof(*cliaddr);
+	if ((connfd = accept(listenfd, (struct sockaddr *)cliaddr, &cliaddr_len)) >= 0)
+		return connfd;
+	if (errno == EAGAIN || errno == EINTR || accept_transient(errno))
+		return -1;
+	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+		perror("accept");
+		usleep(ACCEPT_BACKOFF_USEC);
+		return -1;
+	}
+	perr_exit("accept");
+}

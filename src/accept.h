@@ -1,7 +1,8 @@
 /*
  * accept.h: how the event loops accept, and what they do when out of
  * descriptors (twin of accept.rs). Used by the select, poll and epoll
- * servers, and by the pool server's acceptor.
+ * servers, and by the pool server's acceptor; accept_ready by the passfd,
+ * herd and prethread_queue servers.
  */
 #ifndef ACCEPT_H
 #define ACCEPT_H
@@ -14,5 +15,6 @@
 
 int open_spare(void);
 int accept_nb(int listenfd, struct sockaddr_in *cliaddr, int *spare);
+int accept_ready(int listenfd, struct sockaddr_in *cliaddr);
 
 #endif

@@ -1,7 +1,7 @@
 //! The event loops' accept, non-blocking, and the spare descriptor that lets
 //! them turn a client away when out of descriptors (twin of `accept.c`).
 //! Used by the select, poll and epoll servers, and by the pool server's
-//! acceptor.
+//! acceptor; `accept_ready` by the passfd, herd and prethread_queue servers.
 
 use crate::ffi::stderr;
 use crate::wrap::{ACCEPT_BACKOFF_USEC, Close, accept_transient, errno, perr_exit};
@@ -102,4 +102,36 @@ pub fn accept_nb(listenfd: c_int, cliaddr: &mut sockaddr_in, spare: &mut c_int) 
         }
         perr_exit(c"accept");
     }
+}
+
+/// `accept(2)` on a non-blocking listener that poll or epoll said was
+/// ready: the connection, a blocking socket; or -1 when there was none
+/// after all (another process took it: EAGAIN; or it was reset), or after
+/// a pause when out of descriptors or memory (it waits in the queue).
+pub fn accept_ready(listenfd: c_int, cliaddr: &mut sockaddr_in) -> c_int {
+    let mut cliaddr_len = size_of::<sockaddr_in>() as socklen_t;
+    // SAFETY: cliaddr is writable for cliaddr_len bytes.
+    let connfd = unsafe {
+        libc::accept(
+            listenfd,
+            (cliaddr as *mut sockaddr_in).cast::<sockaddr>(),
+            &mut cliaddr_len,
+        )
+    };
+    if connfd >= 0 {
+        return connfd;
+    }
+    let e = errno();
+    if e == libc::EAGAIN || e == libc::EINTR || accept_transient(e) {
+        return -1;
+    }
+    if e == libc::EMFILE || e == libc::ENFILE || e == libc::ENOBUFS || e == libc::ENOMEM {
+        // SAFETY: a NUL-terminated message; usleep(3) takes no pointers.
+        unsafe {
+            libc::perror(c"accept".as_ptr());
+            libc::usleep(ACCEPT_BACKOFF_USEC);
+        }
+        return -1;
+    }
+    perr_exit(c"accept");
 }

@@ -70,6 +70,19 @@ void prefork_init(struct prefork *pf, int listenfd, int nchildren,
 	sigprocmask(SIG_BLOCK, &set, &pf->oldmask);
 }
 
+/*
+ * Take SIGTERM, SIGINT or SIGCHLD if one is pending (ppoll(2) with no
+ * descriptor and no wait). A ppoll that finds a descriptor ready returns
+ * without taking the signals it unblocks: a parent whose listener stays
+ * readable (a client it cannot accept, out of descriptors) calls this.
+ */
+void prefork_check(struct prefork *pf)
+{
+	struct timespec zero = {0, 0};
+
+	ppoll(NULL, 0, &zero, &pf->oldmask);
+}
+
 /* Whether SIGTERM or SIGINT has come. */
 int prefork_stopping(void)
 {
@@ -181,28 +194,4 @@ _Noreturn void prefork_wait(struct prefork *pf)
 		    errno != EINTR)
 			perr_exit("ppoll");
 	}
-}
-
-/*
- * accept(2) on a non-blocking listener that poll or epoll said was ready:
- * the connection, a blocking socket; or -1 when there was none after all
- * (another process took it: EAGAIN; or it was reset), or after a pause
- * when out of descriptors or memory (it waits in the queue).
- */
-int accept_ready(int listenfd, struct sockaddr_in *cliaddr)
-{
-	socklen_t cliaddr_len;
-	int connfd;
-
-	cliaddr_len = sizeof(*cliaddr);
-	if ((connfd = accept(listenfd, (struct sockaddr *)cliaddr, &cliaddr_len)) >= 0)
-		return connfd;
-	if (errno == EAGAIN || errno == EINTR || accept_transient(errno))
-		return -1;
-	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-		perror("accept");
-		usleep(ACCEPT_BACKOFF_USEC);
-		return -1;
-	}
-	perr_exit("accept");
 }

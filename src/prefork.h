@@ -31,12 +31,12 @@ struct prefork {
 
 void prefork_init(struct prefork *pf, int listenfd, int nchildren,
     void (*child_main)(struct prefork *, int), void *arg);
+void prefork_check(struct prefork *pf);
 int prefork_stopping(void);
 pid_t child_make(struct prefork *pf, int i);
 int child_ended(struct prefork *pf, pid_t pid, int status);
 int prefork_refill(struct prefork *pf);
 _Noreturn void prefork_stop(struct prefork *pf);
 _Noreturn void prefork_wait(struct prefork *pf);
-int accept_ready(int listenfd, struct sockaddr_in *cliaddr);
 
 #endif

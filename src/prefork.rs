@@ -4,12 +4,12 @@
 //! prefork_lock, prefork_mutex, prefork_passfd and herd servers.
 
 use crate::ffi::stderr;
-use crate::wrap::{ACCEPT_BACKOFF_USEC, accept_transient, errno, perr_exit};
+use crate::wrap::{errno, perr_exit};
 use core::ffi::{c_int, c_void};
 use core::mem::{size_of, zeroed};
 use core::ptr;
 use core::sync::atomic::{AtomicBool, Ordering};
-use libc::{pid_t, sockaddr, sockaddr_in, socklen_t};
+use libc::pid_t;
 
 /// The children a server makes when CHILDREN is not given, and at most.
 pub const CHILDREN_DEFAULT: c_int = 4;
@@ -117,6 +117,19 @@ impl Prefork {
         // SAFETY: as in count(); only slot i's child (or the parent alone) writes it.
         unsafe { *self.count(i) += 1 };
     }
+}
+
+/// Takes SIGTERM, SIGINT or SIGCHLD if one is pending (ppoll(2) with no
+/// descriptor and no wait). A ppoll that finds a descriptor ready returns
+/// without taking the signals it unblocks: a parent whose listener stays
+/// readable (a client it cannot accept, out of descriptors) calls this.
+pub fn prefork_check(pf: &Prefork) {
+    let zero = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: no descriptors; zero and pf.oldmask outlive the call.
+    unsafe { libc::ppoll(ptr::null_mut(), 0, &zero, &pf.oldmask) };
 }
 
 /// Whether SIGTERM or SIGINT has come.
@@ -256,36 +269,4 @@ pub fn prefork_wait(pf: &mut Prefork) -> ! {
             perr_exit(c"ppoll");
         }
     }
-}
-
-/// `accept(2)` on a non-blocking listener that poll or epoll said was
-/// ready: the connection, a blocking socket; or -1 when there was none
-/// after all (another process took it: EAGAIN; or it was reset), or after
-/// a pause when out of descriptors or memory (it waits in the queue).
-pub fn accept_ready(listenfd: c_int, cliaddr: &mut sockaddr_in) -> c_int {
-    let mut cliaddr_len = size_of::<sockaddr_in>() as socklen_t;
-    // SAFETY: cliaddr is writable for cliaddr_len bytes.
-    let connfd = unsafe {
-        libc::accept(
-            listenfd,
-            (cliaddr as *mut sockaddr_in).cast::<sockaddr>(),
-            &mut cliaddr_len,
-        )
-    };
-    if connfd >= 0 {
-        return connfd;
-    }
-    let e = errno();
-    if e == libc::EAGAIN || e == libc::EINTR || accept_transient(e) {
-        return -1;
-    }
-    if e == libc::EMFILE || e == libc::ENFILE || e == libc::ENOBUFS || e == libc::ENOMEM {
-        // SAFETY: a NUL-terminated message; usleep(3) takes no pointers.
-        unsafe {
-            libc::perror(c"accept".as_ptr());
-            libc::usleep(ACCEPT_BACKOFF_USEC);
-        }
-        return -1;
-    }
-    perr_exit(c"accept");
 }

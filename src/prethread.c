@@ -111,6 +111,21 @@ _Noreturn void prethread_wait(void)
 	}
 }
 
+/*
+ * Take SIGTERM or SIGINT if one is pending, and stop (ppoll(2) with no
+ * descriptor and no wait). A ppoll that finds its descriptor ready returns
+ * without taking the signals it unblocks: a caller whose listener stays
+ * readable (a client it cannot accept, out of descriptors) calls this.
+ */
+void prethread_check(void)
+{
+	struct timespec zero = {0, 0};
+
+	ppoll(NULL, 0, &zero, &oldmask);
+	if (stopping)
+		prethread_stop();
+}
+
 /* Wait until fd is readable (ppoll(2)); stop if SIGTERM or SIGINT comes first. */
 void prethread_poll(int fd)
 {

@@ -16,6 +16,7 @@ void prethread_init(void);
 int prethread_start(int nthreads, void *(*do_work)(void *), const char *prog);
 void prethread_served(int i);
 _Noreturn void prethread_wait(void);
+void prethread_check(void);
 void prethread_poll(int fd);
 
 #endif

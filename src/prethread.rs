@@ -163,6 +163,24 @@ pub fn prethread_wait() -> ! {
     }
 }
 
+/// Takes SIGTERM or SIGINT if one is pending, and stops (ppoll(2) with no
+/// descriptor and no wait). A ppoll that finds its descriptor ready
+/// returns without taking the signals it unblocks: a caller whose listener
+/// stays readable (a client it cannot accept, out of descriptors) calls
+/// this.
+pub fn prethread_check() {
+    let zero = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: no descriptors; zero outlives the call; OLDMASK as in
+    // prethread_wait.
+    unsafe { libc::ppoll(ptr::null_mut(), 0, &zero, OLDMASK.0.get()) };
+    if STOPPING.load(Ordering::Relaxed) {
+        prethread_stop();
+    }
+}
+
 /// Waits until `fd` is readable (ppoll(2)); stops if SIGTERM or SIGINT
 /// comes first.
 pub fn prethread_poll(fd: c_int) {

@@ -398,7 +398,8 @@ pub const PROGRAMS: &[Program] = &[
         c_sources: server_sources!(
             "src/bin/prefork_passfd_server.c",
             "src/prefork.c",
-            "src/fdutil.c"
+            "src/fdutil.c",
+            "src/accept.c"
         ),
         kind: Kind::Server(prefork_model(Call::Poll, Call::Recvmsg, None)),
         session_args: &[PREFORK_SESSION_CHILDREN],
@@ -407,7 +408,12 @@ pub const PROGRAMS: &[Program] = &[
         name: "herd_server",
         short: "herd",
         about: "CHILDREN processes forked at start, each in epoll_wait: the thundering herd",
-        c_sources: server_sources!("src/bin/herd_server.c", "src/prefork.c", "src/fdutil.c"),
+        c_sources: server_sources!(
+            "src/bin/herd_server.c",
+            "src/prefork.c",
+            "src/fdutil.c",
+            "src/accept.c"
+        ),
         kind: Kind::Server(prefork_model(Call::Poll, Call::EpollWait, None)),
         session_args: &[PREFORK_SESSION_CHILDREN, "exclusive"],
     },
@@ -426,6 +432,8 @@ pub const PROGRAMS: &[Program] = &[
         c_sources: server_sources!(
             "src/bin/prethread_queue_server.c",
             "src/prethread.c",
+            "src/fdutil.c",
+            "src/accept.c",
             "-pthread"
         ),
         kind: Kind::Server(prethread_model(Call::Poll, Call::Futex, None)),

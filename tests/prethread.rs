@@ -196,16 +196,10 @@ fn a_thread_not_made_leaves_the_others_serving_every_prethreaded_server() {
     each_server(prethreaded, a_thread_not_made_leaves_the_others_serving);
 }
 
-/// Out of descriptors for real (RLIMIT_NOFILE lowered, as the server runs,
-/// to leave room for one connection): a second client waits, the thread in
-/// accept (or the main thread) reports EMFILE and pauses rather than
-/// spins, and serves it once the first leaves.
-fn out_of_descriptors_is_waited_out(name: &str, twin: Twin) -> Result<()> {
-    let server = Server::start(name, twin)?;
-    server.settled()?;
-    let fds_at_start = server.fds();
-    // The lowest descriptor free (the next one open takes it), and a limit
-    // one above: one more descriptor, whatever the numbers held above it.
+/// Lowers the running server's RLIMIT_NOFILE to leave room for one more
+/// descriptor: a limit one above the lowest descriptor free (the next one
+/// opened takes it), whatever the numbers held above it.
+fn room_for_one_more(server: &Server) -> Result<()> {
     let open: Vec<u64> = std::fs::read_dir(format!("/proc/{}/fd", server.pid))
         .map_err(|e| e.to_string())?
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
@@ -219,6 +213,18 @@ fn out_of_descriptors_is_waited_out(name: &str, twin: Twin) -> Result<()> {
     if unsafe { libc::prlimit(server.pid, libc::RLIMIT_NOFILE, &lim, std::ptr::null_mut()) } != 0 {
         return Err(format!("prlimit: {}", std::io::Error::last_os_error()));
     }
+    Ok(())
+}
+
+/// Out of descriptors for real (RLIMIT_NOFILE lowered, as the server runs,
+/// to leave room for one connection): a second client waits, the thread in
+/// accept (or the main thread) reports EMFILE and pauses rather than
+/// spins, and serves it once the first leaves.
+fn out_of_descriptors_is_waited_out(name: &str, twin: Twin) -> Result<()> {
+    let server = Server::start(name, twin)?;
+    server.settled()?;
+    let fds_at_start = server.fds();
+    room_for_one_more(&server)?;
     let mut first = server.connect()?;
     first.check(b"the one that fits\n")?;
     let mut second = server.connect()?;
@@ -247,6 +253,34 @@ fn out_of_descriptors_is_waited_out(name: &str, twin: Twin) -> Result<()> {
     wait_until("descriptors back to the start", || {
         server.fds() == fds_at_start
     })
+}
+
+/// SIGTERM while a client waits for a descriptor (the main thread, or a
+/// thread holding the mutex, pausing between tries at accept): the main
+/// thread still takes it, prints the meter and exits 0.
+fn sigterm_stops_it_out_of_descriptors(name: &str, twin: Twin) -> Result<()> {
+    let server = Server::start(name, twin)?;
+    server.settled()?;
+    room_for_one_more(&server)?;
+    let mut first = server.connect()?;
+    first.check(b"the one that fits\n")?;
+    let _second = server.connect()?;
+    wait_until("EMFILE reported", || {
+        server.stderr().contains("accept: Too many open files\n")
+    })?;
+    let Server { mut run, .. } = server;
+    run.signal(libc::SIGTERM);
+    wait_until("the server to exit", || run.exited())?;
+    let (status, stdout, _) = run.wait()?;
+    if !status.success() || meter(&stdout).iter().sum::<usize>() != 1 {
+        return Err(format!("{status}:\n{stdout}"));
+    }
+    Ok(())
+}
+
+#[test]
+fn sigterm_stops_it_out_of_descriptors_every_blocking_prethreaded_server() {
+    each_server(blocking, sigterm_stops_it_out_of_descriptors);
 }
 
 #[test]

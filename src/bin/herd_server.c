@@ -12,6 +12,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "../accept.h"
 #include "../args.h"
 #include "../echo.h"
 #include "../fdutil.h"

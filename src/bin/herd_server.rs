@@ -5,14 +5,13 @@
 #![no_std]
 #![no_main]
 
+use concserv::accept::accept_ready;
 use concserv::args::{check_args, children_arg, port_arg, word_arg};
 use concserv::echo::echo_upper;
 use concserv::fdutil::set_nonblock;
 use concserv::ffi::stdout;
 use concserv::listen::tcp_listen;
-use concserv::prefork::{
-    CHILDREN_DEFAULT, MAXCHILDREN, Prefork, accept_ready, prefork_init, prefork_wait,
-};
+use concserv::prefork::{CHILDREN_DEFAULT, MAXCHILDREN, Prefork, prefork_init, prefork_wait};
 use concserv::wrap::{Close, errno, perr_exit};
 use core::ffi::{CStr, c_char, c_int};
 use core::ptr;

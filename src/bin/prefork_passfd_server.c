@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../accept.h"
 #include "../args.h"
 #include "../echo.h"
 #include "../fdutil.h"
@@ -209,8 +210,10 @@ static void pass_one(struct prefork *pf, struct passfd *ps)
 	struct sockaddr_in cliaddr;
 	int connfd, i;
 
-	if ((connfd = accept_ready(pf->listenfd, &cliaddr)) < 0)
+	if ((connfd = accept_ready(pf->listenfd, &cliaddr)) < 0) {
+		prefork_check(pf);  /* none after all, or a pause */
 		return;
+	}
 	for (i = 0; i < pf->nchildren; i++) {
 		if (ps->fd[i] < 0 || ps->busy[i])
 			continue;

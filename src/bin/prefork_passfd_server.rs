@@ -5,13 +5,14 @@
 #![no_std]
 #![no_main]
 
+use concserv::accept::accept_ready;
 use concserv::args::{check_args, children_arg, port_arg};
 use concserv::echo::echo_upper;
 use concserv::fdutil::{read_again, set_nonblock};
 use concserv::ffi::{stderr, stdout};
 use concserv::listen::tcp_listen;
 use concserv::prefork::{
-    CHILDREN_DEFAULT, FORK_RETRY_SEC, MAXCHILDREN, Prefork, accept_ready, child_ended, child_make,
+    CHILDREN_DEFAULT, FORK_RETRY_SEC, MAXCHILDREN, Prefork, child_ended, child_make, prefork_check,
     prefork_init, prefork_stop, prefork_stopping,
 };
 use concserv::wrap::{Close, Write, errno, perr_exit};
@@ -263,6 +264,7 @@ fn pass_one(pf: &mut Prefork, ps: &mut Passfd) {
     };
     let connfd = accept_ready(pf.listenfd, &mut cliaddr);
     if connfd < 0 {
+        prefork_check(pf); // none after all, or a pause
         return;
     }
     for i in 0..pf.nchildren as usize {

@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <sys/eventfd.h>
 
+#include "../accept.h"
 #include "../args.h"
 #include "../echo.h"
+#include "../fdutil.h"
 #include "../listen.h"
 #include "../prethread.h"
 #include "../wrap.h"
@@ -115,7 +117,6 @@ static void *do_work(void *arg)
 int main(int argc, char *argv[])
 {
 	struct sockaddr_in cliaddr;
-	socklen_t cliaddr_len;
 	uint64_t room;
 	int listenfd, connfd, nthreads, full;
 	int port;
@@ -128,6 +129,7 @@ int main(int argc, char *argv[])
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	listenfd = tcp_listen(port);
+	set_nonblock(listenfd);  /* accept_ready: nothing to take leaves it at once */
 	signal(SIGPIPE, SIG_IGN);
 	if ((roomfd = eventfd(0, 0)) < 0)
 		perr_exit("eventfd");
@@ -143,8 +145,10 @@ int main(int argc, char *argv[])
 			continue;
 		}
 		prethread_poll(listenfd);
-		cliaddr_len = sizeof(cliaddr);
-		connfd = Accept(listenfd, (struct sockaddr *)&cliaddr, &cliaddr_len);
+		if ((connfd = accept_ready(listenfd, &cliaddr)) < 0) {
+			prethread_check();  /* none after all, or a pause */
+			continue;
+		}
 		full = put(connfd, &cliaddr);
 	}
 }

@@ -4,21 +4,24 @@
 #![no_std]
 #![no_main]
 
+use concserv::accept::accept_ready;
 use concserv::args::{check_args, port_arg, threads_arg};
 use concserv::echo::echo_upper;
+use concserv::fdutil::set_nonblock;
 use concserv::ffi::stdout;
 use concserv::listen::tcp_listen;
 use concserv::prethread::{
-    MAXTHREADS, prethread_init, prethread_poll, prethread_served, prethread_start, threads_online,
+    MAXTHREADS, prethread_check, prethread_init, prethread_poll, prethread_served, prethread_start,
+    threads_online,
 };
 use concserv::slots::{Cond, Mutex};
-use concserv::wrap::{Accept, Close, Read, Write, perr_exit};
+use concserv::wrap::{Close, Read, Write, perr_exit};
 use core::cell::UnsafeCell;
 use core::ffi::{CStr, c_char, c_int, c_void};
 use core::mem::size_of;
 use core::ptr;
 use core::sync::atomic::{AtomicI32, Ordering};
-use libc::{in_addr, sockaddr_in, socklen_t};
+use libc::{in_addr, sockaddr_in};
 
 concserv::no_std_program!();
 
@@ -145,7 +148,6 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         sin_addr: in_addr { s_addr: 0 },
         sin_zero: [0; 8],
     };
-    let mut cliaddr_len: socklen_t;
     let mut room = [0u8; size_of::<u64>()];
     // SAFETY: argv is main's, as glibc's start-up passes it.
     let (port, mut nthreads) = unsafe {
@@ -164,6 +166,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     unsafe { libc::setvbuf(stdout, ptr::null_mut(), libc::_IOLBF, 0) };
 
     let listenfd = tcp_listen(port);
+    set_nonblock(listenfd); // accept_ready: nothing to take leaves it at once
     // SAFETY: SIG_IGN is a valid disposition for SIGPIPE.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     // SAFETY: eventfd(2) takes no pointers.
@@ -188,8 +191,11 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
             continue;
         }
         prethread_poll(listenfd);
-        cliaddr_len = size_of::<sockaddr_in>() as socklen_t;
-        let connfd = Accept(listenfd, &mut cliaddr, &mut cliaddr_len);
+        let connfd = accept_ready(listenfd, &mut cliaddr);
+        if connfd < 0 {
+            prethread_check(); // none after all, or a pause
+            continue;
+        }
         full = put(connfd, &cliaddr);
     }
 }

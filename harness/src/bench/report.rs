@@ -628,9 +628,14 @@ pub fn goals(r: &Results, models: &[&str], o: &Options) -> String {
             }
         }
     }
-    // The event loop and the pool against tokio, at 1,000 connections.
+    // The event loop, the pool and the SO_REUSEPORT loops against tokio,
+    // at 1,000 connections.
     let at = 1000;
-    for (m, side) in [("epoll", Side::TokioSt), ("pool", Side::TokioMt)] {
+    for (m, side) in [
+        ("epoll", Side::TokioSt),
+        ("pool", Side::TokioMt),
+        ("reuseport", Side::TokioMt),
+    ] {
         let who = side.label();
         if !models.contains(&m) {
             let _ = writeln!(
