@@ -1,7 +1,9 @@
 //! The thread-per-connection servers' slots, one per connection's thread,
 //! handed over under a mutex; a main thread that finds none free waits on a
 //! condition variable until a thread frees one (twin of `slots.c`). Used by
-//! the thread and reaper servers.
+//! the thread and reaper servers; its `Mutex` and `Cond`, the statics'
+//! wrappers for a pthread mutex and condition variable (C needs none), by
+//! the prethreaded servers too.
 #![allow(non_camel_case_types, non_upper_case_globals)]
 
 use core::cell::UnsafeCell;
@@ -22,8 +24,9 @@ pub struct s_info {
 }
 
 // SAFETY: a free slot's fields are written by the main thread alone, a busy
-// slot's by its thread alone; the hand-over, connfd becoming -1 and being
-// seen as -1, happens under slots_lock, and pthread_create orders the main
+// slot's by its thread alone (or, in the reaper server, its connfd by the
+// reaper, once the thread is joined); the hand-over, connfd becoming -1 and
+// being seen as -1, happens under slots_lock, and pthread_create orders the main
 // thread's writes before the new thread's reads. The reaper server writes
 // tid under a lock of its own (see there).
 unsafe impl Sync for s_info {}

@@ -182,10 +182,15 @@ fn a_thread_not_made_leaves_the_others_serving(name: &str, twin: Twin) -> Result
         .output()
         .map_err(|e| e.to_string())?;
     let stderr = String::from_utf8_lossy(&none.stderr);
-    if none.status.code() != Some(1) || !stderr.ends_with(": no thread could be started\n") {
+    let said = format!(
+        "pthread_create: Resource temporarily unavailable\n{}: no thread could be started\n",
+        harness::exe(name, twin).display()
+    );
+    if none.status.code() != Some(1) || stderr != said || !none.stdout.is_empty() {
         return Err(format!(
-            "no thread at all: {}, stderr {stderr:?}",
-            none.status
+            "no thread at all: {}, stderr {stderr:?}, stdout {:?}",
+            none.status,
+            String::from_utf8_lossy(&none.stdout)
         ));
     }
     Ok(())
@@ -255,9 +260,12 @@ fn out_of_descriptors_is_waited_out(name: &str, twin: Twin) -> Result<()> {
     })
 }
 
-/// SIGTERM while a client waits for a descriptor (the main thread, or a
-/// thread holding the mutex, pausing between tries at accept): the main
-/// thread still takes it, prints the meter and exits 0.
+/// SIGTERM while a client waits for a descriptor: the main thread still
+/// takes it, prints the meter and exits 0. In prethread_queue_server the
+/// main thread itself pauses between tries at accept, its listener ready
+/// all along (a `ppoll` that finds it ready delivers no signal); in
+/// prethread_server a thread pauses, holding the mutex, and the main
+/// thread waits on no descriptor.
 fn sigterm_stops_it_out_of_descriptors(name: &str, twin: Twin) -> Result<()> {
     let server = Server::start(name, twin)?;
     server.settled()?;
@@ -314,13 +322,20 @@ fn a_full_queue_makes_the_main_thread_wait(twin: Twin) -> Result<()> {
     let mut last = server.connect()?;
     std::io::Write::write_all(&mut last.0, b"the one past the queue\n")
         .map_err(|e| e.to_string())?;
+    let waits = || {
+        procfs::accept_queue(server.port) == Some(1)
+            && procfs::blocked_in(server.pid, server.pid, Call::Poll)
+    };
     wait_until(
         "the 34th in the kernel's queue, the main thread in ppoll",
-        || {
-            procfs::accept_queue(server.port) == Some(1)
-                && procfs::blocked_in(server.pid, server.pid, Call::Poll)
-        },
+        waits,
     )?;
+    // And still, a fifth of a second later: a main thread that polled the
+    // listener would have taken it by then.
+    thread::sleep(Duration::from_millis(200));
+    if !waits() {
+        return Err("the 34th client was accepted past a full queue".into());
+    }
     waiting.push((last, "the one past the queue\n".to_string()));
     first.finish()?;
     wait_until("the 34th accepted", || {

@@ -1,7 +1,7 @@
 //! Joinable threads, joined by a reaper thread (twin of `reaper_server.c`).
 #![no_std]
 #![no_main]
-#![allow(non_camel_case_types, non_upper_case_globals)]
+#![allow(non_upper_case_globals)]
 
 use concserv::args::{check_args, port_arg};
 use concserv::echo::echo_upper;
