@@ -299,8 +299,8 @@ pub const MUTANTS: &[Mutant] = &[
         name: "prethread-meter-one-thread",
         breaks: "each prethreaded thread counts its own connections in the meter",
         edits: &[
-            edit!("src/prethread.c", "__atomic_fetch_add(&count[i], 1" => "__atomic_fetch_add(&count[0], 1"),
-            edit!("src/prethread.rs", "    COUNT[i as usize].fetch_add(1" => "    COUNT[0].fetch_add(1"),
+            edit!("src/prethread.c", "__atomic_fetch_add(&count[i], 1" => "__atomic_fetch_add(&count[i * 0], 1"),
+            edit!("src/prethread.rs", "    COUNT[i as usize].fetch_add(1" => "    COUNT[i as usize * 0].fetch_add(1"),
         ],
         tests: &[&["--test", "prethread", "--", "sigterm_prints_the_meter"]],
     },
