@@ -16,6 +16,7 @@ pub mod outbuf;
 pub mod prefork;
 pub mod prethread;
 pub mod slots;
+pub mod uring;
 pub mod wrap;
 
 /// What a `#![no_std]` + `#![no_main]` program must supply itself: a panic

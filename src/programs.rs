@@ -17,6 +17,8 @@ pub enum Call {
     Fcntl,
     /// `recvmsg(2)`: a child waiting for a descriptor over its socketpair.
     Recvmsg,
+    /// `io_uring_enter(2)`: waiting for completions.
+    UringEnter,
 }
 
 /// Who serves a connection once it is accepted.
@@ -464,6 +466,21 @@ pub const PROGRAMS: &[Program] = &[
         session_args: &[PRETHREAD_SESSION_THREADS],
     },
     Program {
+        name: "uring_server",
+        short: "uring",
+        about: "one thread, every read, write and accept queued in an io_uring ring",
+        c_sources: server_sources!("src/bin/uring_server.c", "src/uring.c", "src/fdutil.c"),
+        kind: Kind::Server(Model {
+            main_idle_in: Call::UringEnter,
+            worker: Worker::Loop,
+            spawn: None,
+            pool: None,
+            leaves_zombies: false,
+            holds: None,
+        }),
+        session_args: &[],
+    },
+    Program {
         name: "client",
         short: "client",
         about: "sends stdin's lines to a server, prints the replies",
@@ -494,6 +511,7 @@ pub const HEADERS: &[&str] = &[
     "src/prefork.h",
     "src/prethread.h",
     "src/slots.h",
+    "src/uring.h",
     "src/wrap.h",
 ];
 

@@ -31,6 +31,7 @@ pub fn numbers(call: Call) -> &'static [i64] {
         Call::Select => &[libc::SYS_pselect6],
         Call::Fcntl => &[libc::SYS_fcntl],
         Call::Recvmsg => &[libc::SYS_recvmsg],
+        Call::UringEnter => &[libc::SYS_io_uring_enter],
     }
 }
 
@@ -78,16 +79,35 @@ pub fn traced(pid: i32) -> bool {
     status(pid, "TracerPid").is_some_and(|v| v != "0")
 }
 
-/// The thread ids of process `pid`, the main one first.
+/// The thread ids of process `pid`, the main one first: the program's own
+/// threads, not the kernel's io_uring workers (`iou-wrk-PID`, which run in
+/// the process to carry out a write the kernel cannot do without blocking,
+/// to a regular file say, and which strace cannot trace).
 pub fn tasks(pid: i32) -> Vec<i32> {
     let mut t: Vec<i32> = fs::read_dir(format!("/proc/{pid}/task"))
         .map(|d| {
             d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .filter(|&tid| !io_worker(pid, tid))
                 .collect()
         })
         .unwrap_or_default();
     t.sort_by_key(|&tid| (tid != pid, tid));
     t
+}
+
+/// `PF_IO_WORKER`, in the flags of /proc/PID/task/TID/stat: a kernel
+/// thread an io_uring runs in the process (include/linux/sched.h).
+const PF_IO_WORKER: u64 = 0x10;
+
+/// Whether task `tid` of `pid` is an io_uring worker (`PF_IO_WORKER`).
+pub fn io_worker(pid: i32, tid: i32) -> bool {
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")) else {
+        return false;
+    };
+    // The flags are the sixth field after the command's closing parenthesis.
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(6)?.parse::<u64>().ok())
+        .is_some_and(|flags| flags & PF_IO_WORKER != 0)
 }
 
 /// One process's line of /proc/PID/stat, the fields the harness needs.

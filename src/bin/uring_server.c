@@ -1,0 +1,466 @@
+/*
+ * uring_server.c: one thread, every operation queued in an io_uring ring
+ * (twin of uring_server.rs). One multishot accept takes every connection;
+ * one multishot recv per connection fills buffers the kernel picks from a
+ * ring; each reply is a send, and stdout's lines are writes to fd 1, so
+ * that a round trip makes no system call of its own: one io_uring_enter(2)
+ * carries every operation queued since the last and collects what
+ * completed.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../args.h"
+#include "../echo.h"
+#include "../fdutil.h"
+#include "../listen.h"
+#include "../outbuf.h"
+#include "../uring.h"
+#include "../wrap.h"
+
+#define USAGE "[PORT]\n  listen on 0.0.0.0:PORT (default 8000), one thread queueing every operation in an io_uring ring"
+
+/* What an operation was queued for, in the top byte of its user_data. */
+enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_WRITE, OP_CLOSE, OP_CANCEL, OP_TIMEOUT };
+
+/* Buffers a connection holds at most: received, not yet sent back. */
+#define HOLDMAX 4
+
+/* One client. Its slot is indexed by descriptor; serial tells its completions from those of an earlier client of the same descriptor. */
+struct uconn {
+	int fd;                       /* -1: a free slot */
+	unsigned serial;
+	struct sockaddr_in cliaddr;
+	int recv;                     /* its multishot recv is armed */
+	int starved;                  /* its recv ended for want of a buffer */
+	int eof;                      /* the client is done: closed once the held replies are sent */
+	int sending;                  /* a send of held[0] is in flight */
+	int nheld;                    /* buffers held, oldest first */
+	unsigned short bid[HOLDMAX];
+	unsigned len[HOLDMAX];
+	unsigned sent;                /* bytes of the oldest already sent */
+};
+
+/* stdout: lines gather in one buffer while the other is being written. */
+struct ustdout {
+	char *buf[2];                 /* OUTBUF_SIZE bytes each, allocated at the first line */
+	size_t len[2];
+	int fill;                     /* the buffer lines go to */
+	int busy;                     /* a write of buf[!fill] is in flight */
+	size_t done;                  /* bytes of it written */
+	unsigned long dropped;        /* lines not printed since fill was full */
+};
+
+struct server {
+	struct uring ring;
+	int listenfd;
+	struct uconn *c;              /* c[0..n), indexed by descriptor */
+	int n;
+	unsigned serial;
+	int starved;                  /* connections whose recv waits for a buffer */
+	int returned;                 /* buffers went back to the ring since the last pass */
+	struct ustdout out;
+};
+
+static uint64_t tag(enum op op, unsigned serial, int fd)
+{
+	return (uint64_t)op << 56 | (uint64_t)(serial & 0xffffff) << 32 | (uint32_t)fd;
+}
+
+/* IORING_OP_ACCEPT, multishot (5.19): one entry for every connection to come. */
+static void queue_accept(struct server *s)
+{
+	struct io_uring_sqe *sqe = uring_sqe(&s->ring, IORING_OP_ACCEPT, s->listenfd, tag(OP_ACCEPT, 0, 0));
+
+	sqe->ioprio = IORING_ACCEPT_MULTISHOT;
+}
+
+/*
+ * IORING_OP_RECV, multishot (6.0), into buffers of the ring, and ending
+ * once URING_BUFSIZE bytes have come (optlen, 6.17): re-armed only when
+ * they have all been sent back, it bounds what a client that never reads
+ * makes the server hold.
+ */
+static void queue_recv(struct server *s, struct uconn *c)
+{
+	struct io_uring_sqe *sqe = uring_sqe(&s->ring, IORING_OP_RECV, c->fd, tag(OP_RECV, c->serial, c->fd));
+
+	sqe->ioprio = IORING_RECV_MULTISHOT;
+	sqe->flags = IOSQE_BUFFER_SELECT;
+	sqe->buf_group = URING_BGID;
+	sqe->optlen = URING_BUFSIZE;
+	c->recv = 1;
+	c->starved = 0;
+}
+
+/* IORING_OP_SEND of what remains of c's oldest held buffer. */
+static void queue_send(struct server *s, struct uconn *c)
+{
+	struct io_uring_sqe *sqe = uring_sqe(&s->ring, IORING_OP_SEND, c->fd, tag(OP_SEND, c->serial, c->fd));
+
+	sqe->addr = (uintptr_t)(uring_buf(&s->ring, c->bid[0]) + c->sent);
+	sqe->len = c->len[0] - c->sent;
+	c->sending = 1;
+}
+
+/* IORING_OP_WRITE to fd 1 of what remains of the buffer being written, at the current offset. */
+static void queue_write(struct server *s)
+{
+	struct ustdout *o = &s->out;
+	struct io_uring_sqe *sqe = uring_sqe(&s->ring, IORING_OP_WRITE, STDOUT_FILENO, tag(OP_WRITE, 0, 0));
+
+	sqe->addr = (uintptr_t)(o->buf[!o->fill] + o->done);
+	sqe->len = o->len[!o->fill] - o->done;
+	sqe->off = (uint64_t)-1;
+	o->busy = 1;
+}
+
+/* IORING_OP_TIMEOUT: a completion in 100 ms, after which accepting starts again. */
+static void queue_pause(struct server *s)
+{
+	static const struct uring_timespec ts = { 0, ACCEPT_BACKOFF_USEC * 1000LL };
+	struct io_uring_sqe *sqe = uring_sqe(&s->ring, IORING_OP_TIMEOUT, -1, tag(OP_TIMEOUT, 0, 0));
+
+	sqe->addr = (uintptr_t)&ts;
+	sqe->len = 1;
+}
+
+/*
+ * One of the server's lines for stdout, added to the buffer being filled;
+ * when it has no room, the line is dropped and counted, and so is every
+ * line after it until the buffer has gone.
+ */
+static void out_line(struct server *s, const char *p, size_t n)
+{
+	struct ustdout *o = &s->out;
+
+	if (o->dropped > 0 || o->len[o->fill] + n > OUTBUF_SIZE) {
+		o->dropped++;
+		return;
+	}
+	if (o->buf[o->fill] == NULL && (o->buf[o->fill] = malloc(OUTBUF_SIZE)) == NULL) {
+		perror("malloc");
+		return;
+	}
+	memcpy(o->buf[o->fill] + o->len[o->fill], p, n);
+	o->len[o->fill] += n;
+}
+
+/* With no write in flight, the lines gathered go out: the buffers swap. */
+static void out_kick(struct server *s)
+{
+	struct ustdout *o = &s->out;
+	char line[OUT_LINEMAX];
+	int len;
+
+	if (o->busy || o->len[o->fill] == 0)
+		return;
+	o->fill = !o->fill;
+	o->done = 0;
+	queue_write(s);
+	if (o->dropped > 0) {
+		len = snprintf(line, sizeof(line), "[%lu lines not printed: stdout was full]\n", o->dropped);
+		o->dropped = 0;
+		out_line(s, line, len);
+	}
+}
+
+/* A message for stderr: what: strerror(e). */
+static void report(const char *what, int e)
+{
+	fprintf(stderr, "%s: %s\n", what, strerror(e));
+}
+
+/* A write to stdout completed: go on with what it left, or free the buffer for lines. */
+static void out_done(struct server *s, int res)
+{
+	struct ustdout *o = &s->out;
+
+	o->busy = 0;
+	if (res == -EINTR || res == -EAGAIN) {
+		queue_write(s);
+		return;
+	}
+	if (res < 0) {
+		report("write", -res);
+		res = o->len[!o->fill] - o->done;
+	}
+	o->done += res;
+	if (o->done < o->len[!o->fill]) {
+		queue_write(s);
+		return;
+	}
+	o->len[!o->fill] = 0;
+}
+
+/*
+ * The slot of a new connection connfd, grown to hold it: its address from
+ * getpeername(2) (multishot accept gives descriptors only), and its recv
+ * armed. Closed, with a message, when that fails.
+ */
+static void conn_new(struct server *s, int connfd)
+{
+	struct uconn *c;
+	socklen_t len = sizeof(c->cliaddr);
+	struct uconn *t;
+	int i, n = s->n;
+
+	if ((t = array_grow(s->c, &n, connfd, sizeof(*t))) == NULL) {
+		fprintf(stderr, "uring: no memory for fd %d, connection closed\n", connfd);
+		Close(connfd);
+		return;
+	}
+	for (i = s->n; i < n; i++)
+		t[i].fd = -1;
+	s->c = t;
+	s->n = n;
+	c = &s->c[connfd];
+	if (getpeername(connfd, (struct sockaddr *)&c->cliaddr, &len) < 0) {
+		perror("getpeername");
+		Close(connfd);
+		return;
+	}
+	c->fd = connfd;
+	c->serial = ++s->serial;
+	c->eof = c->sending = c->nheld = 0;
+	c->sent = 0;
+	queue_recv(s, c);
+}
+
+/* Buffer bid back into the ring, and counted: the starved recvs may go on. */
+static void give_back(struct server *s, unsigned bid)
+{
+	uring_buf_put(&s->ring, bid);
+	s->returned++;
+}
+
+/*
+ * The connection is over: its recv cancelled if still armed
+ * (IORING_OP_ASYNC_CANCEL, whose completion, like the close's, is skipped
+ * on success), its descriptor closed (IORING_OP_CLOSE) and its buffers
+ * back in the ring. Its slot is free at once: what completes later for it
+ * carries the old serial.
+ */
+static void conn_end(struct server *s, struct uconn *c)
+{
+	struct io_uring_sqe *sqe;
+	int i;
+
+	if (c->recv) {
+		sqe = uring_sqe(&s->ring, IORING_OP_ASYNC_CANCEL, -1, tag(OP_CANCEL, c->serial, c->fd));
+		sqe->addr = tag(OP_RECV, c->serial, c->fd);
+		sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
+	}
+	sqe = uring_sqe(&s->ring, IORING_OP_CLOSE, c->fd, tag(OP_CLOSE, c->serial, c->fd));
+	sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
+	for (i = 0; i < c->nheld; i++)
+		give_back(s, c->bid[i]);
+	if (c->starved)
+		s->starved--;
+	c->fd = -1;
+}
+
+/*
+ * Nothing in flight for c: send the oldest held reply; with none left,
+ * close if the client is done, or arm the recv again if it ended.
+ */
+static void conn_next(struct server *s, struct uconn *c)
+{
+	if (c->sending)
+		return;
+	if (c->nheld > 0) {
+		queue_send(s, c);
+		return;
+	}
+	if (c->eof) {
+		conn_end(s, c);
+		return;
+	}
+	if (!c->recv && !c->starved)
+		queue_recv(s, c);
+}
+
+/*
+ * n bytes came in buffer bid: the business logic on them (echo_reply),
+ * printed, and held to be sent back: added to the newest held buffer
+ * (other than the one being sent) when it has room, so that a client's
+ * small pieces take one buffer, not one each.
+ */
+static void conn_data(struct server *s, struct uconn *c, unsigned bid, unsigned n)
+{
+	char line[ECHO_LINEMAX];
+	char *buf = uring_buf(&s->ring, bid);
+	size_t len;
+	int last = c->nheld - 1;
+
+	len = echo_reply(line, sizeof(line), &c->cliaddr, buf, n);
+	out_line(s, line, len);
+	out_line(s, buf, n);
+	if (last > 0 && c->len[last] + n <= URING_BUFSIZE) {
+		memcpy(uring_buf(&s->ring, c->bid[last]) + c->len[last], buf, n);
+		c->len[last] += n;
+		give_back(s, bid);
+		return;
+	}
+	if (c->nheld == HOLDMAX) {
+		fprintf(stderr, "uring: fd %d holds %d buffers, connection closed\n", c->fd, HOLDMAX);
+		give_back(s, bid);
+		c->eof = 1;
+		return;
+	}
+	c->bid[c->nheld] = bid;
+	c->len[c->nheld] = n;
+	c->nheld++;
+}
+
+/*
+ * A completion of c's recv: data, the end of the stream, or an error.
+ * Without IORING_CQE_F_MORE the recv has ended: for want of a buffer
+ * (ENOBUFS: armed again once one comes back, or, if it holds some, once
+ * they have gone), at its byte limit (armed
+ * again once the replies have gone), or for good.
+ */
+static void recv_done(struct server *s, struct uconn *c, int res, unsigned flags)
+{
+	if (!(flags & IORING_CQE_F_MORE))
+		c->recv = 0;
+	if (res > 0)
+		conn_data(s, c, flags >> IORING_CQE_BUFFER_SHIFT, res);
+	else if (res == 0) {
+		out_line(s, ECHO_CLOSED, sizeof(ECHO_CLOSED) - 1);
+		c->eof = 1;
+	} else if (res == -ENOBUFS && c->nheld == 0) {
+		c->starved = 1;
+		s->starved++;
+	} else if (res != -ENOBUFS && res != -EINTR && res != -EAGAIN) {
+		report("recv", -res);
+		c->eof = 1;
+	}
+	conn_next(s, c);
+}
+
+/* A completion of c's send: the rest of a partial send, or the next reply. */
+static void send_done(struct server *s, struct uconn *c, int res)
+{
+	int i;
+
+	c->sending = 0;
+	if (res < 0 && res != -EINTR && res != -EAGAIN) {
+		report("send", -res);
+		c->eof = 1;
+		c->sent = 0;
+		conn_end(s, c);
+		return;
+	}
+	if (res > 0)
+		c->sent += res;
+	if (c->sent == c->len[0]) {
+		give_back(s, c->bid[0]);
+		for (i = 1; i < c->nheld; i++) {
+			c->bid[i - 1] = c->bid[i];
+			c->len[i - 1] = c->len[i];
+		}
+		c->nheld--;
+		c->sent = 0;
+	}
+	conn_next(s, c);
+}
+
+/*
+ * A completion of the multishot accept: a new connection, or an error,
+ * which ends it. Out of descriptors or memory: a message, and accepting
+ * starts again in 100 ms (queue_pause), so that the loop does not spin.
+ */
+static void accept_done(struct server *s, int res, unsigned flags)
+{
+	if (res >= 0)
+		conn_new(s, res);
+	else if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
+		report("accept", -res);
+		if (!(flags & IORING_CQE_F_MORE)) {
+			queue_pause(s);
+			return;
+		}
+	} else if (!accept_transient(-res) && res != -EINTR && res != -EAGAIN)
+		report("accept", -res);
+	if (!(flags & IORING_CQE_F_MORE))
+		queue_accept(s);
+}
+
+/* A completion, to the handler of the operation that queued it; a stale one only gives back its buffer. */
+static void complete(struct server *s, const struct io_uring_cqe *cqe)
+{
+	enum op op = cqe->user_data >> 56;
+	int fd = (int)(uint32_t)cqe->user_data;
+	unsigned serial = (cqe->user_data >> 32) & 0xffffff;
+	struct uconn *c = fd < s->n ? &s->c[fd] : NULL;
+
+	if (op == OP_ACCEPT)
+		accept_done(s, cqe->res, cqe->flags);
+	else if (op == OP_WRITE)
+		out_done(s, cqe->res);
+	else if (op == OP_TIMEOUT)
+		queue_accept(s);
+	else if (op == OP_CLOSE)
+		report("close", -cqe->res);
+	else if (op == OP_CANCEL)
+		return;
+	else if (c == NULL || c->fd != fd || (c->serial & 0xffffff) != serial) {
+		if (cqe->flags & IORING_CQE_F_BUFFER)
+			give_back(s, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+	} else if (op == OP_RECV)
+		recv_done(s, c, cqe->res, cqe->flags);
+	else
+		send_done(s, c, cqe->res);
+}
+
+/* Buffers came back: the recvs that ended for want of one are armed again. */
+static void rearm_starved(struct server *s)
+{
+	int fd;
+
+	for (fd = 0; s->returned > 0 && fd < s->n && s->starved > 0; fd++)
+		if (s->c[fd].fd >= 0 && s->c[fd].starved) {
+			s->starved--;
+			queue_recv(s, &s->c[fd]);
+		}
+	s->returned = 0;
+}
+
+int main(int argc, char *argv[])
+{
+	struct server s;
+	struct io_uring_cqe *cqe;
+	int port;
+
+	check_args(argc, argv, 1, USAGE);
+	port = port_arg(argc, argv, 1, USAGE);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	s.listenfd = tcp_listen(port);
+	signal(SIGPIPE, SIG_IGN);
+	uring_open(&s.ring);
+	s.c = NULL;
+	s.n = 0;
+	s.serial = 0;
+	s.starved = s.returned = 0;
+	memset(&s.out, 0, sizeof(s.out));
+	queue_accept(&s);
+
+	printf("listening on 0.0.0.0:%d\n", port);
+	for (;;) {
+		out_kick(&s);
+		rearm_starved(&s);
+		if (uring_enter(&s.ring) < 0 && errno != EINTR && errno != EAGAIN && errno != EBUSY)
+			perr_exit("io_uring_enter");
+		while ((cqe = uring_cqe(&s.ring)) != NULL) {
+			complete(&s, cqe);
+			uring_cqe_seen(&s.ring);
+		}
+	}
+}

@@ -1,0 +1,580 @@
+//! One thread, every operation queued in an io_uring ring (twin of
+//! `uring_server.c`). One multishot accept takes every connection; one
+//! multishot recv per connection fills buffers the kernel picks from a
+//! ring; each reply is a send, and stdout's lines are writes to fd 1, so
+//! that a round trip makes no system call of its own: one
+//! `io_uring_enter(2)` carries every operation queued since the last and
+//! collects what completed.
+#![no_std]
+#![no_main]
+
+use concserv::args::{check_args, port_arg};
+use concserv::echo::{ECHO_CLOSED, ECHO_LINEMAX, echo_reply};
+use concserv::fdutil::array_grow;
+use concserv::ffi::{stderr, stdout};
+use concserv::listen::tcp_listen;
+use concserv::outbuf::{OUT_LINEMAX, OUTBUF_SIZE};
+use concserv::uring::{
+    IORING_ACCEPT_MULTISHOT, IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE,
+    IORING_OP_ACCEPT, IORING_OP_ASYNC_CANCEL, IORING_OP_CLOSE, IORING_OP_RECV, IORING_OP_SEND,
+    IORING_OP_TIMEOUT, IORING_OP_WRITE, IORING_RECV_MULTISHOT, IOSQE_BUFFER_SELECT,
+    IOSQE_CQE_SKIP_SUCCESS, URING_BGID, URING_BUFSIZE, Uring, UringTimespec, uring_buf,
+    uring_buf_put, uring_cqe, uring_cqe_seen, uring_enter, uring_open, uring_sqe,
+};
+use concserv::wrap::{ACCEPT_BACKOFF_USEC, Close, accept_transient, errno, perr_exit};
+
+use core::ffi::{CStr, c_char, c_int, c_void};
+use core::ptr;
+use core::slice;
+use libc::{in_addr, sockaddr, sockaddr_in, socklen_t};
+
+concserv::no_std_program!();
+
+const USAGE: &CStr = c"[PORT]\n  listen on 0.0.0.0:PORT (default 8000), one thread queueing every operation in an io_uring ring";
+
+/// What an operation was queued for, in the top byte of its user_data.
+const OP_ACCEPT: u64 = 1;
+const OP_RECV: u64 = 2;
+const OP_SEND: u64 = 3;
+const OP_WRITE: u64 = 4;
+const OP_CLOSE: u64 = 5;
+const OP_CANCEL: u64 = 6;
+const OP_TIMEOUT: u64 = 7;
+
+/// Buffers a connection holds at most: received, not yet sent back.
+const HOLDMAX: usize = 4;
+
+/// One client. Its slot is indexed by descriptor; `serial` tells its
+/// completions from those of an earlier client of the same descriptor.
+struct UConn {
+    /// -1: a free slot.
+    fd: c_int,
+    serial: u32,
+    cliaddr: sockaddr_in,
+    /// Its multishot recv is armed.
+    recv: bool,
+    /// Its recv ended for want of a buffer.
+    starved: bool,
+    /// The client is done: closed once the held replies are sent.
+    eof: bool,
+    /// A send of `bid[0]` is in flight.
+    sending: bool,
+    /// Buffers held, oldest first.
+    nheld: usize,
+    bid: [u16; HOLDMAX],
+    len: [u32; HOLDMAX],
+    /// Bytes of the oldest already sent.
+    sent: u32,
+}
+
+impl UConn {
+    const fn new() -> UConn {
+        UConn {
+            fd: -1,
+            serial: 0,
+            cliaddr: sockaddr_in {
+                sin_family: 0,
+                sin_port: 0,
+                sin_addr: in_addr { s_addr: 0 },
+                sin_zero: [0; 8],
+            },
+            recv: false,
+            starved: false,
+            eof: false,
+            sending: false,
+            nheld: 0,
+            bid: [0; HOLDMAX],
+            len: [0; HOLDMAX],
+            sent: 0,
+        }
+    }
+}
+
+/// stdout: lines gather in one buffer while the other is being written.
+struct UStdout {
+    /// `OUTBUF_SIZE` bytes each, allocated at the first line.
+    buf: [*mut u8; 2],
+    len: [usize; 2],
+    /// The buffer lines go to.
+    fill: usize,
+    /// A write of `buf[1 - fill]` is in flight.
+    busy: bool,
+    /// Bytes of it written.
+    done: usize,
+    /// Lines not printed since `fill` was full.
+    dropped: u64,
+}
+
+struct Server {
+    ring: Uring,
+    listenfd: c_int,
+    /// `c[0..n)`, indexed by descriptor.
+    c: *mut UConn,
+    n: c_int,
+    serial: u32,
+    /// Connections whose recv waits for a buffer.
+    starved: c_int,
+    /// Buffers went back to the ring since the last pass.
+    returned: c_int,
+    out: UStdout,
+}
+
+fn tag(op: u64, serial: u32, fd: c_int) -> u64 {
+    op << 56 | ((serial & 0xffffff) as u64) << 32 | fd as u32 as u64
+}
+
+/// `IORING_OP_ACCEPT`, multishot (5.19): one entry for every connection to come.
+fn queue_accept(s: &mut Server) {
+    let sqe = uring_sqe(&mut s.ring, IORING_OP_ACCEPT, s.listenfd, tag(OP_ACCEPT, 0, 0));
+    sqe.ioprio = IORING_ACCEPT_MULTISHOT;
+}
+
+/// `IORING_OP_RECV`, multishot (6.0), into buffers of the ring, and ending
+/// once `URING_BUFSIZE` bytes have come (optlen, 6.17): re-armed only when
+/// they have all been sent back, it bounds what a client that never reads
+/// makes the server hold.
+fn queue_recv(s: &mut Server, c: &mut UConn) {
+    let sqe = uring_sqe(&mut s.ring, IORING_OP_RECV, c.fd, tag(OP_RECV, c.serial, c.fd));
+    sqe.ioprio = IORING_RECV_MULTISHOT;
+    sqe.flags = IOSQE_BUFFER_SELECT;
+    sqe.buf_group = URING_BGID;
+    sqe.optlen = URING_BUFSIZE as u32;
+    c.recv = true;
+    c.starved = false;
+}
+
+/// `IORING_OP_SEND` of what remains of c's oldest held buffer.
+fn queue_send(s: &mut Server, c: &mut UConn) {
+    let buf = uring_buf(&s.ring, c.bid[0] as u32);
+    let sqe = uring_sqe(&mut s.ring, IORING_OP_SEND, c.fd, tag(OP_SEND, c.serial, c.fd));
+    sqe.addr = buf.wrapping_add(c.sent as usize) as u64;
+    sqe.len = c.len[0] - c.sent;
+    c.sending = true;
+}
+
+/// `IORING_OP_WRITE` to fd 1 of what remains of the buffer being written,
+/// at the current offset.
+fn queue_write(s: &mut Server) {
+    let o = &mut s.out;
+    let w = 1 - o.fill;
+    let sqe = uring_sqe(&mut s.ring, IORING_OP_WRITE, libc::STDOUT_FILENO, tag(OP_WRITE, 0, 0));
+    sqe.addr = o.buf[w].wrapping_add(o.done) as u64;
+    sqe.len = (o.len[w] - o.done) as u32;
+    sqe.off = u64::MAX;
+    o.busy = true;
+}
+
+/// `IORING_OP_TIMEOUT`: a completion in 100 ms, after which accepting starts again.
+fn queue_pause(s: &mut Server) {
+    static TS: UringTimespec = UringTimespec {
+        tv_sec: 0,
+        tv_nsec: ACCEPT_BACKOFF_USEC as i64 * 1000,
+    };
+    let sqe = uring_sqe(&mut s.ring, IORING_OP_TIMEOUT, -1, tag(OP_TIMEOUT, 0, 0));
+    sqe.addr = ptr::from_ref(&TS) as u64;
+    sqe.len = 1;
+}
+
+/// One of the server's lines for stdout, added to the buffer being filled;
+/// when it has no room, the line is dropped and counted, and so is every
+/// line after it until the buffer has gone.
+fn out_line(s: &mut Server, p: &[u8]) {
+    let o = &mut s.out;
+    let f = o.fill;
+
+    if o.dropped > 0 || o.len[f] + p.len() > OUTBUF_SIZE {
+        o.dropped += 1;
+        return;
+    }
+    if o.buf[f].is_null() {
+        // SAFETY: malloc(3) takes no pointers.
+        o.buf[f] = unsafe { libc::malloc(OUTBUF_SIZE) }.cast::<u8>();
+        if o.buf[f].is_null() {
+            // SAFETY: a NUL-terminated message.
+            unsafe { libc::perror(c"malloc".as_ptr()) };
+            return;
+        }
+    }
+    // SAFETY: buf[f] has OUTBUF_SIZE bytes, len[f] used and room for p
+    // after them (checked above); p is apart from it.
+    unsafe { ptr::copy_nonoverlapping(p.as_ptr(), o.buf[f].add(o.len[f]), p.len()) };
+    o.len[f] += p.len();
+}
+
+/// With no write in flight, the lines gathered go out: the buffers swap.
+fn out_kick(s: &mut Server) {
+    let mut line = [0 as c_char; OUT_LINEMAX];
+
+    if s.out.busy || s.out.len[s.out.fill] == 0 {
+        return;
+    }
+    s.out.fill = 1 - s.out.fill;
+    s.out.done = 0;
+    queue_write(s);
+    if s.out.dropped > 0 {
+        // SAFETY: line has the room given; the format's one %lu gets a c_ulong.
+        let len = unsafe {
+            libc::snprintf(
+                line.as_mut_ptr(),
+                line.len(),
+                c"[%lu lines not printed: stdout was full]\n".as_ptr(),
+                s.out.dropped,
+            )
+        };
+        s.out.dropped = 0;
+        // SAFETY: snprintf(3) wrote len bytes (and a NUL) into line.
+        let text = unsafe { slice::from_raw_parts(line.as_ptr().cast::<u8>(), len as usize) };
+        out_line(s, text);
+    }
+}
+
+/// A message for stderr: `what: strerror(e)`.
+fn report(what: &CStr, e: c_int) {
+    // SAFETY: a format whose two %s get C strings: what, and strerror(3)'s.
+    unsafe { libc::fprintf(stderr, c"%s: %s\n".as_ptr(), what.as_ptr(), libc::strerror(e)) };
+}
+
+/// A write to stdout completed: go on with what it left, or free the buffer for lines.
+fn out_done(s: &mut Server, mut res: c_int) {
+    let w = 1 - s.out.fill;
+
+    s.out.busy = false;
+    if res == -libc::EINTR || res == -libc::EAGAIN {
+        queue_write(s);
+        return;
+    }
+    if res < 0 {
+        report(c"write", -res);
+        res = (s.out.len[w] - s.out.done) as c_int;
+    }
+    s.out.done += res as usize;
+    if s.out.done < s.out.len[w] {
+        queue_write(s);
+        return;
+    }
+    s.out.len[w] = 0;
+}
+
+/// The slot of a new connection `connfd`, grown to hold it: its address
+/// from `getpeername(2)` (multishot accept gives descriptors only), and its
+/// recv armed. Closed, with a message, when that fails.
+fn conn_new(s: &mut Server, connfd: c_int) {
+    let mut len = size_of::<sockaddr_in>() as socklen_t;
+    let mut n = s.n;
+
+    // SAFETY: s.c is null (n 0) or malloc(3)'s n slots; on success the old
+    // pointer is replaced below and not used again.
+    let t = unsafe { array_grow(s.c.cast::<c_void>(), &mut n, connfd, size_of::<UConn>()) }
+        .cast::<UConn>();
+    if t.is_null() {
+        // SAFETY: a format whose one %d gets a c_int.
+        unsafe {
+            libc::fprintf(
+                stderr,
+                c"uring: no memory for fd %d, connection closed\n".as_ptr(),
+                connfd,
+            )
+        };
+        Close(connfd);
+        return;
+    }
+    for i in s.n..n {
+        // SAFETY: slot i is within the n slots just allocated; it is not
+        // initialised yet, so it is written whole, not dropped.
+        unsafe { t.add(i as usize).write(UConn::new()) };
+    }
+    s.c = t;
+    s.n = n;
+    // SAFETY: connfd < n: its slot exists, and nothing else refers to it now.
+    let c = unsafe { &mut *s.c.add(connfd as usize) };
+    // SAFETY: cliaddr is writable for len bytes, its size.
+    if unsafe {
+        libc::getpeername(
+            connfd,
+            (&raw mut c.cliaddr).cast::<sockaddr>(),
+            &mut len,
+        )
+    } < 0
+    {
+        // SAFETY: a NUL-terminated message.
+        unsafe { libc::perror(c"getpeername".as_ptr()) };
+        Close(connfd);
+        return;
+    }
+    c.fd = connfd;
+    s.serial = s.serial.wrapping_add(1);
+    c.serial = s.serial;
+    c.eof = false;
+    c.sending = false;
+    c.nheld = 0;
+    c.sent = 0;
+    queue_recv(s, c);
+}
+
+/// Buffer `bid` back into the ring, and counted: the starved recvs may go on.
+fn give_back(s: &mut Server, bid: u32) {
+    uring_buf_put(&mut s.ring, bid);
+    s.returned += 1;
+}
+
+/// The connection is over: its recv cancelled if still armed
+/// (`IORING_OP_ASYNC_CANCEL`, whose completion, like the close's, is
+/// skipped on success), its descriptor closed (`IORING_OP_CLOSE`) and its
+/// buffers back in the ring. Its slot is free at once: what completes later
+/// for it carries the old serial.
+fn conn_end(s: &mut Server, c: &mut UConn) {
+    if c.recv {
+        let sqe = uring_sqe(&mut s.ring, IORING_OP_ASYNC_CANCEL, -1, tag(OP_CANCEL, c.serial, c.fd));
+        sqe.addr = tag(OP_RECV, c.serial, c.fd);
+        sqe.flags = IOSQE_CQE_SKIP_SUCCESS;
+    }
+    let sqe = uring_sqe(&mut s.ring, IORING_OP_CLOSE, c.fd, tag(OP_CLOSE, c.serial, c.fd));
+    sqe.flags = IOSQE_CQE_SKIP_SUCCESS;
+    for i in 0..c.nheld {
+        give_back(s, c.bid[i] as u32);
+    }
+    if c.starved {
+        s.starved -= 1;
+    }
+    c.fd = -1;
+}
+
+/// Nothing in flight for c: send the oldest held reply; with none left,
+/// close if the client is done, or arm the recv again if it ended.
+fn conn_next(s: &mut Server, c: &mut UConn) {
+    if c.sending {
+        return;
+    }
+    if c.nheld > 0 {
+        queue_send(s, c);
+        return;
+    }
+    if c.eof {
+        conn_end(s, c);
+        return;
+    }
+    if !c.recv && !c.starved {
+        queue_recv(s, c);
+    }
+}
+
+/// `n` bytes came in buffer `bid`: the business logic on them
+/// (`echo_reply`), printed, and held to be sent back: added to the newest
+/// held buffer (other than the one being sent) when it has room, so that a
+/// client's small pieces take one buffer, not one each.
+fn conn_data(s: &mut Server, c: &mut UConn, bid: u32, n: usize) {
+    let mut line = [0 as c_char; ECHO_LINEMAX];
+    let buf = uring_buf(&s.ring, bid);
+
+    // SAFETY: the kernel filled n bytes of buffer bid, which is ours until
+    // it goes back to the ring.
+    let data = unsafe { slice::from_raw_parts_mut(buf, n) };
+    let len = echo_reply(&mut line, &c.cliaddr, data);
+    // SAFETY: echo_reply wrote len bytes of line.
+    out_line(s, unsafe { slice::from_raw_parts(line.as_ptr().cast::<u8>(), len) });
+    out_line(s, data);
+    if c.nheld > 1 && c.len[c.nheld - 1] as usize + n <= URING_BUFSIZE {
+        let last = c.nheld - 1;
+        let to = uring_buf(&s.ring, c.bid[last] as u32);
+        // SAFETY: the newest held buffer has room for n more bytes after its
+        // len (checked above), and is another buffer than bid.
+        unsafe { ptr::copy_nonoverlapping(buf, to.add(c.len[last] as usize), n) };
+        c.len[last] += n as u32;
+        give_back(s, bid);
+        return;
+    }
+    if c.nheld == HOLDMAX {
+        // SAFETY: a format whose two %d get c_ints.
+        unsafe {
+            libc::fprintf(
+                stderr,
+                c"uring: fd %d holds %d buffers, connection closed\n".as_ptr(),
+                c.fd,
+                HOLDMAX as c_int,
+            )
+        };
+        give_back(s, bid);
+        c.eof = true;
+        return;
+    }
+    c.bid[c.nheld] = bid as u16;
+    c.len[c.nheld] = n as u32;
+    c.nheld += 1;
+}
+
+/// A completion of c's recv: data, the end of the stream, or an error.
+/// Without `IORING_CQE_F_MORE` the recv has ended: for want of a buffer
+/// (ENOBUFS: armed again once one comes back, or, if it holds some, once
+/// they have gone), at its byte limit (armed again once the replies have
+/// gone), or for good.
+fn recv_done(s: &mut Server, c: &mut UConn, res: c_int, flags: u32) {
+    if flags & IORING_CQE_F_MORE == 0 {
+        c.recv = false;
+    }
+    if res > 0 {
+        conn_data(s, c, flags >> IORING_CQE_BUFFER_SHIFT, res as usize);
+    } else if res == 0 {
+        out_line(s, ECHO_CLOSED.to_bytes());
+        c.eof = true;
+    } else if res == -libc::ENOBUFS && c.nheld == 0 {
+        c.starved = true;
+        s.starved += 1;
+    } else if res != -libc::ENOBUFS && res != -libc::EINTR && res != -libc::EAGAIN {
+        report(c"recv", -res);
+        c.eof = true;
+    }
+    conn_next(s, c);
+}
+
+/// A completion of c's send: the rest of a partial send, or the next reply.
+fn send_done(s: &mut Server, c: &mut UConn, res: c_int) {
+    c.sending = false;
+    if res < 0 && res != -libc::EINTR && res != -libc::EAGAIN {
+        report(c"send", -res);
+        c.eof = true;
+        c.sent = 0;
+        conn_end(s, c);
+        return;
+    }
+    if res > 0 {
+        c.sent += res as u32;
+    }
+    if c.sent == c.len[0] {
+        give_back(s, c.bid[0] as u32);
+        for i in 1..c.nheld {
+            c.bid[i - 1] = c.bid[i];
+            c.len[i - 1] = c.len[i];
+        }
+        c.nheld -= 1;
+        c.sent = 0;
+    }
+    conn_next(s, c);
+}
+
+/// A completion of the multishot accept: a new connection, or an error,
+/// which ends it. Out of descriptors or memory: a message, and accepting
+/// starts again in 100 ms (`queue_pause`), so that the loop does not spin.
+fn accept_done(s: &mut Server, res: c_int, flags: u32) {
+    if res >= 0 {
+        conn_new(s, res);
+    } else if res == -libc::EMFILE
+        || res == -libc::ENFILE
+        || res == -libc::ENOBUFS
+        || res == -libc::ENOMEM
+    {
+        report(c"accept", -res);
+        if flags & IORING_CQE_F_MORE == 0 {
+            queue_pause(s);
+            return;
+        }
+    } else if !accept_transient(-res) && res != -libc::EINTR && res != -libc::EAGAIN {
+        report(c"accept", -res);
+    }
+    if flags & IORING_CQE_F_MORE == 0 {
+        queue_accept(s);
+    }
+}
+
+/// A completion, to the handler of the operation that queued it; a stale
+/// one only gives back its buffer.
+fn complete(s: &mut Server, user_data: u64, res: c_int, flags: u32) {
+    let op = user_data >> 56;
+    let fd = user_data as u32 as c_int;
+    let serial = (user_data >> 32) as u32 & 0xffffff;
+
+    if op == OP_ACCEPT {
+        accept_done(s, res, flags);
+    } else if op == OP_WRITE {
+        out_done(s, res);
+    } else if op == OP_TIMEOUT {
+        queue_accept(s);
+    } else if op == OP_CLOSE {
+        report(c"close", -res);
+    } else if op == OP_CANCEL {
+        return;
+    } else {
+        // SAFETY: fd < n: its slot exists, and nothing else refers to it now.
+        let c = (fd < s.n).then(|| unsafe { &mut *s.c.add(fd as usize) });
+        match c {
+            Some(c) if c.fd == fd && c.serial & 0xffffff == serial => {
+                if op == OP_RECV {
+                    recv_done(s, c, res, flags);
+                } else {
+                    send_done(s, c, res);
+                }
+            }
+            _ => {
+                if flags & IORING_CQE_F_BUFFER != 0 {
+                    give_back(s, flags >> IORING_CQE_BUFFER_SHIFT);
+                }
+            }
+        }
+    }
+}
+
+/// Buffers came back: the recvs that ended for want of one are armed again.
+fn rearm_starved(s: &mut Server) {
+    let mut fd = 0;
+    while s.returned > 0 && fd < s.n && s.starved > 0 {
+        // SAFETY: fd < n: its slot exists, and nothing else refers to it now.
+        let c = unsafe { &mut *s.c.add(fd as usize) };
+        if c.fd >= 0 && c.starved {
+            s.starved -= 1;
+            queue_recv(s, c);
+        }
+        fd += 1;
+    }
+    s.returned = 0;
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    // SAFETY: argv is main's, as glibc's start-up passes it.
+    let port = unsafe {
+        check_args(argc, argv, 1, USAGE);
+        port_arg(argc, argv, 1, USAGE)
+    };
+    // SAFETY: stdout is glibc's stream and nothing has been written to it yet.
+    unsafe { libc::setvbuf(stdout, ptr::null_mut(), libc::_IOLBF, 0) };
+
+    let listenfd = tcp_listen(port);
+    // SAFETY: SIG_IGN is a valid disposition for SIGPIPE.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    let mut s = Server {
+        ring: Uring::new(),
+        listenfd,
+        c: ptr::null_mut(),
+        n: 0,
+        serial: 0,
+        starved: 0,
+        returned: 0,
+        out: UStdout {
+            buf: [ptr::null_mut(); 2],
+            len: [0; 2],
+            fill: 0,
+            busy: false,
+            done: 0,
+            dropped: 0,
+        },
+    };
+    uring_open(&mut s.ring);
+    queue_accept(&mut s);
+
+    // SAFETY: the format's one conversion, %d, gets a c_int.
+    unsafe { libc::printf(c"listening on 0.0.0.0:%d\n".as_ptr(), port) };
+    loop {
+        out_kick(&mut s);
+        rearm_starved(&mut s);
+        if uring_enter(&mut s.ring) < 0 {
+            let e = errno();
+            if e != libc::EINTR && e != libc::EAGAIN && e != libc::EBUSY {
+                perr_exit(c"io_uring_enter");
+            }
+        }
+        while let Some(cqe) = uring_cqe(&s.ring) {
+            let (user_data, res, flags) = (cqe.user_data, cqe.res, cqe.flags);
+            complete(&mut s, user_data, res, flags);
+            uring_cqe_seen(&mut s.ring);
+        }
+    }
+}

@@ -1,0 +1,196 @@
+/*
+ * uring.c: an io_uring ring through the raw system calls (twin of
+ * uring.rs): io_uring_setup(2), io_uring_enter(2) and io_uring_register(2)
+ * by syscall(2), the queues mmapped, a ring of buffers registered for the
+ * receives to pick from.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "uring.h"
+#include "wrap.h"
+
+/* io_uring_setup(2), or exit 1 saying why: ENOSYS and EPERM mean the kernel refuses io_uring. */
+static int uring_setup(struct io_uring_params *p)
+{
+	int fd;
+
+	memset(p, 0, sizeof(*p));
+	p->flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN |
+	    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+	p->cq_entries = URING_CQ_ENTRIES;
+	if ((fd = syscall(SYS_io_uring_setup, URING_SQ_ENTRIES, p)) >= 0)
+		return fd;
+	if (errno == ENOSYS || errno == EPERM) {
+		fprintf(stderr, "io_uring_setup: %s: this kernel refuses io_uring "
+		    "(see /proc/sys/kernel/io_uring_disabled)\n", strerror(errno));
+		exit(1);
+	}
+	perr_exit("io_uring_setup");
+}
+
+/* mmap(2) of len bytes of the ring fd at off, shared with the kernel; exits on failure. */
+static void *uring_map(int fd, size_t len, unsigned long long off)
+{
+	void *p;
+
+	if ((p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, off)) ==
+	    MAP_FAILED)
+		perr_exit("mmap");
+	return p;
+}
+
+/* mmap(2) of anonymous memory, zeroed, or MAP_FAILED. */
+static void *anon_map(size_t len)
+{
+	return mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+}
+
+/*
+ * mmap(2) of URING_NBUFS buffers and of a ring to hand them to the kernel,
+ * io_uring_register(2) IORING_REGISTER_PBUF_RING of the ring as group
+ * URING_BGID, then every buffer into it. Anonymous memory, zeroed: what the
+ * kernel writes there is defined to valgrind before it is written.
+ */
+static void uring_bufs(struct uring *r)
+{
+	struct io_uring_buf_reg reg;
+	size_t ringlen = URING_NBUFS * sizeof(struct io_uring_buf);
+	unsigned bid;
+
+	r->br = anon_map(ringlen);
+	r->bufs = anon_map((size_t)URING_NBUFS * URING_BUFSIZE);
+	if (r->br == MAP_FAILED || r->bufs == MAP_FAILED)
+		perr_exit("mmap");
+	memset(&reg, 0, sizeof(reg));
+	reg.ring_addr = (uintptr_t)r->br;
+	reg.ring_entries = URING_NBUFS;
+	reg.bgid = URING_BGID;
+	if (syscall(SYS_io_uring_register, r->fd, IORING_REGISTER_PBUF_RING, &reg, 1) < 0)
+		perr_exit("io_uring_register");
+	r->br_tail = 0;
+	for (bid = 0; bid < URING_NBUFS; bid++)
+		uring_buf_put(r, bid);
+}
+
+/*
+ * A new ring: io_uring_setup(2), its two queues mmapped as one
+ * (IORING_FEAT_SINGLE_MMAP, 5.4), the submission entries beside, the
+ * submission array filled once (entry i is slot i), and the buffer ring.
+ * Exits on failure.
+ */
+void uring_open(struct uring *r)
+{
+	struct io_uring_params p;
+	size_t sqlen, cqlen;
+	unsigned *array, i;
+	char *q;
+
+	r->fd = uring_setup(&p);
+	if (!(p.features & IORING_FEAT_SINGLE_MMAP) || !(p.features & IORING_FEAT_NODROP)) {
+		fprintf(stderr, "io_uring_setup: this kernel is too old (5.5 or later needed)\n");
+		exit(1);
+	}
+	sqlen = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+	cqlen = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	q = uring_map(r->fd, sqlen > cqlen ? sqlen : cqlen, IORING_OFF_SQ_RING);
+	r->sqes = uring_map(r->fd, p.sq_entries * sizeof(struct io_uring_sqe), IORING_OFF_SQES);
+	r->sq_head = (unsigned *)(q + p.sq_off.head);
+	r->sq_tail = (unsigned *)(q + p.sq_off.tail);
+	r->sq_mask = *(unsigned *)(q + p.sq_off.ring_mask);
+	array = (unsigned *)(q + p.sq_off.array);
+	for (i = 0; i < p.sq_entries; i++)
+		array[i] = i;
+	r->sq_local = *r->sq_tail;
+	r->to_submit = 0;
+	r->cq_head = (unsigned *)(q + p.cq_off.head);
+	r->cq_tail = (unsigned *)(q + p.cq_off.tail);
+	r->cq_mask = *(unsigned *)(q + p.cq_off.ring_mask);
+	r->cqes = (struct io_uring_cqe *)(q + p.cq_off.cqes);
+	uring_bufs(r);
+}
+
+/*
+ * io_uring_enter(2): hand the kernel the entries filled in since the last
+ * call, and wait for at least one completion (IORING_ENTER_GETEVENTS; with
+ * IORING_SETUP_DEFER_TASKRUN, completions are posted only here). Returns
+ * its result: the entries submitted, or -1 with errno (EINTR: a signal
+ * came first, and nothing was submitted).
+ */
+int uring_enter(struct uring *r)
+{
+	int n;
+
+	__atomic_store_n(r->sq_tail, r->sq_local, __ATOMIC_RELEASE);
+	n = syscall(SYS_io_uring_enter, r->fd, r->to_submit, 1, IORING_ENTER_GETEVENTS, NULL, 0);
+	if (n > 0)
+		r->to_submit -= (unsigned)n < r->to_submit ? (unsigned)n : r->to_submit;
+	return n;
+}
+
+/*
+ * The next free submission entry, zeroed, its opcode, fd and user_data set.
+ * When the queue is full, what it holds is submitted first, without waiting
+ * (io_uring_enter(2) with no flag); exits if that fails.
+ */
+struct io_uring_sqe *uring_sqe(struct uring *r, uint8_t opcode, int fd, uint64_t user_data)
+{
+	struct io_uring_sqe *sqe;
+	int n;
+
+	while (r->sq_local - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE) > r->sq_mask) {
+		__atomic_store_n(r->sq_tail, r->sq_local, __ATOMIC_RELEASE);
+		n = syscall(SYS_io_uring_enter, r->fd, r->to_submit, 0, 0, NULL, 0);
+		if (n < 0 && errno != EINTR && errno != EAGAIN && errno != EBUSY)
+			perr_exit("io_uring_enter");
+		if (n > 0)
+			r->to_submit -= n;
+	}
+	sqe = &r->sqes[r->sq_local & r->sq_mask];
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = opcode;
+	sqe->fd = fd;
+	sqe->user_data = user_data;
+	r->sq_local++;
+	r->to_submit++;
+	return sqe;
+}
+
+/* The oldest completion not yet seen, or NULL when there is none. */
+struct io_uring_cqe *uring_cqe(struct uring *r)
+{
+	unsigned head = *r->cq_head;
+
+	if (head == __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE))
+		return NULL;
+	return &r->cqes[head & r->cq_mask];
+}
+
+/* The completion uring_cqe gave is done with: its slot goes back to the kernel. */
+void uring_cqe_seen(struct uring *r)
+{
+	__atomic_store_n(r->cq_head, *r->cq_head + 1, __ATOMIC_RELEASE);
+}
+
+/* Buffer bid of the buffer ring. */
+char *uring_buf(struct uring *r, unsigned bid)
+{
+	return r->bufs + (size_t)bid * URING_BUFSIZE;
+}
+
+/* Buffer bid back into the buffer ring, for the kernel to fill again. */
+void uring_buf_put(struct uring *r, unsigned bid)
+{
+	struct io_uring_buf *b = &r->br[r->br_tail & (URING_NBUFS - 1)];
+
+	b->addr = (uintptr_t)uring_buf(r, bid);
+	b->len = URING_BUFSIZE;
+	b->bid = bid;
+	r->br_tail++;
+	__atomic_store_n(&r->br[0].resv, r->br_tail, __ATOMIC_RELEASE);
+}
