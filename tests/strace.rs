@@ -133,9 +133,13 @@ fn every_server_identical_under_injected_faults() {
     // Which servers each fault is for, said here from the models, not from
     // the session's own choice: every fault runs on exactly those.
     for fault in FAULTS {
+        let uring = |m: &harness::Model| m.main_idle_in == harness::Call::UringEnter;
         let applies = |m: &harness::Model| match fault {
             "spawn-eagain" => m.spawn.is_some(),
-            "read-write-eagain" => m.worker == harness::Worker::Loop,
+            // The io_uring server makes none of these calls itself.
+            "accept-emfile" | "read-write-eintr" => !uring(m),
+            "read-write-eagain" => m.worker == harness::Worker::Loop && !uring(m),
+            "uring-enter-eintr" => uring(m),
             // Not the reuseport server: its threads take connections by
             // the port's hash, and a count cannot name the call meant.
             "epoll-ctl-enomem" => {

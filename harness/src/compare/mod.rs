@@ -9,6 +9,7 @@
 pub mod diff;
 pub mod normalize;
 pub mod notes;
+pub mod ring;
 pub mod session;
 
 use crate::process::free_port;
@@ -123,6 +124,7 @@ fn run_once(job: &Job, dir: &Path) -> Result<Outcome> {
         .map(|s| s.to_string())
         .collect();
     let mut runs = Vec::new();
+    let mut rings = Vec::new();
     let mut unchecked = Vec::new();
     let stacks = [crate::explain::STACKS.to_string()];
     for (side, exe, letter) in [("rust", &job.a, "A"), ("c", &job.b, "B")] {
@@ -147,10 +149,15 @@ fn run_once(job: &Job, dir: &Path) -> Result<Outcome> {
             unchecked.push(format!("{letter} ({}) has no line tables", exe.display()));
         }
         runs.push(tasks);
+        rings.push(ring::load(&d)?);
     }
     let b = runs.pop().unwrap();
     let a = runs.pop().unwrap();
-    let (identical, report) = report(job, a, b, dir, &unchecked);
+    let (mut identical, mut report) = report(job, a, b, dir, &unchecked);
+    if let Some((same, text)) = ring::verdict(rings[0].as_ref(), rings[1].as_ref()) {
+        identical &= same;
+        report.push_str(&text);
+    }
     Ok(Outcome {
         identical,
         report,

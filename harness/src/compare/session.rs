@@ -39,20 +39,28 @@ const _: () = assert!(STRING_LIMIT >= 8192);
 ///   wait in epoll, but the reuseport server: a count of calls in a thread
 ///   cannot name the call the fault means, a connection's EPOLL_CTL_DEL,
 ///   since which thread takes which connection depends on the hash of the
-///   port the session runs on).
-pub const FAULTS: [&str; 6] = [
+///   port the session runs on);
+/// - uring-enter-eintr: every other io_uring_enter fails with EINTR, before
+///   it submits anything (the io_uring server, which makes no accept, read
+///   or write call of its own for the faults above to fail: its operations
+///   fail only in the ring, where strace cannot reach).
+pub const FAULTS: [&str; 7] = [
     "accept-emfile",
     "spawn-eagain",
     "read-write-eintr",
     "stderr-rw",
     "read-write-eagain",
     "epoll-ctl-enomem",
+    "uring-enter-eintr",
 ];
 
 /// strace's arguments for `fault` in a server of `model`; None when the
 /// fault does not apply to it.
 pub fn inject(fault: &str, model: &Model) -> Option<Vec<String>> {
     let specs = match fault {
+        "accept-emfile" | "read-write-eintr" | "read-write-eagain" if uses_uring(model) => {
+            return None;
+        }
         "accept-emfile" => vec![
             "accept:error=EMFILE:when=1..2".to_string(),
             "accept4:error=EMFILE:when=1..2".to_string(),
@@ -76,6 +84,9 @@ pub fn inject(fault: &str, model: &Model) -> Option<Vec<String>> {
                 "epoll_ctl:error=ENOMEM:when={}",
                 epoll_ctl_fault_when(model)
             )]
+        }
+        "uring-enter-eintr" if uses_uring(model) => {
+            vec!["io_uring_enter:error=EINTR:when=2+2".into()]
         }
         _ => return None,
     };
@@ -102,6 +113,12 @@ pub fn epoll_ctl_fault_when(model: &Model) -> usize {
 fn uses_epoll(model: &Model) -> bool {
     let epoll = crate::Call::EpollWait;
     model.main_idle_in == epoll || model.pool.is_some_and(|p| p.idle_in == epoll)
+}
+
+/// Whether a server of `model` waits in io_uring_enter: its accepts, reads
+/// and writes are operations in a ring.
+pub fn uses_uring(model: &Model) -> bool {
+    model.main_idle_in == crate::Call::UringEnter
 }
 
 /// Where a session's server listens, and how the programs learn it.
@@ -466,6 +483,8 @@ fn server_once(
     // then holds a lock whose release would wake another child between two
     // of the parent's kills (see `hold_every_child`).
     let held = hold_every_child(port, pid, model, &serving)?;
+    // What strace cannot see: the operations an io_uring server queued.
+    super::ring::save(pid, dir)?;
     let out = server.finish(libc::SIGTERM).map(|(out, _)| out);
     drop(held);
     out
