@@ -417,7 +417,11 @@ pub fn uring_enter(r: &mut Uring) -> c_int {
 /// waiting (`io_uring_enter(2)` with no flag); exits if that fails.
 pub fn uring_sqe(r: &mut Uring, opcode: u8, fd: c_int, user_data: u64) -> &mut IoUringSqe {
     // SAFETY: sq_head is the ring's, mapped by uring_open.
-    while r.sq_local.wrapping_sub(unsafe { shared(r.sq_head) }.load(Ordering::Acquire)) > r.sq_mask {
+    while r
+        .sq_local
+        .wrapping_sub(unsafe { shared(r.sq_head) }.load(Ordering::Acquire))
+        > r.sq_mask
+    {
         // SAFETY: as for sq_head.
         unsafe { shared(r.sq_tail) }.store(r.sq_local, Ordering::Release);
         // SAFETY: io_uring_enter(2) with no argument struct (NULL, 0).
@@ -475,7 +479,10 @@ pub fn uring_cqe(r: &Uring) -> Option<&IoUringCqe> {
 pub fn uring_cqe_seen(r: &mut Uring) {
     // SAFETY: cq_head is the ring's, mapped by uring_open.
     let head = unsafe { shared(r.cq_head) };
-    head.store(head.load(Ordering::Relaxed).wrapping_add(1), Ordering::Release);
+    head.store(
+        head.load(Ordering::Relaxed).wrapping_add(1),
+        Ordering::Release,
+    );
 }
 
 /// Buffer `bid` of the buffer ring.

@@ -48,7 +48,7 @@ struct uconn {
 
 /* stdout: lines gather in one buffer while the other is being written. */
 struct ustdout {
-	char *buf[2];                 /* OUTBUF_SIZE bytes each, allocated at the first line */
+	char *buf[2];                 /* OUTBUF_SIZE bytes each */
 	size_t len[2];
 	int fill;                     /* the buffer lines go to */
 	int busy;                     /* a write of buf[!fill] is in flight */
@@ -130,6 +130,14 @@ static void queue_pause(struct server *s)
 	sqe->len = 1;
 }
 
+/* malloc(3) of stdout's two buffers, nothing in them; exits on failure. */
+static void out_alloc(struct ustdout *o)
+{
+	memset(o, 0, sizeof(*o));
+	if ((o->buf[0] = malloc(OUTBUF_SIZE)) == NULL || (o->buf[1] = malloc(OUTBUF_SIZE)) == NULL)
+		perr_exit("malloc");
+}
+
 /*
  * One of the server's lines for stdout, added to the buffer being filled;
  * when it has no room, the line is dropped and counted, and so is every
@@ -141,10 +149,6 @@ static void out_line(struct server *s, const char *p, size_t n)
 
 	if (o->dropped > 0 || o->len[o->fill] + n > OUTBUF_SIZE) {
 		o->dropped++;
-		return;
-	}
-	if (o->buf[o->fill] == NULL && (o->buf[o->fill] = malloc(OUTBUF_SIZE)) == NULL) {
-		perror("malloc");
 		return;
 	}
 	memcpy(o->buf[o->fill] + o->len[o->fill], p, n);
@@ -449,7 +453,7 @@ int main(int argc, char *argv[])
 	s.n = 0;
 	s.serial = 0;
 	s.starved = s.returned = 0;
-	memset(&s.out, 0, sizeof(s.out));
+	out_alloc(&s.out);
 	queue_accept(&s);
 
 	printf("listening on 0.0.0.0:%d\n", port);

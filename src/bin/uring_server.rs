@@ -92,7 +92,7 @@ impl UConn {
 
 /// stdout: lines gather in one buffer while the other is being written.
 struct UStdout {
-    /// `OUTBUF_SIZE` bytes each, allocated at the first line.
+    /// `OUTBUF_SIZE` bytes each.
     buf: [*mut u8; 2],
     len: [usize; 2],
     /// The buffer lines go to.
@@ -125,7 +125,12 @@ fn tag(op: u64, serial: u32, fd: c_int) -> u64 {
 
 /// `IORING_OP_ACCEPT`, multishot (5.19): one entry for every connection to come.
 fn queue_accept(s: &mut Server) {
-    let sqe = uring_sqe(&mut s.ring, IORING_OP_ACCEPT, s.listenfd, tag(OP_ACCEPT, 0, 0));
+    let sqe = uring_sqe(
+        &mut s.ring,
+        IORING_OP_ACCEPT,
+        s.listenfd,
+        tag(OP_ACCEPT, 0, 0),
+    );
     sqe.ioprio = IORING_ACCEPT_MULTISHOT;
 }
 
@@ -134,7 +139,12 @@ fn queue_accept(s: &mut Server) {
 /// they have all been sent back, it bounds what a client that never reads
 /// makes the server hold.
 fn queue_recv(s: &mut Server, c: &mut UConn) {
-    let sqe = uring_sqe(&mut s.ring, IORING_OP_RECV, c.fd, tag(OP_RECV, c.serial, c.fd));
+    let sqe = uring_sqe(
+        &mut s.ring,
+        IORING_OP_RECV,
+        c.fd,
+        tag(OP_RECV, c.serial, c.fd),
+    );
     sqe.ioprio = IORING_RECV_MULTISHOT;
     sqe.flags = IOSQE_BUFFER_SELECT;
     sqe.buf_group = URING_BGID;
@@ -146,7 +156,12 @@ fn queue_recv(s: &mut Server, c: &mut UConn) {
 /// `IORING_OP_SEND` of what remains of c's oldest held buffer.
 fn queue_send(s: &mut Server, c: &mut UConn) {
     let buf = uring_buf(&s.ring, c.bid[0] as u32);
-    let sqe = uring_sqe(&mut s.ring, IORING_OP_SEND, c.fd, tag(OP_SEND, c.serial, c.fd));
+    let sqe = uring_sqe(
+        &mut s.ring,
+        IORING_OP_SEND,
+        c.fd,
+        tag(OP_SEND, c.serial, c.fd),
+    );
     sqe.addr = buf.wrapping_add(c.sent as usize) as u64;
     sqe.len = c.len[0] - c.sent;
     c.sending = true;
@@ -157,7 +172,12 @@ fn queue_send(s: &mut Server, c: &mut UConn) {
 fn queue_write(s: &mut Server) {
     let o = &mut s.out;
     let w = 1 - o.fill;
-    let sqe = uring_sqe(&mut s.ring, IORING_OP_WRITE, libc::STDOUT_FILENO, tag(OP_WRITE, 0, 0));
+    let sqe = uring_sqe(
+        &mut s.ring,
+        IORING_OP_WRITE,
+        libc::STDOUT_FILENO,
+        tag(OP_WRITE, 0, 0),
+    );
     sqe.addr = o.buf[w].wrapping_add(o.done) as u64;
     sqe.len = (o.len[w] - o.done) as u32;
     sqe.off = u64::MAX;
@@ -175,6 +195,25 @@ fn queue_pause(s: &mut Server) {
     sqe.len = 1;
 }
 
+/// `malloc(3)` of stdout's two buffers, nothing in them; exits on failure.
+fn out_alloc(o: &mut UStdout) {
+    *o = UStdout {
+        buf: [ptr::null_mut(); 2],
+        len: [0; 2],
+        fill: 0,
+        busy: false,
+        done: 0,
+        dropped: 0,
+    };
+    for i in 0..2 {
+        // SAFETY: malloc(3) takes no pointers.
+        o.buf[i] = unsafe { libc::malloc(OUTBUF_SIZE) }.cast::<u8>();
+        if o.buf[i].is_null() {
+            perr_exit(c"malloc");
+        }
+    }
+}
+
 /// One of the server's lines for stdout, added to the buffer being filled;
 /// when it has no room, the line is dropped and counted, and so is every
 /// line after it until the buffer has gone.
@@ -185,15 +224,6 @@ fn out_line(s: &mut Server, p: &[u8]) {
     if o.dropped > 0 || o.len[f] + p.len() > OUTBUF_SIZE {
         o.dropped += 1;
         return;
-    }
-    if o.buf[f].is_null() {
-        // SAFETY: malloc(3) takes no pointers.
-        o.buf[f] = unsafe { libc::malloc(OUTBUF_SIZE) }.cast::<u8>();
-        if o.buf[f].is_null() {
-            // SAFETY: a NUL-terminated message.
-            unsafe { libc::perror(c"malloc".as_ptr()) };
-            return;
-        }
     }
     // SAFETY: buf[f] has OUTBUF_SIZE bytes, len[f] used and room for p
     // after them (checked above); p is apart from it.
@@ -231,7 +261,14 @@ fn out_kick(s: &mut Server) {
 /// A message for stderr: `what: strerror(e)`.
 fn report(what: &CStr, e: c_int) {
     // SAFETY: a format whose two %s get C strings: what, and strerror(3)'s.
-    unsafe { libc::fprintf(stderr, c"%s: %s\n".as_ptr(), what.as_ptr(), libc::strerror(e)) };
+    unsafe {
+        libc::fprintf(
+            stderr,
+            c"%s: %s\n".as_ptr(),
+            what.as_ptr(),
+            libc::strerror(e),
+        )
+    };
 }
 
 /// A write to stdout completed: go on with what it left, or free the buffer for lines.
@@ -288,14 +325,7 @@ fn conn_new(s: &mut Server, connfd: c_int) {
     // SAFETY: connfd < n: its slot exists, and nothing else refers to it now.
     let c = unsafe { &mut *s.c.add(connfd as usize) };
     // SAFETY: cliaddr is writable for len bytes, its size.
-    if unsafe {
-        libc::getpeername(
-            connfd,
-            (&raw mut c.cliaddr).cast::<sockaddr>(),
-            &mut len,
-        )
-    } < 0
-    {
+    if unsafe { libc::getpeername(connfd, (&raw mut c.cliaddr).cast::<sockaddr>(), &mut len) } < 0 {
         // SAFETY: a NUL-terminated message.
         unsafe { libc::perror(c"getpeername".as_ptr()) };
         Close(connfd);
@@ -324,11 +354,21 @@ fn give_back(s: &mut Server, bid: u32) {
 /// for it carries the old serial.
 fn conn_end(s: &mut Server, c: &mut UConn) {
     if c.recv {
-        let sqe = uring_sqe(&mut s.ring, IORING_OP_ASYNC_CANCEL, -1, tag(OP_CANCEL, c.serial, c.fd));
+        let sqe = uring_sqe(
+            &mut s.ring,
+            IORING_OP_ASYNC_CANCEL,
+            -1,
+            tag(OP_CANCEL, c.serial, c.fd),
+        );
         sqe.addr = tag(OP_RECV, c.serial, c.fd);
         sqe.flags = IOSQE_CQE_SKIP_SUCCESS;
     }
-    let sqe = uring_sqe(&mut s.ring, IORING_OP_CLOSE, c.fd, tag(OP_CLOSE, c.serial, c.fd));
+    let sqe = uring_sqe(
+        &mut s.ring,
+        IORING_OP_CLOSE,
+        c.fd,
+        tag(OP_CLOSE, c.serial, c.fd),
+    );
     sqe.flags = IOSQE_CQE_SKIP_SUCCESS;
     for i in 0..c.nheld {
         give_back(s, c.bid[i] as u32);
@@ -371,7 +411,9 @@ fn conn_data(s: &mut Server, c: &mut UConn, bid: u32, n: usize) {
     let data = unsafe { slice::from_raw_parts_mut(buf, n) };
     let len = echo_reply(&mut line, &c.cliaddr, data);
     // SAFETY: echo_reply wrote len bytes of line.
-    out_line(s, unsafe { slice::from_raw_parts(line.as_ptr().cast::<u8>(), len) });
+    out_line(s, unsafe {
+        slice::from_raw_parts(line.as_ptr().cast::<u8>(), len)
+    });
     out_line(s, data);
     if c.nheld > 1 && c.len[c.nheld - 1] as usize + n <= URING_BUFSIZE {
         let last = c.nheld - 1;
@@ -558,6 +600,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         },
     };
     uring_open(&mut s.ring);
+    out_alloc(&mut s.out);
     queue_accept(&mut s);
 
     // SAFETY: the format's one conversion, %d, gets a c_int.

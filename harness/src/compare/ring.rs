@@ -102,15 +102,15 @@ fn ring_fd(pid: i32) -> Option<String> {
     fs::read_dir(format!("/proc/{pid}/fd"))
         .ok()?
         .filter_map(|e| e.ok())
-        .find(|e| {
-            fs::read_link(e.path()).is_ok_and(|t| t == Path::new("anon_inode:[io_uring]"))
-        })
+        .find(|e| fs::read_link(e.path()).is_ok_and(|t| t == Path::new("anon_inode:[io_uring]")))
         .map(|e| e.file_name().to_string_lossy().into_owned())
 }
 
 /// A field of `/proc/PID/fdinfo/FD`: "SqTail:\t4" gives 4.
 fn fdinfo_field(info: &str, name: &str) -> Option<u64> {
-    let v = info.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))?;
+    let v = info
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))?;
     let v = v.trim();
     match v.strip_prefix("0x") {
         Some(hex) => u64::from_str_radix(hex, 16).ok(),
@@ -121,7 +121,10 @@ fn fdinfo_field(info: &str, name: &str) -> Option<u64> {
 /// Where `pid` has its ring's submission entries mapped, and how long the mapping is.
 fn sqes_mapping(pid: i32) -> Result<(u64, u64)> {
     let maps = fs::read_to_string(format!("/proc/{pid}/maps")).map_err(|e| e.to_string())?;
-    for line in maps.lines().filter(|l| l.ends_with("anon_inode:[io_uring]")) {
+    for line in maps
+        .lines()
+        .filter(|l| l.ends_with("anon_inode:[io_uring]"))
+    {
         let f: Vec<&str> = line.split_whitespace().collect();
         let (start, end) = f[0].split_once('-').ok_or("bad maps line")?;
         let off = u64::from_str_radix(f[2], 16).map_err(|e| e.to_string())?;
@@ -131,7 +134,9 @@ fn sqes_mapping(pid: i32) -> Result<(u64, u64)> {
             return Ok((start, end - start));
         }
     }
-    Err(format!("pid {pid}: no mapping of its ring's submission entries"))
+    Err(format!(
+        "pid {pid}: no mapping of its ring's submission entries"
+    ))
 }
 
 /// The operations `pid` has queued in its io_uring, oldest first; None if
@@ -147,9 +152,12 @@ pub fn queued(pid: i32) -> Result<Option<Queued>> {
     let (start, len) = sqes_mapping(pid)?;
     let entries = mask + 1;
     if len < entries * SQE_SIZE as u64 {
-        return Err(format!("the submission entries' mapping is {len} bytes, for {entries} entries"));
+        return Err(format!(
+            "the submission entries' mapping is {len} bytes, for {entries} entries"
+        ));
     }
-    let mem = fs::File::open(format!("/proc/{pid}/mem")).map_err(|e| format!("/proc/{pid}/mem: {e}"))?;
+    let mem =
+        fs::File::open(format!("/proc/{pid}/mem")).map_err(|e| format!("/proc/{pid}/mem: {e}"))?;
     let first = tail.saturating_sub(entries);
     let mut lines = Vec::new();
     let mut e = [0u8; SQE_SIZE];
