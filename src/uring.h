@@ -90,6 +90,7 @@ struct uring_timespec {
 #define IORING_ENTER_GETEVENTS (1U << 0)
 #define IORING_REGISTER_PBUF_RING 22           /* 5.19 */
 
+#define IORING_OP_POLL_ADD     6
 #define IORING_OP_TIMEOUT      11
 #define IORING_OP_ACCEPT       13
 #define IORING_OP_ASYNC_CANCEL 14

@@ -141,6 +141,7 @@ pub const IORING_ENTER_GETEVENTS: c_uint = 1 << 0;
 /// 5.19
 pub const IORING_REGISTER_PBUF_RING: c_uint = 22;
 
+pub const IORING_OP_POLL_ADD: u8 = 6;
 pub const IORING_OP_TIMEOUT: u8 = 11;
 pub const IORING_OP_ACCEPT: u8 = 13;
 pub const IORING_OP_ASYNC_CANCEL: u8 = 14;

@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../args.h"
@@ -26,7 +29,7 @@
 #define USAGE "[PORT]\n  listen on 0.0.0.0:PORT (default 8000), one thread queueing every operation in an io_uring ring"
 
 /* What an operation was queued for, in the top byte of its user_data. */
-enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_WRITE, OP_CLOSE, OP_CANCEL, OP_TIMEOUT };
+enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_WRITE, OP_CLOSE, OP_CANCEL, OP_TIMEOUT, OP_POLL };
 
 /* Buffers a connection holds at most: received, not yet sent back. */
 #define HOLDMAX 4
@@ -48,6 +51,7 @@ struct uconn {
 
 /* stdout: lines gather in one buffer while the other is being written. */
 struct ustdout {
+	int fd;                       /* where the lines go (out_fd) */
 	char *buf[2];                 /* OUTBUF_SIZE bytes each */
 	size_t len[2];
 	int fill;                     /* the buffer lines go to */
@@ -108,16 +112,25 @@ static void queue_send(struct server *s, struct uconn *c)
 	c->sending = 1;
 }
 
-/* IORING_OP_WRITE to fd 1 of what remains of the buffer being written, at the current offset. */
+/* IORING_OP_WRITE to stdout of what remains of the buffer being written, at the current offset. */
 static void queue_write(struct server *s)
 {
 	struct ustdout *o = &s->out;
-	struct io_uring_sqe *sqe = uring_sqe(&s->ring, IORING_OP_WRITE, STDOUT_FILENO, tag(OP_WRITE, 0, 0));
+	struct io_uring_sqe *sqe = uring_sqe(&s->ring, IORING_OP_WRITE, o->fd, tag(OP_WRITE, 0, 0));
 
 	sqe->addr = (uintptr_t)(o->buf[!o->fill] + o->done);
 	sqe->len = o->len[!o->fill] - o->done;
 	sqe->off = (uint64_t)-1;
 	o->busy = 1;
+}
+
+/* IORING_OP_POLL_ADD: a completion once stdout takes more (its write failed with EAGAIN). */
+static void queue_poll(struct server *s)
+{
+	struct io_uring_sqe *sqe = uring_sqe(&s->ring, IORING_OP_POLL_ADD, s->out.fd, tag(OP_POLL, 0, 0));
+
+	sqe->op_flags = POLLOUT;
+	s->out.busy = 1;
 }
 
 /* IORING_OP_TIMEOUT: a completion in 100 ms, after which accepting starts again. */
@@ -130,10 +143,34 @@ static void queue_pause(struct server *s)
 	sqe->len = 1;
 }
 
-/* malloc(3) of stdout's two buffers, nothing in them; exits on failure. */
+/*
+ * fstat(2) of stdout, and the descriptor to write the lines to: stdout
+ * itself for a regular file or a socket; for anything else (a terminal, a
+ * pipe), open(2) of /proc/self/fd/1, a new open file description of it,
+ * O_NONBLOCK on it alone: a terminal's write would otherwise block the
+ * loop inside io_uring_enter while nobody reads the terminal.
+ */
+static int out_fd(void)
+{
+	struct stat st;
+	int fd;
+
+	if (fstat(STDOUT_FILENO, &st) < 0 || S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) ||
+	    S_ISSOCK(st.st_mode))
+		return STDOUT_FILENO;
+	if ((fd = open("/proc/self/fd/1", O_WRONLY | O_NONBLOCK | O_NOCTTY)) < 0) {
+		fprintf(stderr, "stdout: /proc/self/fd/1: %s: printing blocks, "
+		    "and a stdout nobody reads stalls the server\n", strerror(errno));
+		return STDOUT_FILENO;
+	}
+	return fd;
+}
+
+/* stdout's descriptor (out_fd), and malloc(3) of its two buffers, nothing in them; exits on failure. */
 static void out_alloc(struct ustdout *o)
 {
 	memset(o, 0, sizeof(*o));
+	o->fd = out_fd();
 	if ((o->buf[0] = malloc(OUTBUF_SIZE)) == NULL || (o->buf[1] = malloc(OUTBUF_SIZE)) == NULL)
 		perr_exit("malloc");
 }
@@ -186,8 +223,12 @@ static void out_done(struct server *s, int res)
 	struct ustdout *o = &s->out;
 
 	o->busy = 0;
-	if (res == -EINTR || res == -EAGAIN) {
+	if (res == -EINTR) {
 		queue_write(s);
+		return;
+	}
+	if (res == -EAGAIN) {
+		queue_poll(s);
 		return;
 	}
 	if (res < 0) {
@@ -410,6 +451,8 @@ static void complete(struct server *s, const struct io_uring_cqe *cqe)
 		out_done(s, cqe->res);
 	else if (op == OP_TIMEOUT)
 		queue_accept(s);
+	else if (op == OP_POLL)
+		queue_write(s);
 	else if (op == OP_CLOSE)
 		report("close", -cqe->res);
 	else if (op == OP_CANCEL)

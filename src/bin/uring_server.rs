@@ -16,8 +16,8 @@ use concserv::listen::tcp_listen;
 use concserv::outbuf::{OUT_LINEMAX, OUTBUF_SIZE};
 use concserv::uring::{
     IORING_ACCEPT_MULTISHOT, IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE,
-    IORING_OP_ACCEPT, IORING_OP_ASYNC_CANCEL, IORING_OP_CLOSE, IORING_OP_RECV, IORING_OP_SEND,
-    IORING_OP_TIMEOUT, IORING_OP_WRITE, IORING_RECV_MULTISHOT, IOSQE_BUFFER_SELECT,
+    IORING_OP_ACCEPT, IORING_OP_ASYNC_CANCEL, IORING_OP_CLOSE, IORING_OP_POLL_ADD, IORING_OP_RECV,
+    IORING_OP_SEND, IORING_OP_TIMEOUT, IORING_OP_WRITE, IORING_RECV_MULTISHOT, IOSQE_BUFFER_SELECT,
     IOSQE_CQE_SKIP_SUCCESS, URING_BGID, URING_BUFSIZE, Uring, UringTimespec, uring_buf,
     uring_buf_put, uring_cqe, uring_cqe_seen, uring_enter, uring_open, uring_sqe,
 };
@@ -40,6 +40,7 @@ const OP_WRITE: u64 = 4;
 const OP_CLOSE: u64 = 5;
 const OP_CANCEL: u64 = 6;
 const OP_TIMEOUT: u64 = 7;
+const OP_POLL: u64 = 8;
 
 /// Buffers a connection holds at most: received, not yet sent back.
 const HOLDMAX: usize = 4;
@@ -92,6 +93,8 @@ impl UConn {
 
 /// stdout: lines gather in one buffer while the other is being written.
 struct UStdout {
+    /// Where the lines go (`out_fd`).
+    fd: c_int,
     /// `OUTBUF_SIZE` bytes each.
     buf: [*mut u8; 2],
     len: [usize; 2],
@@ -167,21 +170,29 @@ fn queue_send(s: &mut Server, c: &mut UConn) {
     c.sending = true;
 }
 
-/// `IORING_OP_WRITE` to fd 1 of what remains of the buffer being written,
-/// at the current offset.
+/// `IORING_OP_WRITE` to stdout of what remains of the buffer being
+/// written, at the current offset.
 fn queue_write(s: &mut Server) {
     let o = &mut s.out;
     let w = 1 - o.fill;
-    let sqe = uring_sqe(
-        &mut s.ring,
-        IORING_OP_WRITE,
-        libc::STDOUT_FILENO,
-        tag(OP_WRITE, 0, 0),
-    );
+    let sqe = uring_sqe(&mut s.ring, IORING_OP_WRITE, o.fd, tag(OP_WRITE, 0, 0));
     sqe.addr = o.buf[w].wrapping_add(o.done) as u64;
     sqe.len = (o.len[w] - o.done) as u32;
     sqe.off = u64::MAX;
     o.busy = true;
+}
+
+/// `IORING_OP_POLL_ADD`: a completion once stdout takes more (its write
+/// failed with EAGAIN).
+fn queue_poll(s: &mut Server) {
+    let sqe = uring_sqe(
+        &mut s.ring,
+        IORING_OP_POLL_ADD,
+        s.out.fd,
+        tag(OP_POLL, 0, 0),
+    );
+    sqe.op_flags = libc::POLLOUT as u32;
+    s.out.busy = true;
 }
 
 /// `IORING_OP_TIMEOUT`: a completion in 100 ms, after which accepting starts again.
@@ -195,9 +206,49 @@ fn queue_pause(s: &mut Server) {
     sqe.len = 1;
 }
 
-/// `malloc(3)` of stdout's two buffers, nothing in them; exits on failure.
+/// `fstat(2)` of stdout, and the descriptor to write the lines to: stdout
+/// itself for a regular file or a socket; for anything else (a terminal, a
+/// pipe), `open(2)` of /proc/self/fd/1, a new open file description of it,
+/// O_NONBLOCK on it alone: a terminal's write would otherwise block the
+/// loop inside `io_uring_enter` while nobody reads the terminal.
+fn out_fd() -> c_int {
+    // SAFETY: an all-zero stat is a valid value for fstat(2) to overwrite.
+    let mut st: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: fstat(2) writes one stat into st.
+    if unsafe { libc::fstat(libc::STDOUT_FILENO, &mut st) } < 0 {
+        return libc::STDOUT_FILENO;
+    }
+    let kind = st.st_mode & libc::S_IFMT;
+    if kind == libc::S_IFREG || kind == libc::S_IFBLK || kind == libc::S_IFSOCK {
+        return libc::STDOUT_FILENO;
+    }
+    // SAFETY: a NUL-terminated path; open(2) takes no other pointer.
+    let fd = unsafe {
+        libc::open(
+            c"/proc/self/fd/1".as_ptr(),
+            libc::O_WRONLY | libc::O_NONBLOCK | libc::O_NOCTTY,
+        )
+    };
+    if fd < 0 {
+        // SAFETY: a format whose one %s gets strerror(3)'s C string.
+        unsafe {
+            libc::fprintf(
+                stderr,
+                c"stdout: /proc/self/fd/1: %s: printing blocks, and a stdout nobody reads stalls the server\n"
+                    .as_ptr(),
+                libc::strerror(errno()),
+            )
+        };
+        return libc::STDOUT_FILENO;
+    }
+    fd
+}
+
+/// stdout's descriptor ([`out_fd`]), and `malloc(3)` of its two buffers,
+/// nothing in them; exits on failure.
 fn out_alloc(o: &mut UStdout) {
     *o = UStdout {
+        fd: out_fd(),
         buf: [ptr::null_mut(); 2],
         len: [0; 2],
         fill: 0,
@@ -276,8 +327,12 @@ fn out_done(s: &mut Server, mut res: c_int) {
     let w = 1 - s.out.fill;
 
     s.out.busy = false;
-    if res == -libc::EINTR || res == -libc::EAGAIN {
+    if res == -libc::EINTR {
         queue_write(s);
+        return;
+    }
+    if res == -libc::EAGAIN {
+        queue_poll(s);
         return;
     }
     if res < 0 {
@@ -530,6 +585,8 @@ fn complete(s: &mut Server, user_data: u64, res: c_int, flags: u32) {
         out_done(s, res);
     } else if op == OP_TIMEOUT {
         queue_accept(s);
+    } else if op == OP_POLL {
+        queue_write(s);
     } else if op == OP_CLOSE {
         report(c"close", -res);
     } else if op == OP_CANCEL {
@@ -591,6 +648,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         starved: 0,
         returned: 0,
         out: UStdout {
+            fd: libc::STDOUT_FILENO,
             buf: [ptr::null_mut(); 2],
             len: [0; 2],
             fill: 0,

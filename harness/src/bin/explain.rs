@@ -19,7 +19,10 @@ the Rust line that made it. Rows pair the twins' calls in order, task by
 task, tasks matched as trace_compare matches them. Calls no line of the
 program made (the loader, libc on its own) are grouped and marked. Also
 writes DIR/NAME.html: both sources beside the trace; choosing a call
-highlights the line that made it on each side.
+highlights the line that made it on each side. For a program with an
+io_uring (uring), it then lists the operations each twin queued in its
+ring, which strace does not see, beside the C and Rust lines that queued
+them.
 
 By default it prints the main task and the first task it started (a child
 or a thread, where the model has them), each from its first call of the
@@ -107,6 +110,9 @@ fn main() -> ExitCode {
         std::fs::write(&page, html::page(&e))
             .map_err(|err| format!("{}: {err}", page.display()))?;
         print!("{}", text::render(&e, &tasks, &args.view));
+        if let Some(ops) = explain::queued::render(p, &e.dir)? {
+            print!("{ops}");
+        }
         println!("\npage: {}", page.display());
         Ok(e.alike())
     });

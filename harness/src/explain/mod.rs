@@ -19,6 +19,7 @@
 pub mod check;
 pub mod elf;
 pub mod html;
+pub mod queued;
 pub mod stack;
 pub mod symbols;
 pub mod text;

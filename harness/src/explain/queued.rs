@@ -1,0 +1,200 @@
+//! The operations an io_uring program queued, each beside the C line and
+//! the Rust line that queued it. strace shows only the `io_uring_enter`
+//! calls that carry them (and `strace -k` the line of each); the session
+//! leaves the operations themselves, read from the program's ring
+//! ([`crate::compare::ring`]), beside its traces. The line that queued an
+//! operation is found in the sources: the one call of `uring_sqe` with its
+//! opcode, `IORING_OP_RECV` say, in the function that queues it.
+
+use crate::compare::ring::{self, Queued};
+use crate::{Program, Result};
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Where an operation is queued: `uring_server.c:97 queue_recv`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Site {
+    pub file: String,
+    pub line: usize,
+    pub function: String,
+}
+
+impl Site {
+    pub fn text(&self) -> String {
+        format!("{}:{} {}", self.file, self.line, self.function)
+    }
+}
+
+/// The repository's root: the harness's parent.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The sources of one twin of `program` that may queue operations: the C
+/// twin's files, or the Rust program and the library's `uring.rs`.
+fn sources(program: &Program, c: bool) -> Vec<PathBuf> {
+    if c {
+        program
+            .c_sources
+            .iter()
+            .filter(|s| s.ends_with(".c"))
+            .map(|s| root().join(s))
+            .collect()
+    } else {
+        vec![
+            root().join(format!("src/bin/{}.rs", program.name)),
+            root().join("src/uring.rs"),
+        ]
+    }
+}
+
+/// The function a line of `lines` at index `i` is in: the nearest
+/// definition above it (`static void queue_recv(` in C, `fn queue_recv(`
+/// in Rust).
+fn function_of(lines: &[&str], i: usize) -> String {
+    for l in lines[..=i].iter().rev() {
+        let head = l.split('(').next().unwrap_or("");
+        let is_def = (l.starts_with("fn ") || l.starts_with("pub fn "))
+            || (!l.starts_with(|c: char| c.is_whitespace() || c == '#' || c == '/' || c == '*')
+                && l.contains('(')
+                && !l.trim_end().ends_with(';'));
+        if is_def && let Some(name) = head.split_whitespace().last() {
+            return name.trim_start_matches('*').to_string();
+        }
+    }
+    "?".into()
+}
+
+/// Where `opcode` (`RECV`) is queued in these sources: the line of the
+/// `uring_sqe` call that names `IORING_OP_RECV`.
+pub fn site(files: &[PathBuf], opcode: &str) -> Option<Site> {
+    let constant = format!("IORING_OP_{opcode}");
+    for f in files {
+        let text = fs::read_to_string(f).ok()?;
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            // The call, and its arguments on the lines after it if it is split.
+            let call = lines[i..lines.len().min(i + 3)].join(" ");
+            let word =
+                call.contains(&format!("{constant},")) || call.contains(&format!("{constant})"));
+            if l.contains("uring_sqe(") && word {
+                return Some(Site {
+                    file: f.file_name()?.to_string_lossy().into_owned(),
+                    line: i + 1,
+                    function: function_of(&lines, i),
+                });
+            }
+        }
+    }
+    None
+}
+
+/// Both twins' queued operations, as their sessions left them in `dir`
+/// (`dir/c`, `dir/rust`); None when the program has no ring.
+pub fn load(dir: &Path) -> Result<Option<(Queued, Queued)>> {
+    match (ring::load(&dir.join("c"))?, ring::load(&dir.join("rust"))?) {
+        (Some(c), Some(r)) => Ok(Some((c, r))),
+        (None, None) => Ok(None),
+        _ => Err("only one twin has an io_uring".into()),
+    }
+}
+
+/// The table: one row per operation, the C site, the operation, the Rust
+/// site; a `≠` where the twins queued different operations. None when the
+/// program has no ring.
+pub fn render(program: &Program, dir: &Path) -> Result<Option<String>> {
+    let Some((c, rust)) = load(dir)? else {
+        return Ok(None);
+    };
+    let (cfiles, rfiles) = (sources(program, true), sources(program, false));
+    let mut out = format!(
+        "\nThe {} operations queued in the ring, which strace does not show (read from each twin's submission queue):\n",
+        c.lines.len().max(rust.lines.len())
+    );
+    if c.lost + rust.lost > 0 {
+        let _ = writeln!(
+            out,
+            "(the first {} were overwritten in the ring before the end)",
+            c.lost.max(rust.lost)
+        );
+    }
+    let at = |files: &[PathBuf], line: Option<&String>| {
+        line.and_then(|l| site(files, l.split(' ').next()?))
+            .map_or_else(|| "?".to_string(), |s| s.text())
+    };
+    for i in 0..c.lines.len().max(rust.lines.len()) {
+        let (x, y) = (c.lines.get(i), rust.lines.get(i));
+        let mark = if x == y { ' ' } else { '≠' };
+        let op = x.or(y).map_or("", |s| s.as_str());
+        let _ = writeln!(
+            out,
+            "{:<34} {mark} {:<48} {}",
+            at(&cfiles, x),
+            short(op),
+            at(&rfiles, y)
+        );
+    }
+    Ok(Some(out))
+}
+
+/// An operation's line without the fields that are zero or unset.
+fn short(op: &str) -> String {
+    op.split(' ')
+        .filter(|f| {
+            !matches!(
+                *f,
+                "flags=0"
+                    | "ioprio=0x0"
+                    | "op_flags=0x0"
+                    | "off=0"
+                    | "buf_group=0"
+                    | "optlen=0"
+                    | "addr=0"
+            ) && !f.starts_with("user_data=")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_opcode_of_the_uring_server_is_queued_on_one_line_of_each_twin() {
+        let p = crate::program("uring_server").unwrap();
+        for c in [true, false] {
+            for op in [
+                "ACCEPT",
+                "RECV",
+                "SEND",
+                "WRITE",
+                "CLOSE",
+                "ASYNC_CANCEL",
+                "TIMEOUT",
+            ] {
+                let s = site(&sources(p, c), op).unwrap_or_else(|| panic!("{op} (C: {c})"));
+                assert!(
+                    s.function.starts_with("queue_") || s.function == "conn_end",
+                    "{s:?}"
+                );
+            }
+        }
+        let s = site(&sources(p, true), "RECV").unwrap();
+        assert_eq!(
+            (s.file.as_str(), s.function.as_str()),
+            ("uring_server.c", "queue_recv")
+        );
+    }
+
+    #[test]
+    fn an_operation_is_shown_without_its_empty_fields() {
+        assert_eq!(
+            short(
+                "RECV fd=5 len=0 flags=BUFFER_SELECT ioprio=0x2 op_flags=0x0 off=0 buf_group=0 optlen=8192 user_data=0x02 addr=0"
+            ),
+            "RECV fd=5 len=0 flags=BUFFER_SELECT ioprio=0x2 optlen=8192"
+        );
+    }
+}
