@@ -56,7 +56,8 @@ fn valgrind_finds_no_error(tool: &str, name: &str, twin: Twin) -> Result<()> {
         _ => 1,
     };
     if model.main_idle_in == harness::Call::UringEnter {
-        wake_for_sigterm(&server)?;
+        // Valgrind holds SIGTERM back inside io_uring_enter (see sigterm_uring).
+        harness::process::sigterm_uring(&server.run, server.port)?;
     }
     server.terminate()?;
 
@@ -76,25 +77,6 @@ fn valgrind_finds_no_error(tool: &str, name: &str, twin: Twin) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// SIGTERM to a server that waits in io_uring_enter under valgrind 3.19,
-/// then clients that connect and reset until it has gone. Valgrind blocks
-/// every signal while it runs a system call it does not know may block,
-/// and io_uring_enter is one: the signal waits until a call it knows
-/// blocks, such as the write(2) of the server's message about the reset.
-fn wake_for_sigterm(server: &Server) -> Result<()> {
-    server.run.signal(libc::SIGTERM);
-    for _ in 0..50 {
-        if !server.alive() {
-            return Ok(());
-        }
-        if let Ok(c) = server.connect() {
-            let _ = c.reset();
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    Err("SIGTERM did not end the server under valgrind".into())
 }
 
 /// Servers under valgrind at a time: each costs seconds of CPU time to

@@ -158,6 +158,13 @@ impl<'a> Server<'a> {
             }
             None => Vec::new(),
         };
+        if self
+            .measured
+            .model
+            .is_some_and(crate::compare::session::uses_uring)
+        {
+            crate::process::sigterm_uring(&self.run, self.port)?;
+        }
         self.run.finish(libc::SIGTERM)?;
         drop(held);
         RUNNING.store(0, Ordering::SeqCst);
