@@ -133,6 +133,12 @@ int uring_enter(struct uring *r)
 	return n;
 }
 
+/* The kernel's head of the submission queue: the entries before it are consumed. */
+static unsigned sq_head(struct uring *r)
+{
+	return __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
+}
+
 /*
  * The next free submission entry, zeroed, its opcode, fd and user_data set.
  * When the queue is full, what it holds is submitted first, without waiting
@@ -143,7 +149,7 @@ struct io_uring_sqe *uring_sqe(struct uring *r, uint8_t opcode, int fd, uint64_t
 	struct io_uring_sqe *sqe;
 	int n;
 
-	while (r->sq_local - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE) > r->sq_mask) {
+	while (r->sq_local - sq_head(r) > r->sq_mask) {
 		__atomic_store_n(r->sq_tail, r->sq_local, __ATOMIC_RELEASE);
 		n = syscall(SYS_io_uring_enter, r->fd, r->to_submit, 0, 0, NULL, 0);
 		if (n < 0 && errno != EINTR && errno != EAGAIN && errno != EBUSY)

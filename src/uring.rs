@@ -413,16 +413,17 @@ pub fn uring_enter(r: &mut Uring) -> c_int {
     n
 }
 
+/// The kernel's head of the submission queue: the entries before it are consumed.
+fn sq_head(r: &Uring) -> u32 {
+    // SAFETY: sq_head is the ring's, mapped by uring_open.
+    unsafe { shared(r.sq_head) }.load(Ordering::Acquire)
+}
+
 /// The next free submission entry, zeroed, its opcode, fd and user_data
 /// set. When the queue is full, what it holds is submitted first, without
 /// waiting (`io_uring_enter(2)` with no flag); exits if that fails.
 pub fn uring_sqe(r: &mut Uring, opcode: u8, fd: c_int, user_data: u64) -> &mut IoUringSqe {
-    // SAFETY: sq_head is the ring's, mapped by uring_open.
-    while r
-        .sq_local
-        .wrapping_sub(unsafe { shared(r.sq_head) }.load(Ordering::Acquire))
-        > r.sq_mask
-    {
+    while r.sq_local.wrapping_sub(sq_head(r)) > r.sq_mask {
         // SAFETY: as for sq_head.
         unsafe { shared(r.sq_tail) }.store(r.sq_local, Ordering::Release);
         // SAFETY: io_uring_enter(2) with no argument struct (NULL, 0).

@@ -456,7 +456,7 @@ static void complete(struct server *s, const struct io_uring_cqe *cqe)
 	else if (op == OP_CLOSE)
 		report("close", -cqe->res);
 	else if (op == OP_CANCEL)
-		return;
+		return;  /* a cancel fails only when the recv had ended: nothing to do */
 	else if (c == NULL || c->fd != fd || (c->serial & 0xffffff) != serial) {
 		if (cqe->flags & IORING_CQE_F_BUFFER)
 			give_back(s, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
