@@ -85,6 +85,57 @@ pub fn syscalls(s: &Measured) -> Result<(f64, f64)> {
     per_connection_and_trip(s, SYSCALL_COUNT, wrapper, count).map(one)
 }
 
+/// Clients at once, and round trips each, for [`syscalls_busy`].
+pub const BUSY_CLIENTS: usize = 10;
+const BUSY_TRIPS: usize = 200;
+
+/// System calls per round trip with [`BUSY_CLIENTS`] clients making round
+/// trips at once, from `strace -f -c`'s total: two runs, each client making
+/// one round trip, then 1 + [`BUSY_TRIPS`]; the difference over the extra
+/// round trips. A server that serves each connection on its own (a task
+/// per client) makes the same calls per round trip as with one client; an
+/// event loop may serve several clients ready at once per wait, and an
+/// io_uring carries several clients' operations in one call. strace slows
+/// every call the server makes, so more clients are ready at each: the
+/// batches are larger than they would be untraced.
+pub fn syscalls_busy(s: &Measured) -> Result<f64> {
+    let mut totals = Vec::new();
+    for (i, trips) in [1, 1 + BUSY_TRIPS].into_iter().enumerate() {
+        let dir = scratch(&format!("busy{i}"))?;
+        let out = dir.join("strace.txt").display().to_string();
+        let wrapper = ["strace", "-f", "-c", "-o", &out].map(String::from);
+        let server = Server::start(s, &wrapper)?;
+        let port = server.port;
+        std::thread::scope(|sc| {
+            let clients: Vec<_> = (0..BUSY_CLIENTS)
+                .map(|id| sc.spawn(move || load::connection(port, id, trips, || Ok(()))))
+                .collect();
+            clients
+                .into_iter()
+                .try_for_each(|c| c.join().map_err(|_| "a client panicked".to_string())?)
+        })?;
+        server.serving(0)?;
+        server.stop()?;
+        totals.push(strace_total(&dir)?);
+        remove(&dir);
+    }
+    Ok((totals[1] - totals[0]) / (BUSY_CLIENTS * BUSY_TRIPS) as f64)
+}
+
+/// The calls `strace -c` counted, from the total line of `dir/strace.txt`.
+fn strace_total(dir: &Path) -> Result<f64> {
+    let text = fs::read_to_string(dir.join("strace.txt")).map_err(|e| e.to_string())?;
+    let total = text
+        .lines()
+        .find(|l| l.trim_end().ends_with("total"))
+        .ok_or("no strace total")?;
+    total
+        .split_whitespace()
+        .nth(3)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("bad total: {total}"))
+}
+
 /// Instructions per connection and per round trip, all processes together,
 /// from callgrind's totals. A forked
 /// child inherits its parent's counts: zeroed where the child's own work

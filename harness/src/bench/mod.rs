@@ -407,6 +407,7 @@ fn counted(bench: &Bench, results: &mut Results, progress: &mut Progress) {
             one(&report::SYSCALLS_CONN, conn);
             one(&report::SYSCALLS_RT, trip);
         });
+        let busy = measure::syscalls_busy(s).map(|trip| one(&report::SYSCALLS_RT_BUSY, trip));
         let instructions = measure::instructions(s).map(|(conn, trip)| {
             one(&report::INSTR_CONN, conn);
             one(&report::INSTR_RT, trip);
@@ -425,6 +426,7 @@ fn counted(bench: &Bench, results: &mut Results, progress: &mut Progress) {
         for (what, r) in [
             ("memory at start", at_start),
             ("system calls", syscalls),
+            ("system calls with 10 clients busy", busy),
             ("instructions", instructions),
             ("sizes", sizes),
         ] {

@@ -145,6 +145,14 @@ figure!(
     false
 );
 figure!(
+    SYSCALLS_RT_BUSY,
+    "syscalls_per_round_trip_10_busy",
+    "system calls per round trip, 10 clients at once (under strace, which slows every call: larger batches than untraced)",
+    None,
+    true,
+    false
+);
+figure!(
     INSTR_CONN,
     "instructions_per_connection",
     "instructions per connection",
@@ -178,7 +186,7 @@ figure!(
 );
 
 /// Every figure, in the order of the table.
-pub const FIGURES: [&Figure; 14] = [
+pub const FIGURES: [&Figure; 15] = [
     &ROUND_TRIPS,
     &P50,
     &P99,
@@ -189,6 +197,7 @@ pub const FIGURES: [&Figure; 14] = [
     &CONN_RATE,
     &SYSCALLS_CONN,
     &SYSCALLS_RT,
+    &SYSCALLS_RT_BUSY,
     &INSTR_CONN,
     &INSTR_RT,
     &SIZE,
@@ -663,6 +672,50 @@ pub fn goals(r: &Results, models: &[&str], o: &Options) -> String {
                 s,
                 "- {m}_server (Rust) ahead of {who} on {} at N = {at}: {line}",
                 f.title
+            );
+        }
+    }
+    // The io_uring server: under one system call per round trip with ten
+    // clients busy, and the least CPU per round trip of the table at each N.
+    if models.contains(&"uring") {
+        let line = match r.median(&SYSCALLS_RT_BUSY, 0, "uring", Side::Rust) {
+            Some(a) => format!("{} ({a:.2})", met(a < 1.0)),
+            None => "not measured".into(),
+        };
+        let _ = writeln!(
+            s,
+            "- uring (Rust): {} below 1: {line}",
+            SYSCALLS_RT_BUSY.title
+        );
+        for x in r.xs(&CPU) {
+            let Some(a) = r.median(&CPU, x, "uring", Side::Rust) else {
+                continue;
+            };
+            let cheaper: Vec<String> = models
+                .iter()
+                .filter(|&&m| m != "uring")
+                .filter_map(|&m| {
+                    let b = r.median(&CPU, x, m, Side::Rust)?;
+                    (b < a).then(|| format!("{m} {}", fmt(Some(b))))
+                })
+                .chain(
+                    [Side::Std, Side::TokioSt, Side::TokioMt]
+                        .into_iter()
+                        .filter_map(|t| {
+                            let b = r.median(&CPU, x, "", t)?;
+                            (b < a).then(|| format!("{} {}", t.label(), fmt(Some(b))))
+                        }),
+                )
+                .collect();
+            let line = if cheaper.is_empty() {
+                format!("met ({})", fmt(Some(a)))
+            } else {
+                format!("not met ({} against {})", fmt(Some(a)), cheaper.join(", "))
+            };
+            let _ = writeln!(
+                s,
+                "- uring (Rust): the least {} of the table at N = {x}: {line}",
+                CPU.title
             );
         }
     }

@@ -14,7 +14,8 @@ runtime) in one run, runs alternating: with N connections open, K of them
 making round trips (round trips per second, p50 and p99 latency, server CPU
 time per round trip, memory per idle connection); memory at start;
 connections per second; system calls and instructions per connection and
-per round trip. Prints a summary (100 columns) and the goals; writes the
+per round trip, and system calls per round trip with 10 clients at once.
+Prints a summary (100 columns) and the goals; writes the
 whole table to DIR/results.md and results.csv, and a chart per figure,
 DIR/FIGURE.svg. Progress goes to stderr.
 
