@@ -31,8 +31,11 @@
 /* What an operation was queued for, in the top byte of its user_data. */
 enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_WRITE, OP_CLOSE, OP_CANCEL, OP_TIMEOUT, OP_POLL };
 
-/* Buffers a connection holds at most: received, not yet sent back. */
-#define HOLDMAX 4
+/*
+ * The most a connection holds: what one arming of its recv brings (less
+ * than URING_BUFSIZE bytes, and one more receive), not yet sent back.
+ */
+#define OUTMAX (2 * URING_BUFSIZE)
 
 /* One client. Its slot is indexed by descriptor; serial tells its completions from those of an earlier client of the same descriptor. */
 struct uconn {
@@ -42,11 +45,10 @@ struct uconn {
 	int recv;                     /* its multishot recv is armed */
 	int starved;                  /* its recv ended for want of a buffer */
 	int eof;                      /* the client is done: closed once the held replies are sent */
-	int sending;                  /* a send of held[0] is in flight */
-	int nheld;                    /* buffers held, oldest first */
-	unsigned short bid[HOLDMAX];
-	unsigned len[HOLDMAX];
-	unsigned sent;                /* bytes of the oldest already sent */
+	int sending;                  /* a send of out[sent..) is in flight */
+	char *out;                    /* OUTMAX bytes while a reply waits, else NULL */
+	unsigned outlen;              /* out[0..outlen) was received */
+	unsigned sent;                /* out[0..sent) has been sent back */
 };
 
 /* stdout: lines gather in one buffer while the other is being written. */
@@ -102,13 +104,13 @@ static void queue_recv(struct server *s, struct uconn *c)
 	c->starved = 0;
 }
 
-/* IORING_OP_SEND of what remains of c's oldest held buffer. */
+/* IORING_OP_SEND of what c holds and has not sent yet. */
 static void queue_send(struct server *s, struct uconn *c)
 {
 	struct io_uring_sqe *sqe = uring_sqe(&s->ring, IORING_OP_SEND, c->fd, tag(OP_SEND, c->serial, c->fd));
 
-	sqe->addr = (uintptr_t)(uring_buf(&s->ring, c->bid[0]) + c->sent);
-	sqe->len = c->len[0] - c->sent;
+	sqe->addr = (uintptr_t)(c->out + c->sent);
+	sqe->len = c->outlen - c->sent;
 	c->sending = 1;
 }
 
@@ -175,15 +177,20 @@ static void out_alloc(struct ustdout *o)
 		perr_exit("malloc");
 }
 
+static void out_kick(struct server *s);
+
 /*
- * One of the server's lines for stdout, added to the buffer being filled;
- * when it has no room, the line is dropped and counted, and so is every
- * line after it until the buffer has gone.
+ * One of the server's lines for stdout, added to the buffer being filled.
+ * When it has no room and no write is in flight, what it holds goes out
+ * first (out_kick); when a write is in flight too, the line is dropped and
+ * counted, and so is every line after it until the buffer has gone.
  */
 static void out_line(struct server *s, const char *p, size_t n)
 {
 	struct ustdout *o = &s->out;
 
+	if (o->dropped == 0 && o->len[o->fill] + n > OUTBUF_SIZE && !o->busy)
+		out_kick(s);
 	if (o->dropped > 0 || o->len[o->fill] + n > OUTBUF_SIZE) {
 		o->dropped++;
 		return;
@@ -272,8 +279,9 @@ static void conn_new(struct server *s, int connfd)
 	}
 	c->fd = connfd;
 	c->serial = ++s->serial;
-	c->eof = c->sending = c->nheld = 0;
-	c->sent = 0;
+	c->eof = c->sending = 0;
+	c->out = NULL;
+	c->outlen = c->sent = 0;
 	queue_recv(s, c);
 }
 
@@ -287,14 +295,13 @@ static void give_back(struct server *s, unsigned bid)
 /*
  * The connection is over: its recv cancelled if still armed
  * (IORING_OP_ASYNC_CANCEL, whose completion, like the close's, is skipped
- * on success), its descriptor closed (IORING_OP_CLOSE) and its buffers
- * back in the ring. Its slot is free at once: what completes later for it
- * carries the old serial.
+ * on success), its descriptor closed (IORING_OP_CLOSE) and what it held
+ * freed. Its slot is free at once: what completes later for it carries
+ * the old serial. No send of it is in flight.
  */
 static void conn_end(struct server *s, struct uconn *c)
 {
 	struct io_uring_sqe *sqe;
-	int i;
 
 	if (c->recv) {
 		sqe = uring_sqe(&s->ring, IORING_OP_ASYNC_CANCEL, -1, tag(OP_CANCEL, c->serial, c->fd));
@@ -303,8 +310,8 @@ static void conn_end(struct server *s, struct uconn *c)
 	}
 	sqe = uring_sqe(&s->ring, IORING_OP_CLOSE, c->fd, tag(OP_CLOSE, c->serial, c->fd));
 	sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
-	for (i = 0; i < c->nheld; i++)
-		give_back(s, c->bid[i]);
+	free(c->out);
+	c->out = NULL;
 	if (c->starved)
 		s->starved--;
 	c->fd = -1;
@@ -318,7 +325,7 @@ static void conn_next(struct server *s, struct uconn *c)
 {
 	if (c->sending)
 		return;
-	if (c->nheld > 0) {
+	if (c->sent < c->outlen) {
 		queue_send(s, c);
 		return;
 	}
@@ -332,42 +339,38 @@ static void conn_next(struct server *s, struct uconn *c)
 
 /*
  * n bytes came in buffer bid: the business logic on them (echo_reply),
- * printed, and held to be sent back: added to the newest held buffer
- * (other than the one being sent) when it has room, so that a client's
- * small pieces take one buffer, not one each.
+ * printed, and copied to what c holds to send back, so that the buffer
+ * goes back to the ring at once: a client that never reads holds memory
+ * of its own (at most OUTMAX bytes), never the ring's buffers, which every
+ * connection shares.
  */
 static void conn_data(struct server *s, struct uconn *c, unsigned bid, unsigned n)
 {
 	char line[ECHO_LINEMAX];
 	char *buf = uring_buf(&s->ring, bid);
 	size_t len;
-	int last = c->nheld - 1;
 
 	len = echo_reply(line, sizeof(line), &c->cliaddr, buf, n);
 	out_line(s, line, len);
 	out_line(s, buf, n);
-	if (last > 0 && c->len[last] + n <= URING_BUFSIZE) {
-		memcpy(uring_buf(&s->ring, c->bid[last]) + c->len[last], buf, n);
-		c->len[last] += n;
-		give_back(s, bid);
-		return;
-	}
-	if (c->nheld == HOLDMAX) {
-		fprintf(stderr, "uring: fd %d holds %d buffers, connection closed\n", c->fd, HOLDMAX);
-		give_back(s, bid);
+	if (c->out == NULL && (c->out = malloc(OUTMAX)) == NULL) {
+		perror("malloc");
 		c->eof = 1;
-		return;
+	} else if (c->outlen + n > OUTMAX) {
+		fprintf(stderr, "uring: fd %d holds %u bytes, connection closed\n", c->fd, c->outlen);
+		c->eof = 1;
+	} else {
+		memcpy(c->out + c->outlen, buf, n);
+		c->outlen += n;
 	}
-	c->bid[c->nheld] = bid;
-	c->len[c->nheld] = n;
-	c->nheld++;
+	give_back(s, bid);
 }
 
 /*
  * A completion of c's recv: data, the end of the stream, or an error.
  * Without IORING_CQE_F_MORE the recv has ended: for want of a buffer
- * (ENOBUFS: armed again once one comes back, or, if it holds some, once
- * they have gone), at its byte limit (armed
+ * (ENOBUFS: armed again once one comes back, or, if c holds replies,
+ * once they have gone), at its byte limit (armed
  * again once the replies have gone), or for good.
  */
 static void recv_done(struct server *s, struct uconn *c, int res, unsigned flags)
@@ -379,7 +382,7 @@ static void recv_done(struct server *s, struct uconn *c, int res, unsigned flags
 	else if (res == 0) {
 		out_line(s, ECHO_CLOSED, sizeof(ECHO_CLOSED) - 1);
 		c->eof = 1;
-	} else if (res == -ENOBUFS && c->nheld == 0) {
+	} else if (res == -ENOBUFS && c->outlen == 0) {
 		c->starved = 1;
 		s->starved++;
 	} else if (res != -ENOBUFS && res != -EINTR && res != -EAGAIN) {
@@ -389,29 +392,21 @@ static void recv_done(struct server *s, struct uconn *c, int res, unsigned flags
 	conn_next(s, c);
 }
 
-/* A completion of c's send: the rest of a partial send, or the next reply. */
+/* A completion of c's send: the rest of a partial send, or what came meanwhile. */
 static void send_done(struct server *s, struct uconn *c, int res)
 {
-	int i;
-
 	c->sending = 0;
 	if (res < 0 && res != -EINTR && res != -EAGAIN) {
 		report("send", -res);
-		c->eof = 1;
-		c->sent = 0;
 		conn_end(s, c);
 		return;
 	}
 	if (res > 0)
 		c->sent += res;
-	if (c->sent == c->len[0]) {
-		give_back(s, c->bid[0]);
-		for (i = 1; i < c->nheld; i++) {
-			c->bid[i - 1] = c->bid[i];
-			c->len[i - 1] = c->len[i];
-		}
-		c->nheld--;
-		c->sent = 0;
+	if (c->sent == c->outlen) {
+		free(c->out);
+		c->out = NULL;
+		c->outlen = c->sent = 0;
 	}
 	conn_next(s, c);
 }
@@ -443,7 +438,7 @@ static void complete(struct server *s, const struct io_uring_cqe *cqe)
 	enum op op = cqe->user_data >> 56;
 	int fd = (int)(uint32_t)cqe->user_data;
 	unsigned serial = (cqe->user_data >> 32) & 0xffffff;
-	struct uconn *c = fd < s->n ? &s->c[fd] : NULL;
+	struct uconn *c;
 
 	if (op == OP_ACCEPT)
 		accept_done(s, cqe->res, cqe->flags);
@@ -457,7 +452,8 @@ static void complete(struct server *s, const struct io_uring_cqe *cqe)
 		report("close", -cqe->res);
 	else if (op == OP_CANCEL)
 		return;  /* a cancel fails only when the recv had ended: nothing to do */
-	else if (c == NULL || c->fd != fd || (c->serial & 0xffffff) != serial) {
+	else if (fd < 0 || fd >= s->n || (c = &s->c[fd])->fd != fd ||
+	    (c->serial & 0xffffff) != serial) {
 		if (cqe->flags & IORING_CQE_F_BUFFER)
 			give_back(s, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
 	} else if (op == OP_RECV)

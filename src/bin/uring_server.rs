@@ -42,8 +42,9 @@ const OP_CANCEL: u64 = 6;
 const OP_TIMEOUT: u64 = 7;
 const OP_POLL: u64 = 8;
 
-/// Buffers a connection holds at most: received, not yet sent back.
-const HOLDMAX: usize = 4;
+/// The most a connection holds: what one arming of its recv brings (less
+/// than `URING_BUFSIZE` bytes, and one more receive), not yet sent back.
+const OUTMAX: usize = 2 * URING_BUFSIZE;
 
 /// One client. Its slot is indexed by descriptor; `serial` tells its
 /// completions from those of an earlier client of the same descriptor.
@@ -58,13 +59,13 @@ struct UConn {
     starved: bool,
     /// The client is done: closed once the held replies are sent.
     eof: bool,
-    /// A send of `bid[0]` is in flight.
+    /// A send of `out[sent..]` is in flight.
     sending: bool,
-    /// Buffers held, oldest first.
-    nheld: usize,
-    bid: [u16; HOLDMAX],
-    len: [u32; HOLDMAX],
-    /// Bytes of the oldest already sent.
+    /// `OUTMAX` bytes while a reply waits, else null.
+    out: *mut u8,
+    /// `out[..outlen]` was received.
+    outlen: u32,
+    /// `out[..sent]` has been sent back.
     sent: u32,
 }
 
@@ -83,9 +84,8 @@ impl UConn {
             starved: false,
             eof: false,
             sending: false,
-            nheld: 0,
-            bid: [0; HOLDMAX],
-            len: [0; HOLDMAX],
+            out: ptr::null_mut(),
+            outlen: 0,
             sent: 0,
         }
     }
@@ -156,17 +156,16 @@ fn queue_recv(s: &mut Server, c: &mut UConn) {
     c.starved = false;
 }
 
-/// `IORING_OP_SEND` of what remains of c's oldest held buffer.
+/// `IORING_OP_SEND` of what c holds and has not sent yet.
 fn queue_send(s: &mut Server, c: &mut UConn) {
-    let buf = uring_buf(&s.ring, c.bid[0] as u32);
     let sqe = uring_sqe(
         &mut s.ring,
         IORING_OP_SEND,
         c.fd,
         tag(OP_SEND, c.serial, c.fd),
     );
-    sqe.addr = buf.wrapping_add(c.sent as usize) as u64;
-    sqe.len = c.len[0] - c.sent;
+    sqe.addr = c.out.wrapping_add(c.sent as usize) as u64;
+    sqe.len = c.outlen - c.sent;
     c.sending = true;
 }
 
@@ -265,10 +264,14 @@ fn out_alloc(o: &mut UStdout) {
     }
 }
 
-/// One of the server's lines for stdout, added to the buffer being filled;
-/// when it has no room, the line is dropped and counted, and so is every
-/// line after it until the buffer has gone.
+/// One of the server's lines for stdout, added to the buffer being filled.
+/// When it has no room and no write is in flight, what it holds goes out
+/// first ([`out_kick`]); when a write is in flight too, the line is dropped
+/// and counted, and so is every line after it until the buffer has gone.
 fn out_line(s: &mut Server, p: &[u8]) {
+    if s.out.dropped == 0 && s.out.len[s.out.fill] + p.len() > OUTBUF_SIZE && !s.out.busy {
+        out_kick(s);
+    }
     let o = &mut s.out;
     let f = o.fill;
 
@@ -391,7 +394,8 @@ fn conn_new(s: &mut Server, connfd: c_int) {
     c.serial = s.serial;
     c.eof = false;
     c.sending = false;
-    c.nheld = 0;
+    c.out = ptr::null_mut();
+    c.outlen = 0;
     c.sent = 0;
     queue_recv(s, c);
 }
@@ -404,9 +408,9 @@ fn give_back(s: &mut Server, bid: u32) {
 
 /// The connection is over: its recv cancelled if still armed
 /// (`IORING_OP_ASYNC_CANCEL`, whose completion, like the close's, is
-/// skipped on success), its descriptor closed (`IORING_OP_CLOSE`) and its
-/// buffers back in the ring. Its slot is free at once: what completes later
-/// for it carries the old serial.
+/// skipped on success), its descriptor closed (`IORING_OP_CLOSE`) and what
+/// it held freed. Its slot is free at once: what completes later for it
+/// carries the old serial. No send of it is in flight.
 fn conn_end(s: &mut Server, c: &mut UConn) {
     if c.recv {
         let sqe = uring_sqe(
@@ -425,9 +429,9 @@ fn conn_end(s: &mut Server, c: &mut UConn) {
         tag(OP_CLOSE, c.serial, c.fd),
     );
     sqe.flags = IOSQE_CQE_SKIP_SUCCESS;
-    for i in 0..c.nheld {
-        give_back(s, c.bid[i] as u32);
-    }
+    // SAFETY: out is null or malloc(3)'s, and no send uses it (none is in flight).
+    unsafe { libc::free(c.out.cast::<c_void>()) };
+    c.out = ptr::null_mut();
     if c.starved {
         s.starved -= 1;
     }
@@ -440,7 +444,7 @@ fn conn_next(s: &mut Server, c: &mut UConn) {
     if c.sending {
         return;
     }
-    if c.nheld > 0 {
+    if c.sent < c.outlen {
         queue_send(s, c);
         return;
     }
@@ -454,15 +458,16 @@ fn conn_next(s: &mut Server, c: &mut UConn) {
 }
 
 /// `n` bytes came in buffer `bid`: the business logic on them
-/// (`echo_reply`), printed, and held to be sent back: added to the newest
-/// held buffer (other than the one being sent) when it has room, so that a
-/// client's small pieces take one buffer, not one each.
+/// (`echo_reply`), printed, and copied to what c holds to send back, so
+/// that the buffer goes back to the ring at once: a client that never reads
+/// holds memory of its own (at most `OUTMAX` bytes), never the ring's
+/// buffers, which every connection shares.
 fn conn_data(s: &mut Server, c: &mut UConn, bid: u32, n: usize) {
     let mut line = [0 as c_char; ECHO_LINEMAX];
     let buf = uring_buf(&s.ring, bid);
 
     // SAFETY: the kernel filled n bytes of buffer bid, which is ours until
-    // it goes back to the ring.
+    // it goes back to the ring (give_back, below).
     let data = unsafe { slice::from_raw_parts_mut(buf, n) };
     let len = echo_reply(&mut line, &c.cliaddr, data);
     // SAFETY: echo_reply wrote len bytes of line.
@@ -470,39 +475,38 @@ fn conn_data(s: &mut Server, c: &mut UConn, bid: u32, n: usize) {
         slice::from_raw_parts(line.as_ptr().cast::<u8>(), len)
     });
     out_line(s, data);
-    if c.nheld > 1 && c.len[c.nheld - 1] as usize + n <= URING_BUFSIZE {
-        let last = c.nheld - 1;
-        let to = uring_buf(&s.ring, c.bid[last] as u32);
-        // SAFETY: the newest held buffer has room for n more bytes after its
-        // len (checked above), and is another buffer than bid.
-        unsafe { ptr::copy_nonoverlapping(buf, to.add(c.len[last] as usize), n) };
-        c.len[last] += n as u32;
-        give_back(s, bid);
-        return;
-    }
-    if c.nheld == HOLDMAX {
-        // SAFETY: a format whose two %d get c_ints.
+    if c.out.is_null() && {
+        // SAFETY: malloc(3) takes no pointers.
+        c.out = unsafe { libc::malloc(OUTMAX) }.cast::<u8>();
+        c.out.is_null()
+    } {
+        // SAFETY: a NUL-terminated message.
+        unsafe { libc::perror(c"malloc".as_ptr()) };
+        c.eof = true;
+    } else if c.outlen as usize + n > OUTMAX {
+        // SAFETY: a format whose %d gets a c_int and %u a c_uint.
         unsafe {
             libc::fprintf(
                 stderr,
-                c"uring: fd %d holds %d buffers, connection closed\n".as_ptr(),
+                c"uring: fd %d holds %u bytes, connection closed\n".as_ptr(),
                 c.fd,
-                HOLDMAX as c_int,
+                c.outlen,
             )
         };
-        give_back(s, bid);
         c.eof = true;
-        return;
+    } else {
+        // SAFETY: out has OUTMAX bytes, outlen used and room for n more
+        // (checked above); buf is the ring's, apart from it.
+        unsafe { ptr::copy_nonoverlapping(buf, c.out.add(c.outlen as usize), n) };
+        c.outlen += n as u32;
     }
-    c.bid[c.nheld] = bid as u16;
-    c.len[c.nheld] = n as u32;
-    c.nheld += 1;
+    give_back(s, bid);
 }
 
 /// A completion of c's recv: data, the end of the stream, or an error.
 /// Without `IORING_CQE_F_MORE` the recv has ended: for want of a buffer
-/// (ENOBUFS: armed again once one comes back, or, if it holds some, once
-/// they have gone), at its byte limit (armed again once the replies have
+/// (ENOBUFS: armed again once one comes back, or, if c holds replies,
+/// once they have gone), at its byte limit (armed again once the replies have
 /// gone), or for good.
 fn recv_done(s: &mut Server, c: &mut UConn, res: c_int, flags: u32) {
     if flags & IORING_CQE_F_MORE == 0 {
@@ -513,7 +517,7 @@ fn recv_done(s: &mut Server, c: &mut UConn, res: c_int, flags: u32) {
     } else if res == 0 {
         out_line(s, ECHO_CLOSED.to_bytes());
         c.eof = true;
-    } else if res == -libc::ENOBUFS && c.nheld == 0 {
+    } else if res == -libc::ENOBUFS && c.outlen == 0 {
         c.starved = true;
         s.starved += 1;
     } else if res != -libc::ENOBUFS && res != -libc::EINTR && res != -libc::EAGAIN {
@@ -523,26 +527,22 @@ fn recv_done(s: &mut Server, c: &mut UConn, res: c_int, flags: u32) {
     conn_next(s, c);
 }
 
-/// A completion of c's send: the rest of a partial send, or the next reply.
+/// A completion of c's send: the rest of a partial send, or what came meanwhile.
 fn send_done(s: &mut Server, c: &mut UConn, res: c_int) {
     c.sending = false;
     if res < 0 && res != -libc::EINTR && res != -libc::EAGAIN {
         report(c"send", -res);
-        c.eof = true;
-        c.sent = 0;
         conn_end(s, c);
         return;
     }
     if res > 0 {
         c.sent += res as u32;
     }
-    if c.sent == c.len[0] {
-        give_back(s, c.bid[0] as u32);
-        for i in 1..c.nheld {
-            c.bid[i - 1] = c.bid[i];
-            c.len[i - 1] = c.len[i];
-        }
-        c.nheld -= 1;
+    if c.sent == c.outlen {
+        // SAFETY: out is malloc(3)'s (or null) and the send that used it has completed.
+        unsafe { libc::free(c.out.cast::<c_void>()) };
+        c.out = ptr::null_mut();
+        c.outlen = 0;
         c.sent = 0;
     }
     conn_next(s, c);
@@ -592,8 +592,10 @@ fn complete(s: &mut Server, user_data: u64, res: c_int, flags: u32) {
     } else if op == OP_CANCEL {
         // A cancel fails only when the recv had ended: nothing to do.
     } else {
-        // SAFETY: fd < n: its slot exists, and nothing else refers to it now.
-        let c = (fd < s.n).then(|| unsafe { &mut *s.c.add(fd as usize) });
+        // SAFETY: 0 <= fd < n: its slot exists. Nothing else refers to it,
+        // and nothing the handlers below call grows the table (only
+        // conn_new does, for an accept), so the reference stays valid.
+        let c = (fd >= 0 && fd < s.n).then(|| unsafe { &mut *s.c.add(fd as usize) });
         match c {
             Some(c) if c.fd == fd && c.serial & 0xffffff == serial => {
                 if op == OP_RECV {

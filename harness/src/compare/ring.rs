@@ -71,7 +71,8 @@ fn sqe_flags(flags: u8) -> String {
 
 /// One submission entry as a line: every field but the addresses (`addr`,
 /// `addr3`), which differ between two programs' memory, and are given as
-/// whether they are set.
+/// whether they are set; for `ASYNC_CANCEL`, whose `addr` is the user_data
+/// of the operation to cancel, a value, `addr` in full.
 pub fn describe(e: &[u8]) -> String {
     let u16_at = |o: usize| u16::from_le_bytes([e[o], e[o + 1]]);
     let u32_at = |o: usize| u32::from_le_bytes(e[o..o + 4].try_into().unwrap());
@@ -82,8 +83,13 @@ pub fn describe(e: &[u8]) -> String {
     } else {
         off.to_string()
     };
+    let addr = match (e[0], u64_at(16)) {
+        (14, a) => format!("{a:#018x}"),
+        (_, 0) => "0".into(),
+        _ => "set".into(),
+    };
     format!(
-        "{} fd={} len={} flags={} ioprio={:#x} op_flags={:#x} off={off} buf_group={} optlen={} user_data={:#018x} addr={}",
+        "{} fd={} len={} flags={} ioprio={:#x} op_flags={:#x} off={off} buf_group={} personality={} optlen={} user_data={:#018x} addr={addr} addr3={}",
         opcode_name(e[0]),
         u32_at(4) as i32,
         u32_at(24),
@@ -91,9 +97,10 @@ pub fn describe(e: &[u8]) -> String {
         u16_at(2),
         u32_at(28),
         u16_at(40),
+        u16_at(42),
         u32_at(44),
         u64_at(32),
-        if u64_at(16) != 0 { "set" } else { "0" },
+        if u64_at(48) != 0 { "set" } else { "0" },
     )
 }
 
@@ -177,9 +184,17 @@ pub fn queued(pid: i32) -> Result<Option<Queued>> {
 pub const FILE: &str = "queued.ops";
 
 /// Writes `pid`'s queued operations to `dir/queued.ops`, if it has a ring:
-/// a first line with how many were lost, then one per operation.
-pub fn save(pid: i32, dir: &Path) -> Result<()> {
-    if let Some(q) = queued(pid)? {
+/// a first line with how many were lost, then one per operation. A server
+/// whose model says it has one (`expected`) and has none is an error: the
+/// comparison must not pass without the operations.
+pub fn save(pid: i32, dir: &Path, expected: bool) -> Result<()> {
+    let found = queued(pid)?;
+    if expected && found.is_none() {
+        return Err(format!(
+            "pid {pid} has no io_uring to read its operations from"
+        ));
+    }
+    if let Some(q) = found {
         let mut text = format!("lost {}\n", q.lost);
         for l in &q.lines {
             text.push_str(l);
@@ -275,11 +290,22 @@ mod tests {
         let line = describe(&e);
         assert_eq!(
             line,
-            "SEND fd=5 len=12 flags=0 ioprio=0x0 op_flags=0x0 off=0 buf_group=0 optlen=0 user_data=0x0300000100000005 addr=set"
+            "SEND fd=5 len=12 flags=0 ioprio=0x0 op_flags=0x0 off=0 buf_group=0 personality=0 optlen=0 user_data=0x0300000100000005 addr=set addr3=0"
         );
         let mut other = e;
         other[16..24].copy_from_slice(&0x5500_0000_1000u64.to_le_bytes());
         assert_eq!(describe(&other), line, "addresses are not compared");
+    }
+
+    #[test]
+    fn a_cancel_shows_what_it_cancels() {
+        let mut e = entry(14, 1 << 6, -1, 0, 0x0600_0001_0000_0005);
+        e[16..24].copy_from_slice(&0x0200_0001_0000_0005u64.to_le_bytes());
+        assert!(
+            describe(&e).contains("addr=0x0200000100000005"),
+            "{}",
+            describe(&e)
+        );
     }
 
     #[test]

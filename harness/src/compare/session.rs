@@ -484,7 +484,7 @@ fn server_once(
     // of the parent's kills (see `hold_every_child`).
     let held = hold_every_child(port, pid, model, &serving)?;
     // What strace cannot see: the operations an io_uring server queued.
-    super::ring::save(pid, dir)?;
+    super::ring::save(pid, dir, uses_uring(model))?;
     let out = server.finish(libc::SIGTERM).map(|(out, _)| out);
     drop(held);
     out

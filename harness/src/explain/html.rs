@@ -359,6 +359,30 @@ pub fn page(e: &Explained) -> String {
         }
         out.push_str("</tbody>\n");
     }
+    // What strace cannot see: an io_uring program's queued operations.
+    if let Ok(Some((ops, lost))) = super::queued::rows(e.program, &e.dir) {
+        let _ = writeln!(
+            out,
+            "<tbody><tr class=\"task\"><th colspan=\"3\" id=\"queued\">the {} operations queued in the ring, which strace does not show (read from each twin's submission queue{})</th></tr>",
+            ops.len(),
+            if lost > 0 {
+                format!("; the first {lost} were overwritten")
+            } else {
+                String::new()
+            }
+        );
+        for (c, op, r, same) in ops {
+            let _ = writeln!(
+                out,
+                "<tr class=\"op\"><td>{}</td><td>{}{}</td><td>{}</td></tr>",
+                escape(&c),
+                if same { "" } else { "≠ " },
+                escape(&op),
+                escape(&r)
+            );
+        }
+        out.push_str("</tbody>\n");
+    }
     out.push_str("</table>\n</section>\n");
     rust.render(&mut out, "Rust");
     let _ = write!(

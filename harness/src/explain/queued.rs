@@ -100,40 +100,52 @@ pub fn load(dir: &Path) -> Result<Option<(Queued, Queued)>> {
     }
 }
 
-/// The table: one row per operation, the C site, the operation, the Rust
-/// site; a `≠` where the twins queued different operations. None when the
-/// program has no ring.
-pub fn render(program: &Program, dir: &Path) -> Result<Option<String>> {
+/// One row per operation: the C site, the operation (without its empty
+/// fields), the Rust site, and whether the twins queued the same; and how
+/// many were overwritten before the end. None when the program has no ring.
+#[allow(clippy::type_complexity)]
+pub fn rows(
+    program: &Program,
+    dir: &Path,
+) -> Result<Option<(Vec<(String, String, String, bool)>, u32)>> {
     let Some((c, rust)) = load(dir)? else {
         return Ok(None);
     };
     let (cfiles, rfiles) = (sources(program, true), sources(program, false));
-    let mut out = format!(
-        "\nThe {} operations queued in the ring, which strace does not show (read from each twin's submission queue):\n",
-        c.lines.len().max(rust.lines.len())
-    );
-    if c.lost + rust.lost > 0 {
-        let _ = writeln!(
-            out,
-            "(the first {} were overwritten in the ring before the end)",
-            c.lost.max(rust.lost)
-        );
-    }
     let at = |files: &[PathBuf], line: Option<&String>| {
         line.and_then(|l| site(files, l.split(' ').next()?))
             .map_or_else(|| "?".to_string(), |s| s.text())
     };
-    for i in 0..c.lines.len().max(rust.lines.len()) {
-        let (x, y) = (c.lines.get(i), rust.lines.get(i));
-        let mark = if x == y { ' ' } else { '≠' };
-        let op = x.or(y).map_or("", |s| s.as_str());
+    let rows = (0..c.lines.len().max(rust.lines.len()))
+        .map(|i| {
+            let (x, y) = (c.lines.get(i), rust.lines.get(i));
+            let op = x.or(y).map_or("", |s| s.as_str());
+            (at(&cfiles, x), short(op), at(&rfiles, y), x == y)
+        })
+        .collect();
+    Ok(Some((rows, c.lost.max(rust.lost))))
+}
+
+/// The table for the terminal: one row per operation, the C site, the
+/// operation, the Rust site; a `≠` where the twins queued different
+/// operations. None when the program has no ring.
+pub fn render(program: &Program, dir: &Path) -> Result<Option<String>> {
+    let Some((rows, lost)) = rows(program, dir)? else {
+        return Ok(None);
+    };
+    let mut out = format!(
+        "\nThe {} operations queued in the ring, which strace does not show (read from each twin's submission queue):\n",
+        rows.len()
+    );
+    if lost > 0 {
         let _ = writeln!(
             out,
-            "{:<34} {mark} {:<48} {}",
-            at(&cfiles, x),
-            short(op),
-            at(&rfiles, y)
+            "(the first {lost} were overwritten in the ring before the end)"
         );
+    }
+    for (c, op, r, same) in rows {
+        let mark = if same { ' ' } else { '≠' };
+        let _ = writeln!(out, "{c:<34} {mark} {op:<48} {r}");
     }
     Ok(Some(out))
 }
