@@ -205,3 +205,36 @@ fn queued_operations_are_compared_and_can_differ() {
         Ok(())
     });
 }
+
+/// `make explain-uring` lists every operation each twin queued, beside the
+/// line of each twin that queued it (the `uring_sqe` call of its opcode),
+/// in the terminal and on the page.
+#[test]
+fn explain_shows_each_queued_operation_beside_the_lines_that_queued_it() {
+    pass(|| {
+        let p = program(NAME)?;
+        let d = dir("explain");
+        let e = harness::explain::run(p, &d)?;
+        let text = harness::explain::queued::render(p, &e.dir)?
+            .ok_or("no operations for the io_uring server")?;
+        let recv = text
+            .lines()
+            .find(|l| l.contains(" RECV fd="))
+            .ok_or_else(|| format!("no RECV row: {text}"))?;
+        assert!(
+            recv.starts_with("uring_server.c:")
+                && recv.contains("queue_recv")
+                && recv.trim_end().ends_with("queue_recv")
+                && recv.contains("uring_server.rs:"),
+            "{recv}"
+        );
+        assert!(!text.contains('≠'), "the twins queued the same: {text}");
+        let page = harness::explain::html::page(&e);
+        assert!(
+            page.contains("operations queued in the ring"),
+            "the page lists them"
+        );
+        assert!(page.contains("queue_send"), "the page names the lines");
+        Ok(())
+    });
+}

@@ -104,7 +104,8 @@ pub fn io_worker(pid: i32, tid: i32) -> bool {
     let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")) else {
         return false;
     };
-    // The flags are the sixth field after the command's closing parenthesis.
+    // The flags: the seventh field after the command's closing parenthesis
+    // (state, ppid, pgrp, session, tty_nr, tpgid, flags).
     stat.rsplit_once(')')
         .and_then(|(_, rest)| rest.split_whitespace().nth(6)?.parse::<u64>().ok())
         .is_some_and(|flags| flags & PF_IO_WORKER != 0)

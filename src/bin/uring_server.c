@@ -318,7 +318,7 @@ static void conn_end(struct server *s, struct uconn *c)
 }
 
 /*
- * Nothing in flight for c: send the oldest held reply; with none left,
+ * Nothing in flight for c: send what it holds; with nothing left,
  * close if the client is done, or arm the recv again if it ended.
  */
 static void conn_next(struct server *s, struct uconn *c)

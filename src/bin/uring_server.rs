@@ -438,7 +438,7 @@ fn conn_end(s: &mut Server, c: &mut UConn) {
     c.fd = -1;
 }
 
-/// Nothing in flight for c: send the oldest held reply; with none left,
+/// Nothing in flight for c: send what it holds; with nothing left,
 /// close if the client is done, or arm the recv again if it ended.
 fn conn_next(s: &mut Server, c: &mut UConn) {
     if c.sending {
