@@ -32,13 +32,16 @@ static struct listener ls[MAXTHREADS];
 /*
  * A listening socket of the port's group (in the order they are made:
  * which socket a connection goes to depends on it), non-blocking, in an
- * epoll set of its own; its empty table, its stdout.
+ * epoll set of its own; its spare, its empty table, its stdout. Made here,
+ * in order, rather than in the threads, whose race for the lowest free
+ * descriptor would number the spares differently from run to run.
  */
 static void listener_init(struct listener *l, int port)
 {
 	l->listenfd = tcp_listen_reuseport(port);
 	set_nonblock(l->listenfd);
 	l->epfd = epoll_open(l->listenfd);
+	l->spare = open_spare();
 	conn_table_init(&l->client);
 	out_open(&l->out);
 }
@@ -46,15 +49,13 @@ static void listener_init(struct listener *l, int port)
 /* Undo listener_init, for a socket whose thread could not be started. */
 static void listener_free(struct listener *l)
 {
+	Close(l->spare);
 	Close(l->epfd);
 	Close(l->listenfd);
 	out_close(&l->out);
 }
 
-/*
- * Thread i: open its spare, and serve the connections of its own socket
- * with epoll; for ever.
- */
+/* Thread i: serve the connections of its own socket with epoll; for ever. */
 static void *do_work(void *arg)
 {
 	struct sockaddr_in cliaddr;
@@ -62,7 +63,6 @@ static void *do_work(void *arg)
 	struct listener *l = &ls[i];
 	int j, connfd;
 
-	l->spare = open_spare();
 	for (;;) {
 		if (!epoll_pass(l->epfd, &l->client, l->listenfd, &l->out))
 			continue;

@@ -62,24 +62,27 @@ static ls: Listeners = Listeners(UnsafeCell::new(
 
 /// A listening socket of the port's group (in the order they are made:
 /// which socket a connection goes to depends on it), non-blocking, in an
-/// epoll set of its own; its empty table, its stdout.
+/// epoll set of its own; its spare, its empty table, its stdout. Made
+/// here, in order, rather than in the threads, whose race for the lowest
+/// free descriptor would number the spares differently from run to run.
 fn listener_init(l: &mut Listener, port: c_int) {
     l.listenfd = tcp_listen_reuseport(port);
     set_nonblock(l.listenfd);
     l.epfd = epoll_open(l.listenfd);
+    *l.spare.get_mut() = open_spare();
     conn_table_init(l.client.get_mut());
     out_open(l.out.get_mut());
 }
 
 /// Undoes [`listener_init`], for a socket whose thread could not be started.
 fn listener_free(l: &mut Listener) {
+    Close(*l.spare.get_mut());
     Close(l.epfd);
     Close(l.listenfd);
     out_close(l.out.get_mut());
 }
 
-/// Thread `i`: opens its spare, and serves the connections of its own
-/// socket with epoll; for ever.
+/// Thread `i`: serves the connections of its own socket with epoll; for ever.
 extern "C" fn do_work(arg: *mut c_void) -> *mut c_void {
     let mut cliaddr = sockaddr_in {
         sin_family: 0,
@@ -92,8 +95,6 @@ extern "C" fn do_work(arg: *mut c_void) -> *mut c_void {
     // touches it from now on.
     let l = unsafe { &(*ls.0.get())[i as usize] };
 
-    // SAFETY: as above.
-    unsafe { *l.spare.get() = open_spare() };
     loop {
         // SAFETY: this thread alone touches l's client, out and spare, and
         // holds no other reference to them meanwhile.
