@@ -158,6 +158,10 @@ impl Port {
 /// Every buffer is printed whole (`-s`): as long as the programs' largest
 /// read or write (MAXLINE, 8192), so that a byte anywhere in it, upper-cased
 /// or not, shows in the comparison.
+///
+/// Address-space randomisation is off ([`no_randomization`](crate::process::no_randomization)):
+/// a classic program that writes past its buffer (a -1 length passed on
+/// to `write`) prints the same memory in every run.
 fn traced(
     exe: &Path,
     args: &[String],
@@ -169,6 +173,7 @@ fn traced(
     crate::process::require("strace", "strace")?;
     let mut cmd = Command::new("strace");
     cmd.env_clear().env("PATH", "/usr/local/bin:/usr/bin:/bin");
+    crate::process::no_randomization(&mut cmd);
     cmd.args(["-ff", "-q", "-s", &STRING_LIMIT.to_string(), "-o"])
         .arg(dir.join("trace"))
         .args(strace_args)
