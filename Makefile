@@ -69,7 +69,7 @@ strace = mkdir -p $(STRACE_OUT) && f=$(STRACE_OUT)/$(2).trace && rm -f $$f && mk
 	echo "$$end" > $$f; wait; rm -f $$f; [ $$s = 0 ] || { echo "strace: exit status $$s; the end of \
 	$(STRACE_OUT)/$(2).out, where strace's own messages went too:" >&2; tail -n 5 $(STRACE_OUT)/$(2).out >&2; }; exit $$s
 
-.PHONY: help build programs deps test lint clean compare compare-pair bench bench-full mutants cargo-mutants
+.PHONY: help build programs deps test test-loaded lint clean compare compare-pair bench bench-full mutants cargo-mutants
 
 help: ## List the targets and the programs
 	@echo "Targets:"
@@ -102,7 +102,7 @@ build: programs ## Build the Rust programs and tools (target/release) and the C 
 # that shows the package is there, and the package. netcat must be
 # netcat-openbsd, whose nc has -N.
 DEPS := strace:strace valgrind:valgrind chromium:chromium ps:procps strip:binutils
-ifneq ($(filter deps test,$(MAKECMDGOALS)),)
+ifneq ($(filter deps test test-loaded,$(MAKECMDGOALS)),)
 MISSING := $(strip $(foreach d,$(DEPS),$(if $(shell command -v $(firstword $(subst :, ,$(d))) 2>/dev/null),,$(lastword $(subst :, ,$(d))))) \
 	$(if $(shell nc -h 2>&1 | grep -q -- -N && echo yes),,netcat-openbsd))
 ifneq ($(MISSING),)
@@ -125,6 +125,10 @@ endif
 
 test: deps ## Run every test (cargo test), all of them even when one fails; make deps first
 	$(CARGO) test --release --workspace --no-fail-fast
+
+test-loaded: deps ## make test while every core is kept busy (a spinning process per core, normal priority)
+	$(CARGO) build --release -p harness --bin busy
+	$(RUST)/busy -- $(CARGO) test --release --workspace --no-fail-fast
 
 lint: ## clippy with -D warnings and cargo fmt --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings

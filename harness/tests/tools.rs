@@ -525,3 +525,35 @@ fn the_cpu_group_counts_a_process_that_ended() {
         "a loop of 300,000 shell steps, ended: {spent} ns counted"
     );
 }
+
+/// `busy`, behind `make test-loaded`: while the command runs, a spinning
+/// process per core asked for, each running (`R`); its exit status passed
+/// on; no spinner left once it ends.
+#[test]
+fn busy_spins_beside_a_command_and_stops_with_it() {
+    // Polls (at most 5 s) until both spinners run, then lists them.
+    let script = "for i in $(seq 100); do \
+        n=$(ps --ppid $PPID -o stat=,args= | grep -c '^R.*busy --spin'); \
+        [ \"$n\" = 2 ] && break; sleep 0.05; done; \
+        ps --ppid $PPID -o pid=,stat=,args=; exit 3";
+    let out = Command::new(env!("CARGO_BIN_EXE_busy"))
+        .args(["--spinners", "2", "--", "sh", "-c", script])
+        .output()
+        .expect("run busy");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let listed = text(&out.stdout);
+    let spinners: Vec<Vec<&str>> = listed
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|w| w.last() == Some(&"--spin"))
+        .collect();
+    assert_eq!(spinners.len(), 2, "{listed}");
+    for w in &spinners {
+        assert!(w[1].starts_with('R'), "not running: {listed}");
+        let pid = w[0];
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "spinner {pid} left running"
+        );
+    }
+}
