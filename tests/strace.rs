@@ -96,9 +96,14 @@ fn all_at_once<T: Sync>(
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// Every program of the table makes the same calls as its twin, and the
-/// Rust twin starts with no Rust runtime start-up: no sigaltstack, no poll
-/// on fds 0-2, no SIGPIPE disposition set before its first socket.
+/// How many times in a row each program is compared with its twin: the
+/// verdict must be the same every run.
+const RUNS: usize = 3;
+
+/// Every program of the table makes the same calls as its twin, three
+/// runs in a row, each run the very calls of the first; and the Rust twin
+/// starts with no Rust runtime start-up: no sigaltstack, no poll on fds
+/// 0-2, no SIGPIPE disposition set before its first socket.
 #[test]
 fn every_program_identical_to_its_twin() {
     let programs: Vec<_> = PROGRAMS.iter().filter(|p| p.kind != Kind::Driver).collect();
@@ -106,8 +111,27 @@ fn every_program_identical_to_its_twin() {
         &programs,
         |p| p.name.to_string(),
         |p| {
-            let dir = identical(p.name, None, "plain")?;
-            let main = &tasks(&dir.join("rust"))[0];
+            // One port for the three runs: the port shows in the calls.
+            let mut job = Job::twins(p, None);
+            job.port = Some(harness::process::free_port());
+            let mut first: Option<Vec<Vec<String>>> = None;
+            for run in 1..=RUNS {
+                let outcome = compare::run(&job, &dir(&format!("plain-{run}")).join(p.name))?;
+                if !outcome.identical {
+                    return Err(format!("run {run} of {RUNS}: {}", outcome.report));
+                }
+                let dir = outcome.dir;
+                let mut calls = tasks(&dir.join("rust"));
+                calls[1..].sort();
+                match &first {
+                    None => first = Some(calls),
+                    Some(f) if *f != calls => {
+                        return Err(format!("run {run} made other calls than run 1"));
+                    }
+                    Some(_) => {}
+                }
+            }
+            let main = &first.unwrap()[0];
             let socket = find(main, 0, "socket(").ok_or("no socket call")?;
             for l in &main[..socket] {
                 if l.starts_with("sigaltstack(")
@@ -343,4 +367,23 @@ fn raw_tasks(dir: &Path) -> (String, Vec<u32>) {
     }
     assert!(!main.is_empty() && !others.is_empty(), "{}", dir.display());
     (main, others)
+}
+
+/// The sessions start their programs as `setarch -R` does: the
+/// personality's ADDR_NO_RANDOMIZE set, and kept by what it runs.
+#[test]
+fn sessions_run_with_randomisation_off() {
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", "cat /proc/self/personality; cat /proc/sys/kernel/randomize_va_space"]);
+    harness::process::no_randomization(&mut cmd);
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let flags = u32::from_str_radix(text.lines().next().unwrap_or(""), 16).unwrap();
+    assert_eq!(flags & 0x0040000, 0x0040000, "{text}");
+    let plain = std::process::Command::new("cat")
+        .arg("/proc/self/personality")
+        .output()
+        .unwrap();
+    let flags = u32::from_str_radix(String::from_utf8_lossy(&plain.stdout).trim(), 16).unwrap();
+    assert_eq!(flags & 0x0040000, 0, "randomisation is already off for every process");
 }
