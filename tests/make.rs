@@ -307,10 +307,13 @@ fn joined_by_task<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut tasks: Vec<(&str, String)> = Vec::new();
     for line in lines {
         let (pid, call) = line.split_once(' ').unwrap_or_default();
-        let i = tasks.iter().position(|(p, _)| *p == pid).unwrap_or_else(|| {
-            tasks.push((pid, String::new()));
-            tasks.len() - 1
-        });
+        let i = tasks
+            .iter()
+            .position(|(p, _)| *p == pid)
+            .unwrap_or_else(|| {
+                tasks.push((pid, String::new()));
+                tasks.len() - 1
+            });
         tasks[i].1.push_str(call.trim_start());
         tasks[i].1.push('\n');
     }
@@ -331,7 +334,10 @@ fn tasks_calls_cut_by_another_are_joined() {
     let joined = joined_by_task(lines.into_iter());
     assert_eq!(
         joined,
-        ["write(2, \"read: x\\n\", 8) = 8", "accept(3, NULL, NULL) = 4"]
+        [
+            "write(2, \"read: x\\n\", 8) = 8",
+            "accept(3, NULL, NULL) = 4"
+        ]
     );
 }
 
