@@ -412,3 +412,72 @@ fn deps_names_what_it_cannot_install() {
         "{out:?}"
     );
 }
+
+/// The calls of `make strace-uring`'s lines (strace's, after the first
+/// line) from the server's first line on, up to its interruption, the
+/// client's port masked.
+fn uring_calls(err: &str) -> Vec<String> {
+    let port_masked = |l: &str| match l.split_once("htons(") {
+        Some((a, b)) => format!("{a}htons(PORT{}", &b[b.find(')').unwrap_or(0)..]),
+        None => l.to_string(),
+    };
+    joined_by_task(err.lines().skip(1))
+        .into_iter()
+        .skip_while(|l| !l.starts_with("write(1, \"listening on "))
+        .skip(1)
+        .take_while(|l| !l.contains("EINTR") && !l.starts_with("--- "))
+        .map(|l| port_masked(&l))
+        .collect()
+}
+
+/// `make strace-uring`, as docs/uring.md quotes it: one client's three
+/// lines, typed as a person types them (each once the server sleeps
+/// again), each cost three io_uring_enter (the send and the stdout write
+/// submitted together; the write to a file completing apart; the wait for
+/// the next line), then its end; and nothing else but the one getpeername.
+#[test]
+fn strace_uring_shows_what_its_chapter_quotes() {
+    let quoted = harness::testing::doc_block("uring.md", "$ make strace-uring");
+    let out_dir = tmp("strace-uring");
+    let port = free_port();
+    let exe = rust_dir().join("uring_server");
+    let mut cmd = make(&["strace-uring"]);
+    cmd.arg(format!("PORT={port}"))
+        .arg(format!("STRACE_OUT={}", out_dir.display()));
+    let run = Running::spawn(cmd, &exe, Output::Capture, None).unwrap();
+    let file = out_dir.join("uring.out");
+    let printed = || fs::read_to_string(&file).unwrap_or_default();
+    wait_until("the server's first line", || printed().lines().count() == 1)
+        .unwrap_or_else(|e| panic!("{e}: {:?} {}", printed(), run.stderr()));
+    let server = descendant(run.pid, &exe).expect("the server under strace");
+    // The server asleep again, its calls so far the first `n` quoted.
+    let asleep_after = |n: usize| {
+        wait_until(&format!("the first {n} calls quoted"), || {
+            let calls = uring_calls(&run.stderr());
+            calls.len() == n
+                && calls[..] == quoted[..n]
+                && procfs::blocked_in(server, server, harness::Call::UringEnter)
+        })
+        .unwrap_or_else(|e| panic!("{e}: {}", run.stderr()))
+    };
+    let mut conn = harness::client::Conn::to(port).unwrap();
+    for (i, msg) in ["one\n", "two\n", "three\n"].into_iter().enumerate() {
+        conn.check(msg.as_bytes()).unwrap();
+        // Its send, and the stdout write's completion.
+        asleep_after(5 + 3 * i);
+    }
+    conn.finish().unwrap();
+    wait_until("the end of the connection", || {
+        printed().ends_with("the other side has been closed.\n")
+    })
+    .unwrap_or_else(|e| panic!("{e}: {:?}", printed()));
+    asleep_after(quoted.len());
+    // SAFETY: kill(2) takes no pointers; the group is make's own.
+    unsafe { libc::kill(-run.pid, libc::SIGINT) };
+    let (_, _, err) = run.wait().unwrap();
+    assert_eq!(
+        uring_calls(&err),
+        quoted,
+        "make strace-uring, against docs/uring.md\n{err}"
+    );
+}

@@ -96,6 +96,73 @@ fn all_at_once<T: Sync>(
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// What docs/strace.md quotes of `make compare`: its verdict lines, by the
+/// label they start with (`NAME`, `NAME under FAULT`).
+fn quoted_verdicts() -> Vec<(String, String)> {
+    harness::testing::doc_block("strace.md", "$ make compare")
+        .into_iter()
+        .filter(|l| l != "...")
+        .map(|l| (l.split_once(": ").map_or("", |x| x.0).to_string(), l))
+        .collect()
+}
+
+/// The verdict docs/strace.md quotes for `job`, if it quotes one, against
+/// the verdict of a run.
+fn as_quoted(job: &Job, outcome: &Outcome) -> Result<()> {
+    let got = outcome.report.lines().next().unwrap_or("");
+    match quoted_verdicts()
+        .into_iter()
+        .find(|(l, _)| *l == job.label())
+    {
+        Some((_, quoted)) if quoted != got => Err(format!(
+            "docs/strace.md quotes\n  {quoted}\nwhere make compare prints\n  {got}"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// docs/strace.md says how many verdicts `make compare` prints, and
+/// quotes some: the count is the tool's, and each quoted line names a
+/// comparison it makes (what each says is checked where it runs).
+#[test]
+fn the_chapter_counts_and_names_the_verdicts_as_the_tool_does() {
+    let jobs: Vec<String> = compare::all_jobs().iter().map(Job::label).collect();
+    let page =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/strace.md")).unwrap();
+    let said = page
+        .split_once("prints ")
+        .and_then(|(_, rest)| rest.split_once(" lines, every one `identical`"))
+        .map(|(n, _)| n.to_string())
+        .expect("docs/strace.md says how many lines make compare prints");
+    assert_eq!(
+        said,
+        jobs.len().to_string(),
+        "the verdicts make compare prints"
+    );
+    let quoted = quoted_verdicts();
+    assert!(quoted.len() >= 10, "{quoted:?}");
+    for (label, line) in &quoted {
+        assert!(jobs.contains(label), "no comparison makes {line:?}");
+    }
+}
+
+/// docs/uring.md's excerpt of the io_uring server's session (its notes
+/// after four spaces aside) stands in `main`, the normalised main task,
+/// line after line.
+fn session_as_quoted(main: &[String]) -> Result<()> {
+    let quoted: Vec<String> = harness::testing::doc_block("uring.md", "connection is accepted:")
+        .iter()
+        .map(|l| l.split_once("    ").map_or(l.as_str(), |x| x.0).to_string())
+        .collect();
+    if quoted.len() < 5 || !main.windows(quoted.len()).any(|w| w == quoted) {
+        return Err(format!(
+            "docs/uring.md quotes\n{}\nwhich its session does not make",
+            quoted.join("\n")
+        ));
+    }
+    Ok(())
+}
+
 /// How many times in a row each program is compared with its twin: the
 /// verdict must be the same every run.
 const RUNS: usize = 3;
@@ -120,6 +187,9 @@ fn every_program_identical_to_its_twin() {
                 if !outcome.identical {
                     return Err(format!("run {run} of {RUNS}: {}", outcome.report));
                 }
+                if run == 1 {
+                    as_quoted(&job, &outcome)?;
+                }
                 let dir = outcome.dir;
                 let mut calls = tasks(&dir.join("rust"));
                 calls[1..].sort();
@@ -130,6 +200,9 @@ fn every_program_identical_to_its_twin() {
                     }
                     Some(_) => {}
                 }
+            }
+            if p.name == "uring_server" {
+                session_as_quoted(&first.as_ref().unwrap()[0])?;
             }
             let main = &first.unwrap()[0];
             let socket = find(main, 0, "socket(").ok_or("no socket call")?;
@@ -192,6 +265,7 @@ fn every_server_identical_under_injected_faults() {
         if !outcome.identical {
             return Err(outcome.report);
         }
+        as_quoted(job, &outcome)?;
         let injected = tasks(&outcome.dir.join("rust"))
             .concat()
             .iter()

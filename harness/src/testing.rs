@@ -119,3 +119,27 @@ macro_rules! twin_tests {
         }
     )*};
 }
+
+/// The lines of the fenced block in `docs/PAGE` (a path under docs/) that
+/// follow the line `opening`: a line inside it (`$ make compare`, say), or
+/// the line just before its fence. What the chapter quotes of a tool, for
+/// a test to hold against the tool's output. Fails the test when the page
+/// or the line is not there.
+pub fn doc_block(page: &str, opening: &str) -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs")
+        .join(page);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut lines = text.lines();
+    lines
+        .position(|l| l == opening)
+        .unwrap_or_else(|| panic!("no line {opening:?} in {}", path.display()));
+    // From a line before the block: past the blank lines and the fence.
+    let mut lines = lines.peekable();
+    while lines.next_if(|l| l.is_empty()).is_some() {}
+    let _ = lines.next_if(|l| l.starts_with("```"));
+    lines
+        .take_while(|l| !l.starts_with("```"))
+        .map(String::from)
+        .collect()
+}

@@ -113,7 +113,7 @@ fn run_once(job: &Job, dir: &Path) -> Result<Outcome> {
         }
         None => Port::Given(free_port()),
     };
-    let _server = match job.program.kind {
+    let server = match job.program.kind {
         Kind::Client => Some(plain_server(&job.server, port.number())?),
         _ => None,
     };
@@ -150,6 +150,13 @@ fn run_once(job: &Job, dir: &Path) -> Result<Outcome> {
         }
         runs.push(tasks);
         rings.push(ring::load(&d)?);
+    }
+    drop(server);
+    if job.port.is_some() {
+        // The next comparison on this port must find it free: a server's
+        // listening socket can outlive it a moment (an io_uring server's
+        // ring, holding its multishot accept, is torn down after it exits).
+        port_free(port.number(), true)?;
     }
     let b = runs.pop().unwrap();
     let a = runs.pop().unwrap();
