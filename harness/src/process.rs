@@ -640,6 +640,32 @@ pub fn scratch(parent: &Path, name: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// `personality(2)`'s ADDR_NO_RANDOMIZE (linux/personality.h), which the
+/// libc crate does not declare.
+const ADDR_NO_RANDOMIZE: libc::c_ulong = 0x0040000;
+
+/// Makes `cmd` start with address-space randomisation off, as `setarch -R`
+/// does: `personality(2)` in the child before exec, kept across exec and
+/// by every process it makes. Stacks, libraries and the heap then sit at
+/// the same addresses in every run, so that whatever a trace prints of
+/// memory (a buffer a call runs past, a pointer a program prints) is the
+/// same too.
+pub fn no_randomization(cmd: &mut Command) {
+    // SAFETY: personality(2) takes no pointers and is async-signal-safe,
+    // fit for the child before exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let current = libc::personality(0xffff_ffff);
+            if current == -1
+                || libc::personality(current as libc::c_ulong | ADDR_NO_RANDOMIZE) == -1
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -684,30 +710,4 @@ mod tests {
             assert!(!procfs::port_listened(port), "port {port} still listened");
         }
     }
-}
-
-/// `personality(2)`'s ADDR_NO_RANDOMIZE (linux/personality.h), which the
-/// libc crate does not declare.
-const ADDR_NO_RANDOMIZE: libc::c_ulong = 0x0040000;
-
-/// Makes `cmd` start with address-space randomisation off, as `setarch -R`
-/// does: `personality(2)` in the child before exec, kept across exec and
-/// by every process it makes. Stacks, libraries and the heap then sit at
-/// the same addresses in every run, so that whatever a trace prints of
-/// memory (a buffer a call runs past, a pointer a program prints) is the
-/// same too.
-pub fn no_randomization(cmd: &mut Command) {
-    // SAFETY: personality(2) takes no pointers and is async-signal-safe,
-    // fit for the child before exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            let current = libc::personality(0xffff_ffff);
-            if current == -1
-                || libc::personality(current as libc::c_ulong | ADDR_NO_RANDOMIZE) == -1
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        })
-    };
 }
