@@ -170,7 +170,14 @@ pub fn listeners(model: &Model) -> usize {
 pub fn describe(pid: i32) -> String {
     let tasks: Vec<String> = procfs::tasks(pid)
         .iter()
-        .map(|&t| format!("{t} in {:?}", procfs::syscall(pid, t)))
+        .map(|&t| match procfs::syscall(pid, t) {
+            // A task in read: on what, and from whom.
+            Some(n) if procfs::numbers(crate::Call::Read).contains(&n) => format!(
+                "{t} in read ({})",
+                procfs::waits_on(pid, t).unwrap_or_else(|| "?".into())
+            ),
+            n => format!("{t} in {n:?}"),
+        })
         .collect();
     let children: Vec<String> = procfs::children(pid)
         .iter()

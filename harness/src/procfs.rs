@@ -247,11 +247,15 @@ pub fn accept_queue(port: u16) -> Option<usize> {
     })
 }
 
-/// One socket of /proc/net/tcp or tcp6: its local port, state and inode.
+/// One socket of /proc/net/tcp or tcp6: its local port, state and inode,
+/// its peer's port, and the bytes received and not yet read.
 struct TcpSocket {
     port: u16,
     listening: bool,
     inode: u64,
+    peer: u16,
+    state: u8,
+    unread: usize,
 }
 
 /// Every TCP socket of this network namespace, IPv4 and IPv6.
@@ -265,10 +269,15 @@ fn tcp_sockets() -> Vec<TcpSocket> {
                 .skip(1)
                 .filter_map(|line| {
                     let f: Vec<&str> = line.split_whitespace().collect();
+                    let port =
+                        |i: usize| u16::from_str_radix(f.get(i)?.rsplit(':').next()?, 16).ok();
                     Some(TcpSocket {
-                        port: u16::from_str_radix(f.get(1)?.rsplit(':').next()?, 16).ok()?,
+                        port: port(1)?,
                         listening: *f.get(3)? == "0A",
                         inode: f.get(9)?.parse().ok()?,
+                        peer: port(2)?,
+                        state: u8::from_str_radix(f.get(3)?, 16).ok()?,
+                        unread: usize::from_str_radix(f.get(4)?.split(':').nth(1)?, 16).ok()?,
                     })
                 })
                 .collect::<Vec<_>>()
@@ -288,6 +297,44 @@ pub fn listen_ports(pid: i32) -> Vec<u16> {
     ports.sort_unstable();
     ports.dedup();
     ports
+}
+
+/// What task `tid` of `pid`, blocked in a call on a descriptor (`read`),
+/// waits on: `fd 5: TCP :8000 from :41234, ESTABLISHED, 0 bytes unread`,
+/// or what the descriptor is; None while it runs.
+pub fn waits_on(pid: i32, tid: i32) -> Option<String> {
+    let args = fs::read_to_string(format!("/proc/{pid}/task/{tid}/syscall")).ok()?;
+    let fd =
+        i64::from_str_radix(args.split_whitespace().nth(1)?.trim_start_matches("0x"), 16).ok()?;
+    let target = fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok()?;
+    let target = target.to_string_lossy();
+    const STATES: [&str; 12] = [
+        "?",
+        "ESTABLISHED",
+        "SYN_SENT",
+        "SYN_RECV",
+        "FIN_WAIT1",
+        "FIN_WAIT2",
+        "TIME_WAIT",
+        "CLOSE",
+        "CLOSE_WAIT",
+        "LAST_ACK",
+        "LISTEN",
+        "CLOSING",
+    ];
+    let socket = tcp_sockets()
+        .into_iter()
+        .find(|s| target == format!("socket:[{}]", s.inode));
+    Some(match socket {
+        Some(s) => format!(
+            "fd {fd}: TCP :{} from :{}, {}, {} bytes unread",
+            s.port,
+            s.peer,
+            STATES.get(s.state as usize).unwrap_or(&"?"),
+            s.unread
+        ),
+        None => format!("fd {fd}: {target}"),
+    })
 }
 
 /// Whether any socket, whoever's, listens on `port`.
