@@ -4,7 +4,8 @@
  * learner brings: the port fixed at build time (cc -DSERV_PORT=...), its
  * own banner, printf on stdout with the buffering the C library picks,
  * a backlog of 20, SIGPIPE left at its default, children reaped with
- * waitpid(0, ...). Not a twin of anything in src/.
+ * waitpid(0, ...), and read's result used unchecked (a -1 written as a
+ * length). Not a twin of anything in src/.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -35,7 +36,14 @@ static void reap(int sig)
 		;
 }
 
-/* Upper-case whatever the client sends, until it hangs up. */
+/*
+ * Upper-case whatever the client sends, until it hangs up. As in the
+ * course notes, only 0 ends the loop: when the client resets the
+ * connection, read returns -1, and that -1 goes on as a length, to the
+ * printf, the toupper loop (which does nothing) and both writes (which
+ * take it as a huge size_t and fail with EFAULT); the next read then
+ * returns 0.
+ */
 static void serve(int fd, struct sockaddr_in *peer)
 {
 	char buf[MAXLINE], ip[INET_ADDRSTRLEN];
@@ -45,10 +53,6 @@ static void serve(int fd, struct sockaddr_in *peer)
 		n = read(fd, buf, MAXLINE);
 		if (n == 0) {
 			printf("client hung up\n");
-			return;
-		}
-		if (n < 0) {
-			perror("read");
 			return;
 		}
 		printf("%d bytes from %s:%d\n", n,

@@ -24,7 +24,8 @@ Prints one verdict line per comparison and, where they differ, each
 difference side by side, task by task, with a note for those it knows; exit
 status 0 when all are identical, 1 when one differs, 2 when a session fails.
 
-  --dir DIR       where the traces go (target/compare): DIR/NAME/{plain,FAULT}/{rust,c}/
+  --dir DIR       where the traces go (target/compare): DIR/NAME/{plain,FAULT}/{rust,c}/;
+                  a pair's in DIR/pair-NAME/plain/, a folder named after each of A and B
   --fault FAULT   inject FAULT with strace into the servers' sessions
   --model NAME    compare A and B as program NAME
   --port N        A and B use port N by themselves: start them with no argument
@@ -91,14 +92,12 @@ fn jobs(a: &Args) -> Result<Vec<Job>> {
                 "a pair runs the plain session: --fault is for a program and its twin".into(),
             );
         }
-        let mut job = Job::twins(program(model)?, None);
         for exe in [first, second] {
             if !PathBuf::from(exe).is_file() {
                 return Err(format!("{exe}: no such executable"));
             }
         }
-        job.a = PathBuf::from(first);
-        job.b = PathBuf::from(second);
+        let mut job = Job::pair(program(model)?, first.as_ref(), second.as_ref());
         job.port = a.port;
         if let Some(s) = &a.server {
             job.server = s.clone();

@@ -34,6 +34,9 @@ pub struct Job {
     /// The port the two programs use by themselves, without an argument
     /// (a classic program's fixed port); None: a free port, passed to them.
     pub port: Option<u16>,
+    /// The folders A's traces and B's go in: `rust` and `c` for the twins,
+    /// named after the executables for a pair (see [`side_names`]).
+    pub sides: [String; 2],
 }
 
 impl Job {
@@ -46,7 +49,24 @@ impl Job {
             b: crate::exe(program.name, Twin::C),
             server: crate::exe("process_server", Twin::Rust),
             port: None,
+            sides: ["rust".to_string(), "c".to_string()],
         }
+    }
+
+    /// Any two executables through the session of `program`, without a
+    /// fault; their traces in folders named after them.
+    pub fn pair(program: &'static Program, a: &Path, b: &Path) -> Job {
+        Job {
+            a: a.to_path_buf(),
+            b: b.to_path_buf(),
+            sides: side_names(a, b),
+            ..Job::twins(program, None)
+        }
+    }
+
+    /// Whether the two are not the twins' folders: a pair's.
+    fn is_pair(&self) -> bool {
+        self.sides != ["rust", "c"]
     }
 
     /// "NAME" or "NAME under FAULT".
@@ -55,6 +75,21 @@ impl Job {
             Some(f) => format!("{} under {f}", self.program.name),
             None => self.program.name.to_string(),
         }
+    }
+}
+
+/// The folders of a pair's traces: each executable's file name, or, when
+/// the two have the same, `A-NAME` and `B-NAME`.
+pub fn side_names(a: &Path, b: &Path) -> [String; 2] {
+    let name = |p: &Path| {
+        p.file_name()
+            .map_or_else(|| "exe".to_string(), |n| n.to_string_lossy().into_owned())
+    };
+    let (x, y) = (name(a), name(b));
+    if x == y {
+        [format!("A-{x}"), format!("B-{y}")]
+    } else {
+        [x, y]
     }
 }
 
@@ -76,20 +111,23 @@ pub fn all_jobs() -> Vec<Job> {
 pub struct Outcome {
     pub identical: bool,
     pub report: String,
-    /// Where the traces are: `a/` and `b/`, each with `trace.PID` and `trace.PID.norm`.
+    /// Where the traces are: a folder for each side, named by `Job::sides`.
     pub dir: PathBuf,
+    /// A's folder and B's, in `dir`, each with `trace.PID` and `trace.PID.norm`.
+    pub traces: [PathBuf; 2],
 }
 
 /// One task's trace: its pid, its normalised lines, and for each the
-/// innermost own function that made it.
+/// innermost own function that made it, and its source line (`server.c:52`).
 struct Task {
     pid: u32,
     lines: Vec<String>,
     sites: Vec<Option<String>>,
+    at: Vec<Option<String>>,
 }
 
-/// Runs both executables through the session, tracing into `dir/rust`
-/// and `dir/c` (for a pair: the first and the second), and compares.
+/// Runs both executables through the session, tracing into `dir/SIDE`
+/// for each of `job.sides` (`rust` and `c`, or a pair's), and compares.
 pub fn run(job: &Job, dir: &Path) -> Result<Outcome> {
     // A free port may be taken by another program between the moment it
     // is chosen and the server's bind (tests run in parallel): on a port
@@ -127,7 +165,8 @@ fn run_once(job: &Job, dir: &Path) -> Result<Outcome> {
     let mut rings = Vec::new();
     let mut unchecked = Vec::new();
     let stacks = [crate::explain::STACKS.to_string()];
-    for (side, exe, letter) in [("rust", &job.a, "A"), ("c", &job.b, "B")] {
+    let [side_a, side_b] = &job.sides;
+    for (side, exe, letter) in [(side_a, &job.a, "A"), (side_b, &job.b, "B")] {
         let d = crate::process::scratch(dir, side)?;
         let port = match port {
             Port::Fixed(n) => side_port(exe, n, job.program),
@@ -165,11 +204,29 @@ fn run_once(job: &Job, dir: &Path) -> Result<Outcome> {
         identical &= same;
         report.push_str(&text);
     }
+    if identical && job.is_pair() {
+        report.push_str(&folders(job, dir));
+    }
     Ok(Outcome {
         identical,
         report,
         dir: dir.to_path_buf(),
+        traces: job.sides.clone().map(|s| dir.join(s)),
     })
+}
+
+/// Where each side's traces are: "  A: EXE (traces in DIR)", and B's.
+fn folders(job: &Job, dir: &Path) -> String {
+    let mut out = String::new();
+    for (letter, exe, side) in [("A", &job.a, &job.sides[0]), ("B", &job.b, &job.sides[1])] {
+        let _ = writeln!(
+            out,
+            "  {letter}: {} (traces in {})",
+            exe.display(),
+            dir.join(side).display()
+        );
+    }
+    out
 }
 
 /// How `exe` learns the fixed port `n`. A program of the project takes it
@@ -288,12 +345,20 @@ fn load(dir: &Path, keep_port: u16, exe: &Path) -> Result<(Vec<Task>, bool)> {
         if sites.len() != kept.len() {
             return Err(format!("trace.{pid}: stacks and calls do not pair up"));
         }
-        let sites: Vec<_> = sites
-            .into_iter()
-            .zip(&kept)
-            .filter(|(_, k)| **k)
-            .map(|(s, _)| s)
-            .collect();
+        let only_kept = |all: Vec<Option<String>>| -> Vec<Option<String>> {
+            all.into_iter()
+                .zip(&kept)
+                .filter(|(_, k)| **k)
+                .map(|(s, _)| s)
+                .collect()
+        };
+        let at = only_kept(
+            entries
+                .iter()
+                .map(|e| source_line(e, sym.as_ref()))
+                .collect(),
+        );
+        let sites = only_kept(sites);
         if sites.len() != lines.len() {
             return Err(format!("trace.{pid}: stacks and lines do not pair up"));
         }
@@ -302,9 +367,29 @@ fn load(dir: &Path, keep_port: u16, exe: &Path) -> Result<(Vec<Task>, bool)> {
             check::sites_file(&lines, &sites),
         )
         .map_err(|e| e.to_string())?;
-        tasks.push(Task { pid, lines, sites });
+        tasks.push(Task {
+            pid,
+            lines,
+            sites,
+            at,
+        });
     }
     Ok((tasks, sym.is_some()))
+}
+
+/// The line of the program's own source that made the call of `entry`
+/// (`server.c:52`): its innermost own frame's, or, where that is in the
+/// error-checking wrappers, their caller's; None without line tables, or
+/// where no own frame made it (the loader's calls).
+fn source_line(
+    entry: &crate::explain::stack::Entry,
+    sym: Option<&crate::explain::symbols::Symbolizer>,
+) -> Option<String> {
+    let own = sym?.resolve(&entry.frames).own;
+    own.iter()
+        .find(|s| !s.in_wrappers())
+        .or(own.first())
+        .map(|s| s.short())
 }
 
 /// Matches each task of `a` with an identical task of `b`; the verdict,
@@ -339,21 +424,14 @@ fn report(
                 ),
             );
         }
-        return sites_report(&label, total, lines, &matched, dir);
+        return sites_report(&label, total, lines, &matched, dir, &job.sides);
     }
     let mut out = format!(
         "{label}: DIFFERENT: {} of {total} tasks have no identical twin ({} left over on the other side)\n",
         unmatched.len(),
         b.len()
     );
-    for (letter, exe, side) in [("A", &job.a, "rust"), ("B", &job.b, "c")] {
-        let _ = writeln!(
-            out,
-            "  {letter}: {} (traces in {})",
-            exe.display(),
-            dir.join(side).display()
-        );
-    }
+    out.push_str(&folders(job, dir));
     out.push_str(&differences(&unmatched, total, &b));
     (false, out)
 }
@@ -373,6 +451,7 @@ fn differences(a: &[(Task, usize)], total: usize, b: &[Task]) -> String {
     // bytes each client sent).
     let mut groups: Vec<(String, String, Vec<Pair>)> = Vec::new();
     let none: Vec<String> = Vec::new();
+    let none_at: Vec<Option<String>> = Vec::new();
     for k in 0..a.len().max(bs.len()) {
         let left = order.get(k).map(|&i| (&a[i].0, a[i].1));
         let right = bs.get(k).copied();
@@ -387,7 +466,14 @@ fn differences(a: &[(Task, usize)], total: usize, b: &[Task]) -> String {
         let pair = (left.map(|t| t.0), left.map(|t| t.1), right);
         match groups.iter_mut().find(|g| g.0 == key) {
             Some(g) => g.2.push(pair),
-            None => groups.push((key, diff::side_by_side(la, lb), vec![pair])),
+            None => {
+                let (at_a, at_b) = (
+                    left.map_or(&none_at, |t| &t.0.at),
+                    right.map_or(&none_at, |t| &t.at),
+                );
+                let body = diff::side_by_side_at(la, lb, at_a, at_b);
+                groups.push((key, body, vec![pair]))
+            }
         }
     }
     // Each kind of note once, as it first shows (its name before the ':').
@@ -457,6 +543,7 @@ fn sites_report(
     lines: usize,
     matched: &[(Task, Task)],
     dir: &Path,
+    sides: &[String; 2],
 ) -> (bool, String) {
     use crate::explain::check::{SiteCheck, check_sites};
     let pairs = || {
@@ -502,8 +589,12 @@ fn sites_report(
         let _ = writeln!(
             out,
             "--- {}  |  {}",
-            dir.join(format!("rust/trace.{}.sites", a.pid)).display(),
-            dir.join(format!("c/trace.{}.sites", b.pid)).display()
+            dir.join(&sides[0])
+                .join(format!("trace.{}.sites", a.pid))
+                .display(),
+            dir.join(&sides[1])
+                .join(format!("trace.{}.sites", b.pid))
+                .display()
         );
         let name = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".into());
         for ((line, x), y) in a.lines.iter().zip(&a.sites).zip(&b.sites) {
@@ -513,4 +604,30 @@ fn sites_report(
         }
     }
     (false, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pairs_folders_are_named_after_its_executables() {
+        let names = |a: &str, b: &str| side_names(Path::new(a), Path::new(b));
+        assert_eq!(
+            names("./server", "target/release/process_server"),
+            ["server", "process_server"]
+        );
+        assert_eq!(
+            names("target/c/process_server", "target/release/process_server"),
+            ["A-process_server", "B-process_server"]
+        );
+        assert_eq!(names("a/server", "a/server"), ["A-server", "B-server"]);
+        let job = Job::pair(
+            crate::program("process").unwrap(),
+            Path::new("x/s"),
+            Path::new("t"),
+        );
+        assert!(job.is_pair());
+        assert!(!Job::twins(crate::program("process").unwrap(), None).is_pair());
+    }
 }

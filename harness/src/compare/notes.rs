@@ -187,12 +187,44 @@ fn cut(s: &str) -> String {
     }
 }
 
+/// The least a negative `int` becomes as a `size_t`: (size_t)INT_MIN.
+const NEGATIVE_INT: u64 = u64::MAX - i32::MAX as u64;
+
+/// The first argument of `line` (outside its strings) that is a negative
+/// int passed as a size: `write(1, ADDR, 18446744073709551615)` → (-1,
+/// 18446744073709551615).
+fn negative_size(line: &str) -> Option<(i64, u64)> {
+    let args = super::diff::strings_masked(line);
+    let args = args.rsplit_once(") = ").map_or(&args[..], |(x, _)| x);
+    args.split(|c: char| !c.is_ascii_digit())
+        .filter_map(|t| t.parse::<u64>().ok())
+        .find(|&n| n >= NEGATIVE_INT)
+        .map(|n| (-((u64::MAX - n) as i64) - 1, n))
+}
+
 fn minus_one(a: &[String], b: &[String], _: bool) -> Option<String> {
-    let (side, _) = only(a, b, |l| l.contains(", 18446744073709551615) = -1"))?;
-    Some(format!(
-        "a length of -1 in {side}: read's error return, passed unchecked to write as a size, \
-         which fails"
-    ))
+    fn first(lines: &[String]) -> Option<(&String, (i64, u64))> {
+        lines.iter().find_map(|l| negative_size(l).map(|n| (l, n)))
+    }
+    let (side, (line, (value, size))) = match (first(a), first(b)) {
+        (Some(x), None) => ("A", x),
+        (None, Some(y)) => ("B", y),
+        (Some(x), Some(_)) => ("A and B", x),
+        (None, None) => return None,
+    };
+    let call = line.split('(').next().unwrap_or("a call");
+    Some(if value == -1 {
+        format!(
+            "a length of -1 in {side}: an error return (read's), passed unchecked to {call} as \
+             its size, {size}: the kernel refuses it (EFAULT), and strace shows the memory past \
+             the buffer (up to 8192 bytes) as its data, or its address"
+        )
+    } else {
+        format!(
+            "a negative length in {side}: {value}, passed to {call} as its size, {size}: the \
+             kernel refuses it (EFAULT), and strace shows the memory past the buffer as its data"
+        )
+    })
 }
 
 #[cfg(test)]
@@ -278,6 +310,50 @@ mod tests {
             [
                 "other text on stdout: A prints \"2 bytes from 127.0.0.1\\n\", B \"received from 127.0.0.1\\n\""
             ]
+        );
+    }
+
+    #[test]
+    fn a_negative_size_gets_its_note() {
+        let dump = "write(1, \"THIS\\0\\0\"..., 18446744073709551615) = -1 EFAULT (Bad address)";
+        let n = explain(&v(&[dump]), &v(&["dup(2) = 3"]), false);
+        assert_eq!(n.len(), 1, "{n:?}");
+        assert!(
+            n[0].starts_with("a length of -1 in A: an error return (read's), passed unchecked to write as its size, 18446744073709551615"),
+            "{n:?}"
+        );
+        // Shown as an address, on B's side.
+        let addr = "write(4, ADDR, 18446744073709551615) = -1 EFAULT (Bad address)";
+        let n = explain(&v(&["close(4) = 0"]), &v(&[addr]), false);
+        assert!(n[0].starts_with("a length of -1 in B: "), "{n:?}");
+        // Other negative values, cast from an int.
+        let n = explain(
+            &v(&["read(4, ADDR, 18446744073709551611) = -1 EFAULT (Bad address)"]),
+            &[],
+            false,
+        );
+        assert!(
+            n[0].starts_with(
+                "a negative length in A: -5, passed to read as its size, 18446744073709551611"
+            ),
+            "{n:?}"
+        );
+        assert_eq!(
+            negative_size("write(1, ADDR, 18446744071562067968) = -1 EFAULT"),
+            Some((i32::MIN as i64, 18446744071562067968))
+        );
+        // Large, but no int's: no note; nor digits inside the data.
+        assert_eq!(
+            negative_size("write(1, ADDR, 18446744071562067967) = -1 EFAULT"),
+            None
+        );
+        assert_eq!(
+            negative_size("write(1, \"18446744073709551615\", 20) = 20"),
+            None
+        );
+        assert_eq!(
+            negative_size("lseek(3, 0, SEEK_END) = 18446744073709551615"),
+            None
         );
     }
 
