@@ -99,8 +99,11 @@ fn all_at_once<T: Sync>(
 /// What docs/strace.md quotes of `make compare`: its verdict lines, by the
 /// label they start with (`NAME`, `NAME under FAULT`).
 fn quoted_verdicts() -> Vec<(String, String)> {
-    harness::testing::doc_block("strace.md", "$ make compare")
+    let block = harness::testing::doc_block("strace.md", "$ make compare");
+    assert_eq!(block.first().map(String::as_str), Some(compare::HEADER));
+    block
         .into_iter()
+        .skip(1)
         .filter(|l| l != "...")
         .map(|l| (l.split_once(": ").map_or("", |x| x.0).to_string(), l))
         .collect()

@@ -15,11 +15,23 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// `trace_compare ARGS`, its stdout without the header that opens it
+/// (which must be there once it has compared anything).
 fn trace_compare(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trace_compare"))
+    let mut out = Command::new(env!("CARGO_BIN_EXE_trace_compare"))
         .args(args)
         .output()
-        .expect("run trace_compare")
+        .expect("run trace_compare");
+    let header = format!("{}\n", harness::compare::HEADER);
+    match out.stdout.strip_prefix(header.as_bytes()) {
+        Some(rest) => out.stdout = rest.to_vec(),
+        None => assert!(
+            !matches!(out.status.code(), Some(0 | 1)),
+            "no header: {}",
+            text(&out.stdout)
+        ),
+    }
+    out
 }
 
 /// `make compare-pair`: any two executables through a model's session;

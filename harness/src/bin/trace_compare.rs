@@ -20,7 +20,9 @@ fault that applies to it. With --model, compares any two executables A and B
 through the session of program NAME (its model), without faults; with --port,
 A and B get no argument and must listen on port N by themselves (or, for the
 client, talk to a server on 127.0.0.1:N): classic programs with a fixed port.
-Prints one verdict line per comparison and, where they differ, each
+Every program runs with address-space randomisation off (as setarch -R), so
+that what a trace prints of memory is the same every run. Prints a line that
+says so, then one verdict line per comparison and, where they differ, each
 difference side by side, task by task, with a note for those it knows; exit
 status 0 when all are identical, 1 when one differs, 2 when a session fails.
 
@@ -141,6 +143,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    println!("{}", compare::HEADER);
     let mut status = ExitCode::SUCCESS;
     for job in &jobs {
         let top = if args.model.is_some() {

@@ -20,6 +20,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+/// What `trace_compare` says first: how every program it compares is run.
+pub const HEADER: &str = "Each program runs under strace -ff with address-space randomisation off (personality ADDR_NO_RANDOMIZE, as setarch -R).";
+
 /// One comparison: two executables through the session of a program's kind
 /// and model, perhaps under a fault.
 pub struct Job {
