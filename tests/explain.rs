@@ -594,10 +594,7 @@ fn build_c_o0(p: &Program, out: &Path) -> PathBuf {
 /// every call is mapped, and to a line that makes it.
 #[test]
 fn every_mapped_call_is_made_by_the_lines_it_names() {
-    let programs: Vec<&Program> = PROGRAMS
-        .iter()
-        .filter(|p| p.kind != Kind::Driver)
-        .collect();
+    let programs: Vec<&Program> = PROGRAMS.iter().filter(|p| p.kind != Kind::Driver).collect();
     // Each C twin built again at -O0, which merges no call and makes no
     // tail call: the lines it names are the reference for the C twins'
     // (GCC gives a merged call one of its lines, a line that calls the

@@ -218,12 +218,7 @@ pub fn run(program: &'static Program, dir: &Path) -> Result<Explained> {
 
 /// [`run`] with other executables in the twins' places: `rust` and `c`
 /// (a C twin built otherwise, say), through program `name`'s session.
-pub fn run_pair(
-    program: &'static Program,
-    rust: &Path,
-    c: &Path,
-    dir: &Path,
-) -> Result<Explained> {
+pub fn run_pair(program: &'static Program, rust: &Path, c: &Path, dir: &Path) -> Result<Explained> {
     crate::process::require("strace", "strace")?;
     fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let server = match program.kind {
