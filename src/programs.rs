@@ -127,9 +127,17 @@ impl Program {
 /// programs (`readelf -d` shows `BIND_NOW` in both), so that neither twin
 /// resolves its symbols lazily, in every forked child again, and the
 /// benchmark compares the languages rather than a linker flag.
+/// `-fno-crossjumping`: at -O2 GCC merges the same call ending two
+/// branches (the parent's `Close(connfd)` and the fork-failure branch's)
+/// into one instruction, and gives it one of the two lines, perhaps the
+/// one that did not run; `-fno-optimize-sibling-calls`: a call ending a
+/// function (`return listen_on(...)`) stays a call, so that its caller
+/// stays on the stack strace prints. Neither changes a system call.
 pub const C_FLAGS: &[&str] = &[
     "-O2",
     "-g",
+    "-fno-crossjumping",
+    "-fno-optimize-sibling-calls",
     "-Wall",
     "-Wextra",
     "-Werror",

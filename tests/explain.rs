@@ -9,11 +9,11 @@ use harness::compare::{self, Job};
 use harness::explain::text::View;
 use harness::explain::{self, Call, Explained, Origin, Row, html, text};
 use harness::process::require;
-use harness::{Result, Twin, exe, program};
+use harness::{Kind, PROGRAMS, Program, Result, Twin, exe, program};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{LazyLock, OnceLock};
 
 /// A directory of the test's own.
 fn dir(name: &str) -> PathBuf {
@@ -45,16 +45,17 @@ fn line_of(rel: &str, after: &str, needle: &str) -> u32 {
     (start + i + 1) as u32
 }
 
-/// Each program explained once, for every test that reads it.
-fn explained(name: &'static str) -> &'static Explained {
-    static RUNS: [OnceLock<Explained>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
-    let i = ["process_server", "thread_server", "client"]
+/// Each program of the table explained once, for every test that reads it.
+fn explained(name: &str) -> &'static Explained {
+    static RUNS: LazyLock<Vec<OnceLock<Explained>>> =
+        LazyLock::new(|| PROGRAMS.iter().map(|_| OnceLock::new()).collect());
+    let i = PROGRAMS
         .iter()
-        .position(|n| *n == name)
-        .unwrap();
+        .position(|p| p.name == name)
+        .unwrap_or_else(|| panic!("no program {name}"));
     RUNS[i].get_or_init(|| {
-        let p = program(name).unwrap();
-        explain::run(p, &dir(name)).unwrap_or_else(|e| panic!("explain {name}: {e}"))
+        let p = &PROGRAMS[i];
+        explain::run(p, &dir(p.name)).unwrap_or_else(|e| panic!("explain {}: {e}", p.name))
     })
 }
 
@@ -199,35 +200,23 @@ fn process_server_rows_teach_its_lessons() {
         ),
         true,
     );
-    // The parent's close(connfd): both compilers merge the parent's call
-    // with the fork-failure branch's, the same call: GCC's line table
-    // names one of the two lines, LLVM's line 0 ("?"). Either way main
-    // called Close there.
-    for row in rows(e, "close(4) = 0")
-        .into_iter()
-        .filter(|r| site(&r.c).is_some_and(|s| s.0 == "process_server.c"))
-    {
-        let (file, line, label) = site(&row.c).unwrap();
-        assert_eq!(label, "main → Close", "{file}:{line}");
-        let text = fs::read_to_string(repo(c)).unwrap();
-        assert!(
-            text.lines()
-                .nth(line as usize - 1)
-                .unwrap()
-                .contains("Close(connfd);")
-        );
-        let (_, rline, rlabel) = site(&row.rust).unwrap();
-        assert_eq!(rlabel, "main → Close");
-        assert!(
-            rline == 0
-                || fs::read_to_string(repo(r))
-                    .unwrap()
-                    .lines()
-                    .nth(rline as usize - 1)
-                    .unwrap()
-                    .contains("Close(connfd);")
-        );
-    }
+    // The parent's close(connfd), at its own line in both (not merged
+    // with the fork-failure branch's Close(connfd): see the build flags).
+    made_at(
+        e,
+        "close(4) = 0",
+        (
+            "process_server.c",
+            line_of(c, "pid > 0", "Close(connfd);"),
+            "main → Close",
+        ),
+        (
+            "process_server.rs",
+            line_of(r, "pid > 0", "Close(connfd);"),
+            "main → Close",
+        ),
+        false,
+    );
     // The main task starts with the loader, grouped as such.
     let main = &e.tasks[0];
     assert_eq!(main.rows[0].origin, Origin::Startup);
@@ -498,6 +487,260 @@ fn client_rows_teach_its_lessons() {
         "{:?}",
         text::group(rows, inside, true)
     );
+}
+
+/// Whether source line `text` calls `name`: `name(`, `name::<`, or
+/// through a pointer of that name (`(pf.child_main)(`), not as the tail
+/// of a longer name, outside a `//` comment.
+fn line_calls(text: &str, name: &str) -> bool {
+    let code = text.split("//").next().unwrap_or(text);
+    code.match_indices(name).any(|(i, _)| {
+        let before = code[..i].chars().next_back();
+        let after = &code[i + name.len()..];
+        !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+            && (after.starts_with('(') || after.starts_with("::<") || after.starts_with(")("))
+    })
+}
+
+/// The lines (0-based, first and last) of the Rust statement that spans
+/// line `i`, as rustfmt splits one: up while `i` is inside brackets
+/// opened above it, or continues the line above (`.method(`, `?`, after
+/// `=`); down until the brackets opened close. No wider.
+fn statement(lines: &[&str], i: usize) -> (usize, usize) {
+    let code = |l: &str| l.split("//").next().unwrap_or(l).trim().to_string();
+    // Brackets opened minus closed.
+    let depth = |from: usize, to: usize| -> i32 {
+        lines[from..=to]
+            .iter()
+            .flat_map(|l| code(l).chars().collect::<Vec<_>>())
+            .map(|c| match c {
+                '(' | '[' => 1,
+                ')' | ']' => -1,
+                _ => 0,
+            })
+            .sum()
+    };
+    let mut first = i;
+    while first > 0 {
+        let (above, here) = (code(lines[first - 1]), code(lines[first]));
+        let inside = (first..=i).any(|k| depth(first, k) < 0);
+        let continues = here.starts_with('.')
+            || here.starts_with('?')
+            || above.ends_with('=')
+            || above.ends_with('(');
+        if !inside && !continues {
+            break;
+        }
+        first -= 1;
+    }
+    let mut last = i;
+    while last + 1 < lines.len() && depth(first, last) > 0 {
+        last += 1;
+    }
+    (first, last)
+}
+
+/// The library functions a line's source calls by another name than
+/// strace's: glibc's shared library exports only some of its names, and
+/// strace names a frame after the exported symbol nearest below it (a
+/// waitpid's frame is `wait4`, a perror's `__isoc99_vsscanf`); some call
+/// another that makes the call (getline's getdelim, realloc's malloc); and
+/// GCC makes a `printf` of a constant string ending in a newline a `puts`.
+const CALLED_AS: &[(&str, &str)] = &[
+    ("puts", "printf"),
+    ("wait4", "waitpid"),
+    ("fcntl64", "fcntl"),
+    ("open64", "open"),
+    ("fstatat", "fstat"),
+    ("malloc", "realloc"),
+    ("getdelim", "getline"),
+    ("fwrite", "fputs"),
+    ("isoc99_vsscanf", "perror"),
+    ("sem_unlink", "sem_wait"),
+    ("pthread_mutex_init", "pthread_mutex_lock"),
+    ("pthread_mutex_trylock", "pthread_mutex_unlock"),
+    ("tempnam", "mkstemp"),
+];
+
+/// Program `p`'s C twin compiled again into `out` as build.rs compiles
+/// it, but at -O0 (under its own name: it shows in the execve).
+fn build_c_o0(p: &Program, out: &Path) -> PathBuf {
+    fs::create_dir_all(out).unwrap();
+    let exe = out.join(p.name);
+    let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+        .args(
+            concserv::programs::C_FLAGS
+                .iter()
+                .map(|f| if *f == "-O2" { "-O0" } else { f }),
+        )
+        .args(p.c_sources)
+        .arg("-o")
+        .arg(&exe)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("run cc");
+    assert!(status.success(), "{}: cc -O0", p.name);
+    exe
+}
+
+/// Every call that explain maps to lines, in every program's session,
+/// both twins, was made where those lines say: the innermost line of the
+/// program's own code calls the library function strace saw it enter,
+/// and each line further out calls the function of the frame inside it.
+/// A compiler that merges the same call from two lines into one
+/// instruction gives it one line (GCC: the parent's `Close(connfd)` at the
+/// fork-failure branch's line) or none (LLVM: line 0, not mapped); the
+/// flags the programs are built with keep each call at its own line, so
+/// every call is mapped, and to a line that makes it.
+#[test]
+fn every_mapped_call_is_made_by_the_lines_it_names() {
+    let programs: Vec<&Program> = PROGRAMS.iter().filter(|p| p.kind != Kind::Driver).collect();
+    // Each C twin built again at -O0, which merges no call and makes no
+    // tail call: the lines it names are the reference for the C twins'
+    // (GCC gives a merged call one of its lines, a line that calls the
+    // same function, but not the one that ran). Explained beside the
+    // programs, a few at a time: each is two sessions under strace -f -k.
+    let reference = std::sync::Mutex::new(std::collections::HashMap::new());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| {
+                while let Some(p) =
+                    programs.get(next.fetch_add(1, std::sync::atomic::Ordering::SeqCst))
+                {
+                    explained(p.name);
+                    let d = dir(&format!("{}-O0", p.name));
+                    let o0 = build_c_o0(p, &d.join("cc"));
+                    let e = explain::run_pair(p, &exe(p.name, Twin::Rust), &o0, &d)
+                        .unwrap_or_else(|e| panic!("explain {} at -O0: {e}", p.name));
+                    reference.lock().unwrap().insert(p.name, e);
+                }
+            });
+        }
+    });
+    let reference = reference.into_inner().unwrap();
+    let mut sources: std::collections::HashMap<String, String> = Default::default();
+    let mut wrong = Vec::new();
+    let mut unmapped = Vec::new();
+    let mut checked = 0;
+    let mut against_o0 = 0;
+    let mut mapped = 0;
+    let mut counts = Vec::new();
+    for p in &programs {
+        let e = explained(p.name);
+        for (twin, rust) in [("C", false), ("Rust", true)] {
+            let mut mine = 0;
+            let calls = e
+                .tasks
+                .iter()
+                .filter_map(|t| if rust { t.rust.as_ref() } else { t.c.as_ref() })
+                .flat_map(|t| &t.calls);
+            for call in calls.filter(|c| !c.at.own.is_empty()) {
+                let own = &call.at.own;
+                if call.at.unresolved || own.iter().any(|s| s.line == 0) {
+                    unmapped.push(format!("{} {twin}: {} at {own:?}", p.name, call.line));
+                    continue;
+                }
+                mapped += 1;
+                // What each own frame's line must call, innermost first.
+                let callees = std::iter::once(call.at.entry.clone())
+                    .chain(own.iter().map(|s| Some(s.name().to_string())));
+                for (site, callee) in own.iter().zip(callees) {
+                    let Some(callee) = callee else { continue };
+                    let text = sources
+                        .entry(site.file.clone())
+                        .or_insert_with(|| fs::read_to_string(&site.file).unwrap());
+                    let lines: Vec<&str> = text.lines().collect();
+                    let i = site.line as usize - 1;
+                    let (first, last) = if rust { statement(&lines, i) } else { (i, i) };
+                    let names: Vec<&str> = std::iter::once(callee.as_str())
+                        .chain(
+                            CALLED_AS
+                                .iter()
+                                .filter(|(as_, _)| *as_ == callee)
+                                .map(|(_, name)| *name),
+                        )
+                        .collect();
+                    let ok = lines[first..=last]
+                        .iter()
+                        .any(|l| names.iter().any(|n| line_calls(l, n)));
+                    if !ok {
+                        wrong.push(format!(
+                            "{} {twin}: {} — {}:{} ({}) does not call {callee}: {:?}",
+                            p.name,
+                            call.line,
+                            site.file_name(),
+                            site.line,
+                            site.name(),
+                            lines[i].trim()
+                        ));
+                    }
+                    checked += 1;
+                    mine += 1;
+                }
+            }
+            assert!(mine > 0, "{} {twin}: no call mapped", p.name);
+            counts.push(format!("{} {twin}: {mine}", p.name));
+            if rust {
+                continue;
+            }
+            // The C twin's lines, call by call, as at -O0 (its tasks
+            // matched by their calls, numbers aside: the two runs listen
+            // on ports of their own).
+            let at_o0 = &reference[p.name];
+            for t in e.tasks.iter().filter_map(|t| t.c.as_ref()) {
+                fn lines(t: &explain::Task) -> Vec<String> {
+                    let shape = |l: &str| {
+                        l.split(|c: char| c.is_ascii_digit())
+                            .filter(|s| !s.is_empty())
+                            .collect::<Vec<_>>()
+                            .join("N")
+                    };
+                    t.calls.iter().map(|c| shape(&c.line)).collect()
+                }
+                let Some(r) = at_o0
+                    .tasks
+                    .iter()
+                    .filter_map(|r| r.c.as_ref())
+                    .find(|r| lines(r) == lines(t))
+                else {
+                    wrong.push(format!("{} C: task {} has no twin at -O0", p.name, t.pid));
+                    continue;
+                };
+                for (call, o0) in t.calls.iter().zip(&r.calls) {
+                    let (Some((a, _)), Some((b, _))) = (call.site(), o0.site()) else {
+                        continue;
+                    };
+                    if (&a.file, a.line) != (&b.file, b.line) {
+                        wrong.push(format!(
+                            "{} C: {} — {} where -O0 names {}",
+                            p.name,
+                            call.line,
+                            a.short(),
+                            b.short()
+                        ));
+                    }
+                    against_o0 += 1;
+                }
+            }
+        }
+    }
+    println!(
+        "calls mapped: {mapped}; lines checked: {checked} ({}); C calls checked against -O0: {against_o0}",
+        counts.join(", ")
+    );
+    assert!(
+        wrong.is_empty() && unmapped.is_empty(),
+        "{} of {checked} lines do not make the call they are named for:\n{}\n\
+         {} calls not mapped:\n{}",
+        wrong.len(),
+        wrong.join("\n"),
+        unmapped.len(),
+        unmapped.join("\n")
+    );
+    assert!(mapped > 5000, "only {mapped} calls mapped");
+    assert!(checked > 10_000, "only {checked} lines checked");
+    assert!(against_o0 > 2000, "only {against_o0} C calls against -O0");
 }
 
 /// The tags of an HTML document, well nested; the elements that need no

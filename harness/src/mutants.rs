@@ -304,6 +304,23 @@ pub const MUTANTS: &[Mutant] = &[
         ],
         tests: &[&["--test", "prethread", "--", "sigterm_prints_the_meter"]],
     },
+    Mutant {
+        name: "calls-merged",
+        breaks: "each call at its own line: the compilers merge none (build flags), and explain names the line that made it",
+        edits: &[
+            edit!("src/programs.rs", "    \"-fno-crossjumping\",\n    \"-fno-optimize-sibling-calls\",\n" => ""),
+            // Set back to LLVM's defaults rather than removed: cargo joins
+            // the rustflags of the scratch copy's config to those of the
+            // work tree's (its ancestor), the copy's last, and the last wins.
+            edit!(".cargo/config.toml", "sink-common=false\",\n    \"-C\", \"llvm-args=-enable-tail-merge=false" => "sink-common=true\",\n    \"-C\", \"llvm-args=-enable-tail-merge=true"),
+        ],
+        tests: &[&[
+            "--test",
+            "explain",
+            "--",
+            "every_mapped_call_is_made_by_the_lines_it_names",
+        ]],
+    },
 ];
 
 /// What became of a mutant.

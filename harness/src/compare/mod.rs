@@ -536,7 +536,7 @@ fn header(pairs: &[Pair], total: usize) -> String {
 /// The call-site check of tasks whose lines are identical: the verdict,
 /// and a side-by-side diff of each pair's `.sites` where they differ. A
 /// call is a call site checked where both sides name the function that
-/// made it; it is not checked where either side cannot (`?`: a merged
+/// made it; it is not checked where either side cannot (not mapped: a merged
 /// instruction, or a frame the line tables do not cover), and the verdict
 /// says how many; a call that neither side's own code made (the loader's,
 /// a library's) is no call site.
@@ -578,7 +578,9 @@ fn sites_report(
     if bad == 0 {
         let rest = match not_checked {
             0 => String::new(),
-            n => format!(" checked, {n} not checked (the line tables cannot name them)"),
+            n => format!(
+                " checked, {n} not checked: not mapped (merged calls, or addresses the line tables do not cover: see the .sites)"
+            ),
         };
         return (
             true,

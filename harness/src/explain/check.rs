@@ -4,7 +4,7 @@
 //! function: `concserv::wrap::Accept` is `Accept`).
 
 use super::stack::Entry;
-use super::symbols::Symbolizer;
+use super::symbols::{Symbolizer, unmapped};
 
 /// Rust functions that stand for a C function of another name. Only one:
 /// C's `Read` takes any `void *`; Rust's `Read` takes initialised bytes
@@ -32,11 +32,11 @@ pub fn innermost_functions(entries: &[Entry], sym: Option<&Symbolizer>) -> Vec<O
         .collect()
 }
 
-/// Whether two calls were made from functions of the same name; a `?`
-/// (a merged instruction, see [`super::symbols::Resolved::innermost`])
-/// cannot be checked, and passes.
+/// Whether two calls were made from functions of the same name; a call
+/// not mapped (a merged instruction, see
+/// [`super::symbols::Resolved::innermost`]) cannot be checked, and passes.
 pub fn same_site(a: Option<&str>, b: Option<&str>) -> bool {
-    a == Some("?") || b == Some("?") || a.map(checked_name) == b.map(checked_name)
+    a.is_some_and(unmapped) || b.is_some_and(unmapped) || a.map(checked_name) == b.map(checked_name)
 }
 
 /// What the call-site check can say of one call of two matched tasks.
@@ -46,7 +46,7 @@ pub enum SiteCheck {
     Same,
     /// They name different functions, or one names one and the other none.
     Differ,
-    /// Either cannot name it (`?`): nothing was checked.
+    /// Either cannot name it (not mapped): nothing was checked.
     NotChecked,
     /// Neither side's own code made it (the loader's calls, say).
     NoSite,
@@ -56,7 +56,7 @@ pub enum SiteCheck {
 /// [`innermost_functions`] gives them.
 pub fn check_sites(a: Option<&str>, b: Option<&str>) -> SiteCheck {
     match (a, b) {
-        (Some("?"), _) | (_, Some("?")) => SiteCheck::NotChecked,
+        (Some(x), _) | (_, Some(x)) if unmapped(x) => SiteCheck::NotChecked,
         (None, None) => SiteCheck::NoSite,
         (x, y) if x.map(checked_name) == y.map(checked_name) => SiteCheck::Same,
         _ => SiteCheck::Differ,
@@ -64,7 +64,8 @@ pub fn check_sites(a: Option<&str>, b: Option<&str>) -> SiteCheck {
 }
 
 /// The lines of a `.sites` file, one per call: the innermost function
-/// (`-` for none), then the normalised line, for a side-by-side diff.
+/// (`-` for none; `not mapped (why)` where the line tables cannot name
+/// it), then the normalised line, for a side-by-side diff.
 pub fn sites_file(lines: &[String], sites: &[Option<String>]) -> String {
     let mut out = String::new();
     for (line, site) in lines.iter().zip(sites) {
@@ -76,6 +77,7 @@ pub fn sites_file(lines: &[String], sites: &[Option<String>]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::symbols::{MERGED, UNCOVERED};
     use super::*;
 
     #[test]
@@ -85,7 +87,7 @@ mod tests {
         assert!(same_site(None, None));
         assert!(!same_site(Some("Close"), Some("main")));
         assert!(!same_site(Some("Close"), None));
-        assert!(same_site(Some("?"), Some("Read")));
+        assert!(same_site(Some(MERGED), Some("Read")));
     }
 
     #[test]
@@ -94,8 +96,14 @@ mod tests {
             check_sites(Some("ReadUninit"), Some("Read")),
             SiteCheck::Same
         );
-        assert_eq!(check_sites(Some("?"), Some("Read")), SiteCheck::NotChecked);
-        assert_eq!(check_sites(Some("Read"), Some("?")), SiteCheck::NotChecked);
+        assert_eq!(
+            check_sites(Some(MERGED), Some("Read")),
+            SiteCheck::NotChecked
+        );
+        assert_eq!(
+            check_sites(Some("Read"), Some(UNCOVERED)),
+            SiteCheck::NotChecked
+        );
         assert_eq!(check_sites(None, None), SiteCheck::NoSite);
         assert_eq!(check_sites(Some("Close"), None), SiteCheck::Differ);
         assert_eq!(check_sites(Some("Close"), Some("main")), SiteCheck::Differ);

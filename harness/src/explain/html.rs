@@ -52,8 +52,12 @@ impl Sources {
         Sources { prefix, files }
     }
 
-    /// The id of a line: `c0-56`.
+    /// The id of a line: `c0-56`; none for line 0 (not mapped: no line
+    /// is lit rather than a wrong one).
     fn id(&self, file: &str, line: u32) -> Option<String> {
+        if line == 0 {
+            return None;
+        }
         let i = self.files.iter().position(|f| f == file)?;
         Some(format!("{}{i}-{line}", self.prefix))
     }
@@ -256,9 +260,15 @@ fn row(
                     format!("({})", m.split(".so").next().unwrap_or(m))
                 }),
         };
+        // Where the line is not mapped, the title says why.
+        let why = call
+            .site()
+            .and_then(|(s, _)| super::symbols::Resolved::why_unmapped(s))
+            .map_or(String::new(), |w| format!("\n{w}"));
         format!(
-            "<td class=\"site\" title=\"{}\">{}</td>",
+            "<td class=\"site\" title=\"{}{}\">{}</td>",
             escape(&call.site_text()),
+            escape(&why),
             escape(&short)
         )
     };

@@ -212,6 +212,13 @@ pub struct Explained {
 /// Runs program `name`'s twins through its session under `strace -f -k`,
 /// tracing into `dir`, and pairs their calls.
 pub fn run(program: &'static Program, dir: &Path) -> Result<Explained> {
+    let [rust, c] = [Twin::Rust, Twin::C].map(|twin| crate::exe(program.name, twin));
+    run_pair(program, &rust, &c, dir)
+}
+
+/// [`run`] with other executables in the twins' places: `rust` and `c`
+/// (a C twin built otherwise, say), through program `name`'s session.
+pub fn run_pair(program: &'static Program, rust: &Path, c: &Path, dir: &Path) -> Result<Explained> {
     crate::process::require("strace", "strace")?;
     fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let server = match program.kind {
@@ -232,8 +239,8 @@ pub fn run(program: &'static Program, dir: &Path) -> Result<Explained> {
         .map_or_else(crate::process::free_port, |s| s.port);
     let mut sides = Vec::new();
     let mut traces = Vec::new();
-    for twin in [Twin::Rust, Twin::C] {
-        let exe = crate::exe(program.name, twin);
+    for (twin, exe) in [(Twin::Rust, rust), (Twin::C, c)] {
+        let exe = exe.to_path_buf();
         let traced = runnable(&exe, dir, &format!("{}-exe", twin.label()))?;
         let d = scratch(dir, twin.label())?;
         match program.model() {

@@ -36,10 +36,11 @@ impl Site {
         self.file.rsplit('/').next().unwrap_or(&self.file)
     }
 
-    /// `file.c:41`; `file.c:?` where the compiler merged two lines' calls.
+    /// `file.c:41`; `file.c: not mapped` where the line tables give the
+    /// call line 0 (see [`MERGED`]).
     pub fn short(&self) -> String {
         match self.line {
-            0 => format!("{}:?", self.file_name()),
+            0 => format!("{}: not mapped", self.file_name()),
             n => format!("{}:{n}", self.file_name()),
         }
     }
@@ -49,6 +50,22 @@ impl Site {
     pub fn in_wrappers(&self) -> bool {
         self.file_name().starts_with("wrap.")
     }
+}
+
+/// Why a call at line 0 is not mapped: the compiler merged the same call
+/// from several lines into one instruction, and the line tables cannot say
+/// which line made it (the programs are built so that none is merged:
+/// `C_FLAGS` in src/programs.rs, `.cargo/config.toml`).
+pub const MERGED: &str =
+    "not mapped (line 0: the compiler merged this call with the same call from another line)";
+
+/// Why a frame of the program's own code is not mapped when the line
+/// tables do not cover its address.
+pub const UNCOVERED: &str = "not mapped (an address the line tables do not cover)";
+
+/// Whether a name [`Resolved::innermost`] gave says the call is not mapped.
+pub fn unmapped(name: &str) -> bool {
+    name.starts_with("not mapped")
 }
 
 /// A Rust path's last segment, without generic arguments.
@@ -109,15 +126,21 @@ pub struct Resolved {
 
 impl Resolved {
     /// The innermost function of the program's own code that made the
-    /// call; `?` where the compiler merged calls from several lines into
-    /// one instruction (line 0: LLVM drops the inlined frames there), so
-    /// that the line tables cannot say.
+    /// call; [`MERGED`] where the compiler merged calls from several lines
+    /// into one instruction (line 0: LLVM drops the inlined frames there),
+    /// [`UNCOVERED`] where the line tables do not cover the frame.
     pub fn innermost(&self) -> Option<&str> {
         match self.own.first() {
-            Some(s) => Some(if s.line == 0 { "?" } else { s.name() }),
-            None if self.unresolved => Some("?"),
+            Some(s) => Some(if s.line == 0 { MERGED } else { s.name() }),
+            None if self.unresolved => Some(UNCOVERED),
             None => None,
         }
+    }
+
+    /// Why the line shown for the call (`site`, one of `own`) is not
+    /// mapped, if it is not.
+    pub fn why_unmapped(site: &Site) -> Option<&'static str> {
+        (site.line == 0).then_some(MERGED)
     }
 }
 
@@ -275,6 +298,29 @@ mod tests {
             "/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/libc-0.2.191/src/unix/mod.rs"
         ));
         assert!(!own_file("/usr/include/x86_64-linux-gnu/bits/stdio2.h"));
+    }
+
+    #[test]
+    fn a_call_at_line_0_is_not_mapped_and_says_why() {
+        let site = |line| Site {
+            function: "main".into(),
+            file: "/src/bin/process_server.rs".into(),
+            line,
+        };
+        assert_eq!(site(0).short(), "process_server.rs: not mapped");
+        assert_eq!(site(74).short(), "process_server.rs:74");
+        assert_eq!(Resolved::why_unmapped(&site(0)), Some(MERGED));
+        assert_eq!(Resolved::why_unmapped(&site(74)), None);
+        let r = Resolved {
+            own: vec![site(0)],
+            ..Resolved::default()
+        };
+        assert!(r.innermost().is_some_and(unmapped));
+        let r = Resolved {
+            unresolved: true,
+            ..Resolved::default()
+        };
+        assert_eq!(r.innermost(), Some(UNCOVERED));
     }
 
     #[test]

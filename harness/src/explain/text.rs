@@ -351,8 +351,8 @@ pub fn task(out: &mut String, index: usize, t: &TaskPair, view: &View) {
 /// What the marks mean.
 pub const LEGEND: &str = "FILE:LINE CALLER → CALLEE: the line of the program's own code (outside the \
 error-checking wrappers) that made the call, and what it called there; the Rust column names \
-them only where they differ from C's (`→ ReadUninit`: the same function called ReadUninit). :? the compiler merged calls from several lines into that \
-instruction; * the call's stack stops inside libc, and the line is that of the calls either \
+them only where they differ from C's (`→ ReadUninit`: the same function called ReadUninit). FILE: not mapped: the compiler merged the same call from several lines into \
+one instruction, and the line tables cannot say which made it; * the call's stack stops inside libc, and the line is that of the calls either \
 side; (MODULE) no line of the program on the stack. ≠ the twins' calls differ; ≉ they were made \
 from functions of different names.";
 
