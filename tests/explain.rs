@@ -1158,3 +1158,58 @@ fn line_tables_add_nothing_to_the_stripped_binaries() {
         alike(&exe(p.name, Twin::C), &without, &format!("{}-c", p.name));
     }
 }
+
+/// `pid 123` as `pid PID`, for lines that name the tasks' pids.
+fn pids_masked(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(i) = rest.find("pid ") {
+        out.push_str(&rest[..i + 4]);
+        rest = rest[i + 4..].trim_start_matches(|c: char| c.is_ascii_digit());
+        out.push_str("PID");
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The process server's excerpts docs/explain.md quotes from `make
+/// explain-process` in a terminal 100 columns wide (its first three text
+/// blocks) stand, line after line, in what the tool prints today.
+#[test]
+fn the_chapter_quotes_make_explain_as_it_prints() {
+    let e = explained("process_server");
+    let all: Vec<usize> = (0..e.tasks.len()).collect();
+    let view = View {
+        width: 100,
+        loader: false,
+    };
+    let printed: Vec<String> = text::render(e, &all, &view)
+        .lines()
+        .map(pids_masked)
+        .collect();
+    let page =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/explain.md")).unwrap();
+    let blocks: Vec<Vec<String>> = page
+        .split("```text\n")
+        .skip(1)
+        .take(3)
+        .map(|b| {
+            b.split("```")
+                .next()
+                .unwrap()
+                .lines()
+                .map(pids_masked)
+                .collect()
+        })
+        .collect();
+    assert_eq!(blocks.len(), 3);
+    for block in blocks {
+        assert!(block.len() >= 4, "{block:?}");
+        assert!(
+            printed.windows(block.len()).any(|w| w == block),
+            "docs/explain.md quotes\n{}\nwhich make explain-process does not print:\n{}",
+            block.join("\n"),
+            printed.join("\n")
+        );
+    }
+}
