@@ -446,25 +446,80 @@ fn raw_tasks(dir: &Path) -> (String, Vec<u32>) {
     (main, others)
 }
 
-/// The sessions start their programs as `setarch -R` does: the
-/// personality's ADDR_NO_RANDOMIZE set, and kept by what it runs.
+/// The sessions start their programs as `setarch -R` does: a classic
+/// client that writes its personality to a file, run through the
+/// client's session, finds ADDR_NO_RANDOMIZE set; the same program run
+/// outside a session does not.
 #[test]
 fn sessions_run_with_randomisation_off() {
-    let mut cmd = std::process::Command::new("sh");
-    cmd.args(["-c", "cat /proc/self/personality"]);
-    harness::process::no_randomization(&mut cmd);
-    let out = cmd.output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let flags = u32::from_str_radix(text.lines().next().unwrap_or(""), 16).unwrap();
-    assert_eq!(flags & 0x0040000, 0x0040000, "{text}");
-    let plain = std::process::Command::new("cat")
-        .arg("/proc/self/personality")
-        .output()
-        .unwrap();
-    let flags = u32::from_str_radix(String::from_utf8_lossy(&plain.stdout).trim(), 16).unwrap();
-    assert_eq!(
-        flags & 0x0040000,
-        0,
-        "randomisation is already off for every process"
-    );
+    pass(|| {
+        let d = dir("personality");
+        fs::create_dir_all(&d).map_err(|e| e.to_string())?;
+        let found = d.join("personality");
+        let source = d.join("client.c");
+        fs::write(
+            &source,
+            format!(
+                "#include <stdio.h>\n#include <sys/personality.h>\n\
+                 int main(void) {{ FILE *f = fopen(\"{}\", \"w\"); \
+                 fprintf(f, \"%x\\n\", personality(0xffffffff)); return fclose(f); }}\n",
+                found.display()
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+        let client = d.join("client");
+        let cc = std::process::Command::new("cc")
+            .arg("-o")
+            .arg(&client)
+            .arg(&source)
+            .status();
+        assert!(cc.is_ok_and(|s| s.success()), "cc");
+        let flags = || -> Result<u32> {
+            let text = fs::read_to_string(&found).map_err(|e| e.to_string())?;
+            u32::from_str_radix(text.trim(), 16).map_err(|e| format!("{text:?}: {e}"))
+        };
+        let mut job = Job::pair(program("client")?, &client, &client);
+        job.port = Some(harness::process::free_port());
+        let outcome = compare::run(&job, &d.join("traces"))?;
+        assert!(outcome.identical, "{}", outcome.report);
+        assert_eq!(flags()? & 0x0040000, 0x0040000, "in the session");
+        let plain = std::process::Command::new(&client).status();
+        assert!(plain.is_ok_and(|s| s.success()));
+        assert_eq!(
+            flags()? & 0x0040000,
+            0,
+            "randomisation is off for every process"
+        );
+        Ok(())
+    });
+}
+
+/// The reuseport server's spare descriptors are opened by its main thread,
+/// one after each listener, before any thread starts: opened by the
+/// threads, they raced for the lowest free number and came out in another
+/// order from run to run.
+#[test]
+fn reuseports_spares_are_opened_in_order_by_the_main_thread() {
+    pass(|| {
+        let dir = identical("reuseport_server", None, "spares")?;
+        let threads = program("reuseport_server")?
+            .model()
+            .and_then(|m| m.pool)
+            .map_or(0, |p| p.threads);
+        for side in ["rust", "c"] {
+            let tasks = tasks(&dir.join(side));
+            let spare = |l: &String| l.starts_with("openat(AT_FDCWD, \"/dev/null\", O_RDONLY)");
+            let first_thread = find(&tasks[0], 0, "clone3(").ok_or("no thread made")?;
+            let before = tasks[0][..first_thread].iter().filter(|l| spare(l)).count();
+            assert_eq!(before, threads, "{side}: spares opened by the main thread");
+            for t in &tasks[1..] {
+                let wait = find(t, 0, "epoll_wait(").unwrap_or(t.len());
+                assert!(
+                    !t[..wait].iter().any(spare),
+                    "{side}: a thread opened a spare of its own"
+                );
+            }
+        }
+        Ok(())
+    });
 }

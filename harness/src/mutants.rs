@@ -321,6 +321,60 @@ pub const MUTANTS: &[Mutant] = &[
             "every_mapped_call_is_made_by_the_lines_it_names",
         ]],
     },
+    Mutant {
+        name: "spares-in-threads",
+        breaks: "the reuseport server's main thread opens the spares in order: threads racing for the lowest descriptor numbered them differently from run to run",
+        edits: &[
+            edit!("src/bin/reuseport_server.c", "\tl->spare = open_spare();\n" => ""),
+            edit!("src/bin/reuseport_server.c", "\tfor (;;) {\n\t\tif (!epoll_pass" => "\tl->spare = open_spare();\n\tfor (;;) {\n\t\tif (!epoll_pass"),
+            edit!("src/bin/reuseport_server.rs", "    *l.spare.get_mut() = open_spare();\n" => ""),
+            edit!("src/bin/reuseport_server.rs", "\n    loop {\n" => "\n    unsafe { *l.spare.get() = open_spare() };\n    loop {\n"),
+        ],
+        tests: &[&[
+            "--test",
+            "strace",
+            "--",
+            "reuseports_spares_are_opened_in_order_by_the_main_thread",
+        ]],
+    },
+    Mutant {
+        name: "randomisation-on",
+        breaks: "the sessions run every program with address-space randomisation off, so that memory a program prints by mistake is the same every run",
+        edits: &[
+            edit!("harness/src/compare/session.rs", "    crate::process::no_randomization(&mut cmd);\n" => ""),
+        ],
+        tests: &[&[
+            "--test",
+            "strace",
+            "--",
+            "sessions_run_with_randomisation_off",
+        ]],
+    },
+    Mutant {
+        name: "dumps-uncut",
+        breaks: "a long string (a dump of memory) shows in a diff as its first bytes and a count, and where two such differ",
+        edits: &[
+            edit!("harness/src/compare/diff.rs", "const LONG: usize = 64;" => "const LONG: usize = usize::MAX;"),
+        ],
+        tests: &[&["-p", "harness", "--lib", "--", "compare::diff"]],
+    },
+    Mutant {
+        name: "negative-size-unnoted",
+        breaks: "a negative int passed as a size (read's -1 written on) gets its note in a diff",
+        edits: &[
+            edit!("harness/src/compare/notes.rs", ".find(|&n| n >= NEGATIVE_INT)" => ".find(|&n| n >= NEGATIVE_INT && n == 0)"),
+        ],
+        tests: &[
+            &[
+                "-p",
+                "harness",
+                "--lib",
+                "--",
+                "a_negative_size_gets_its_note",
+            ],
+            &["--test", "originals", "--", "an_original_against_our_twin"],
+        ],
+    },
 ];
 
 /// What became of a mutant.
