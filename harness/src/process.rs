@@ -640,10 +640,6 @@ pub fn scratch(parent: &Path, name: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// `personality(2)`'s ADDR_NO_RANDOMIZE (linux/personality.h), which the
-/// libc crate does not declare.
-const ADDR_NO_RANDOMIZE: libc::c_ulong = 0x0040000;
-
 /// Makes `cmd` start with address-space randomisation off, as `setarch -R`
 /// does: `personality(2)` in the child before exec, kept across exec and
 /// by every process it makes. Stacks, libraries and the heap then sit at
@@ -656,10 +652,15 @@ pub fn no_randomization(cmd: &mut Command) {
     unsafe {
         cmd.pre_exec(|| {
             let current = libc::personality(0xffff_ffff);
-            if current == -1
-                || libc::personality(current as libc::c_ulong | ADDR_NO_RANDOMIZE) == -1
-            {
-                return Err(std::io::Error::last_os_error());
+            let flag = libc::ADDR_NO_RANDOMIZE as libc::c_ulong;
+            if current == -1 || libc::personality(current as libc::c_ulong | flag) == -1 {
+                let e = std::io::Error::last_os_error();
+                // A container's seccomp filter (Docker's default) allows
+                // personality(2) only a few values, not this one.
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!("personality(ADDR_NO_RANDOMIZE), to turn address-space randomisation off: {e} (a seccomp filter, as a container's, may forbid it)"),
+                ));
             }
             Ok(())
         })

@@ -196,6 +196,7 @@ pub fn line(l: &str, run: &Run) -> String {
     if name == "openat" || name == "unlink" {
         s = mask_temp_name(&s);
     }
+    s = mask_past_the_buffer(&s);
     s = drop_seconds(&s);
     for key in [
         "si_pid=",
@@ -371,6 +372,29 @@ fn mask_first_string(s: &str, with: &str) -> String {
             )
         }
         None => s.to_string(),
+    }
+}
+
+/// The least a negative `int` becomes as a `size_t`: (size_t)INT_MIN.
+pub const NEGATIVE_INT: u64 = u64::MAX - i32::MAX as u64;
+
+/// A call whose last argument, its size, is a negative int cast to a size
+/// (`write(1, buf, 18446744073709551615)`: read's -1 passed on): its
+/// buffer becomes ADDR. strace shows either the memory past the buffer or,
+/// where it cannot read it, the address; what lies there (a stack canary,
+/// pointers mangled with a random key) can differ from run to run even
+/// with address-space randomisation off.
+fn mask_past_the_buffer(s: &str) -> String {
+    let Some((call, _)) = s.rsplit_once(") = ") else {
+        return s.to_string();
+    };
+    let size = call
+        .rsplit_once(", ")
+        .and_then(|(_, n)| n.parse::<u64>().ok());
+    if size.is_some_and(|n| n >= NEGATIVE_INT) {
+        mask_arg(s, 1, "ADDR")
+    } else {
+        s.to_string()
     }
 }
 
@@ -933,5 +957,21 @@ mod tests {
     fn strings_with_quotes_and_hex_escapes_survive() {
         let l = "read(4, \"\\x00\\x01 \\\"0x41\\\"\", 8192) = 8";
         assert_eq!(line(l, &run()), l, "data is data, hex or not");
+    }
+
+    #[test]
+    fn the_memory_past_a_buffer_given_a_negative_size_is_masked() {
+        let run = Run::default();
+        let dump =
+            "write(1, \"\\0\\1garbage\\377\"..., 18446744073709551615) = -1 EFAULT (Bad address)";
+        let addr = "write(1, 0x7ffffffed000, 18446744073709551615) = -1 EFAULT (Bad address)";
+        let want = "write(1, ADDR, 18446744073709551615) = -1 EFAULT (Bad address)";
+        assert_eq!(line(dump, &run), want);
+        assert_eq!(line(addr, &run), want);
+        // A size that is no negative int keeps its data, whatever it holds.
+        let plain = "write(4, \"18446744073709551615\", 20) = 20";
+        assert_eq!(line(plain, &run), plain);
+        let read = "read(4, \"round 0\", 8192) = 7";
+        assert_eq!(line(read, &run), read);
     }
 }

@@ -2,6 +2,8 @@
 //! program (a course's `server.c`, say) and its twins here: each explains
 //! a hunk of the diff from A's lines and B's lines in it.
 
+use super::normalize::NEGATIVE_INT;
+
 /// A note's rule: A's lines, B's lines, whether at start-up; its note, if it applies.
 type Rule = fn(&[String], &[String], bool) -> Option<String>;
 
@@ -187,9 +189,6 @@ fn cut(s: &str) -> String {
     }
 }
 
-/// The least a negative `int` becomes as a `size_t`: (size_t)INT_MIN.
-const NEGATIVE_INT: u64 = u64::MAX - i32::MAX as u64;
-
 /// The first argument of `line` (outside its strings) that is a negative
 /// int passed as a size: `write(1, ADDR, 18446744073709551615)` → (-1,
 /// 18446744073709551615).
@@ -216,13 +215,13 @@ fn minus_one(a: &[String], b: &[String], _: bool) -> Option<String> {
     Some(if value == -1 {
         format!(
             "a length of -1 in {side}: an error return (read's), passed unchecked to {call} as \
-             its size, {size}: the kernel refuses it (EFAULT), and strace shows the memory past \
-             the buffer (up to 8192 bytes) as its data, or its address"
+             its size, {size}: the kernel refuses it (EFAULT); strace shows the memory past \
+             the buffer as its data, or its address, and the comparison masks both as ADDR"
         )
     } else {
         format!(
             "a negative length in {side}: {value}, passed to {call} as its size, {size}: the \
-             kernel refuses it (EFAULT), and strace shows the memory past the buffer as its data"
+             kernel refuses it (EFAULT); the memory past the buffer, or its address, shows as ADDR"
         )
     })
 }

@@ -30,6 +30,9 @@ pub struct Elf {
     pub bytes: Vec<u8>,
     /// Where the program headers are in the file.
     phoff: u64,
+    /// The entry point's address (`e_entry`): `_start`, the C runtime's
+    /// start-up code, linked in from crt1.o without line tables.
+    pub entry: u64,
     pub segments: Vec<Segment>,
     /// Each section's name, file offset, size and flags.
     sections: Vec<(String, u64, u64, u64)>,
@@ -64,6 +67,7 @@ impl Elf {
         if b.get(..6)? != b"\x7fELF\x02\x01" {
             return None;
         }
+        let entry = u64_at(b, 0x18)?;
         let phoff = u64_at(b, 0x20)? as usize;
         let shoff = u64_at(b, 0x28)? as usize;
         let phentsize = u16_at(b, 0x36)? as usize;
@@ -113,9 +117,16 @@ impl Elf {
         Some(Elf {
             bytes,
             phoff: phoff as u64,
+            entry,
             segments,
             sections,
         })
+    }
+
+    /// Whether `addr` lies in the entry point's code, `_start` (a few dozen
+    /// bytes: it calls `__libc_start_main`, which never returns to it).
+    pub fn in_start(&self, addr: u64) -> bool {
+        (self.entry..self.entry + 64).contains(&addr)
     }
 
     /// The address (as the symbol and line tables have it) of the byte at

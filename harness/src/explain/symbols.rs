@@ -253,6 +253,11 @@ impl Symbolizer {
             // Past the innermost frame, each is a return address: the call
             // is the instruction before it.
             let at = if i > 0 { f.offset - 1 } else { f.offset };
+            if r.own.is_empty() && self.elf.address(at).is_some_and(|a| self.elf.in_start(a)) {
+                // `_start`, under main or under the exit after main
+                // returns: the C runtime's, not the program's own code.
+                continue;
+            }
             let sites = self.sites(at, f.symbol.as_deref());
             if r.own.is_empty() && !sites.is_empty() {
                 r.entry = called.map(library_name);
