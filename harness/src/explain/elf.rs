@@ -223,12 +223,14 @@ mod tests {
         let elf = Elf {
             bytes: vec![0; 0x2000],
             phoff: 0x40,
+            entry: 0x1090,
             segments: vec![seg(0, 0, 0x108c), seg(0x1090, 0x2090, 0x7b0)],
             sections: Vec::new(),
         };
         assert_eq!(elf.address(0x14ab), Some(0x24ab));
         assert_eq!(elf.address(0x10), Some(0x10));
         assert_eq!(elf.address(0x9000), None);
+        assert!(elf.in_start(0x10b0) && !elf.in_start(0x108f) && !elf.in_start(0x10d0));
         assert!(elf.needs_aligning());
         // Its code's page is the file's first, with the program headers.
         let client = Elf {
