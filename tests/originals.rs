@@ -247,9 +247,89 @@ fn an_original_against_our_twin_is_a_readable_diff() {
                     return Err(format!("no write({fd}) of -1 bytes beside {at}:\n{report}"));
                 }
             }
+            as_the_chapter_shows(report, port)?;
         }
         Ok(())
     });
+}
+
+/// A line of a diff as the strace chapter's excerpt and a run on another
+/// port can both give it: the port (and, on the banner's line, every
+/// number, whose length it sets) masked, pids masked, spaces folded.
+fn comparable(line: &str, port: &str) -> String {
+    let mut l = String::new();
+    let mut rest = &line.replace(port, "PORT")[..];
+    while let Some(i) = rest.find("pid ") {
+        l.push_str(&rest[..i + 4]);
+        rest = &rest[i + 4..];
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits > 0 {
+            l.push_str("PID");
+            rest = &rest[digits..];
+        }
+    }
+    l.push_str(rest);
+    // A call cut short (`…`) after the port cuts where the port's length
+    // leaves it.
+    let mut cut = String::new();
+    let mut rest = &l[..];
+    while let Some(i) = rest.find("PORT") {
+        let after = &rest[i + 4..];
+        cut.push_str(&rest[..i + 4]);
+        rest = match after.find('…').filter(|&e| !after[..e].contains("PORT")) {
+            Some(e) if after[..e].len() <= 24 => {
+                cut.push('…');
+                &after[e + '…'.len_utf8()..]
+            }
+            _ => after,
+        };
+    }
+    cut.push_str(rest);
+    l = cut;
+    if l.contains("0.0.0.0:PORT") {
+        l = l
+            .chars()
+            .map(|c| if c.is_ascii_digit() { 'N' } else { c })
+            .collect();
+    }
+    l.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// docs/strace.md's excerpt of `make compare-pair` for server.c against
+/// the process server (on port 8000) stands in `report`, line after line,
+/// in order (what it leaves out aside, and where the traces are).
+fn as_the_chapter_shows(report: &str, port: u16) -> Result<()> {
+    const COMMAND: &str = "$ make compare-pair A=target/server B=target/release/process_server MODEL=process PORT=8000";
+    let quoted = harness::testing::doc_block("strace.md", COMMAND);
+    let printed: Vec<String> = report
+        .lines()
+        .map(|l| comparable(l, &port.to_string()))
+        .collect();
+    let mut from = 0;
+    let mut shown = 0;
+    for q in &quoted {
+        let skip = ["...", "(cut here)", ""].contains(&q.as_str())
+            || q.starts_with("  A: ")
+            || q.starts_with("  B: ")
+            || q == harness::compare::HEADER;
+        if skip {
+            continue;
+        }
+        let q = comparable(q, "8000");
+        match printed[from..].iter().position(|p| *p == q) {
+            Some(i) => from += i + 1,
+            None => {
+                return Err(format!(
+                    "docs/strace.md quotes {q:?}, not printed (in order) in:\n{report}"
+                ));
+            }
+        }
+        shown += 1;
+    }
+    if shown < 40 {
+        return Err(format!("the chapter's excerpt holds {shown} lines"));
+    }
+    Ok(())
 }
 
 /// On a terminal, printf is line-buffered: the original's banner and each
