@@ -145,15 +145,32 @@ fn an_original_compared_with_itself_is_identical_three_times() {
     each_original("itself", |o, port, out| {
         let exe = build(o.source, port, out);
         let mut runs = Vec::new();
+        let mut verdicts = Vec::new();
         for run in ["first", "second", "third"] {
             let outcome = pair(o.model, &exe, &exe, port, &out.join(run))?;
             if !outcome.identical {
                 return Err(format!("{run} run: {}", outcome.report));
             }
+            verdicts.push(outcome.report.lines().next().unwrap_or("").to_string());
             runs.push(norm_tasks(&outcome.traces[0]));
         }
         if runs.iter().any(|r| *r != runs[0]) {
             return Err("a later run made other calls than the first".into());
+        }
+        if o.source == "mul_thread.c" {
+            // The count of tasks and lines docs/strace.md quotes for it.
+            let quoted = harness::testing::doc_block(
+                "strace.md",
+                "$ target/release/trace_compare --model thread --port 8000 target/mul_thread target/mul_thread",
+            );
+            let counts = |v: &str| {
+                let v = v.split(';').next().unwrap_or("");
+                v.split(", ").skip(1).take(2).collect::<Vec<_>>().join(", ")
+            };
+            let (q, got) = (counts(&quoted[1]), counts(&verdicts[0]));
+            if q != got || q.is_empty() {
+                return Err(format!("docs/strace.md quotes {q:?}, the run says {got:?}"));
+            }
         }
         Ok(())
     });
