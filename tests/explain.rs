@@ -1173,8 +1173,9 @@ fn pids_masked(line: &str) -> String {
 }
 
 /// The process server's excerpts docs/explain.md quotes from `make
-/// explain-process` in a terminal 100 columns wide (its first three text
-/// blocks) stand, line after line, in what the tool prints today.
+/// explain-process` in a terminal 100 columns wide (its three blocks
+/// marked `quoted: make explain-process: …`) stand, line after line, in
+/// what the tool prints today.
 #[test]
 fn the_chapter_quotes_make_explain_as_it_prints() {
     let e = explained("process_server");
@@ -1187,23 +1188,12 @@ fn the_chapter_quotes_make_explain_as_it_prints() {
         .lines()
         .map(pids_masked)
         .collect();
-    let page =
-        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/explain.md")).unwrap();
-    let blocks: Vec<Vec<String>> = page
-        .split("```text\n")
-        .skip(1)
-        .take(3)
-        .map(|b| {
-            b.split("```")
-                .next()
-                .unwrap()
-                .lines()
-                .map(pids_masked)
-                .collect()
-        })
-        .collect();
-    assert_eq!(blocks.len(), 3);
-    for block in blocks {
+    for name in ["task 1", "task 0", "SIGCHLD"] {
+        let marker = format!("<!-- quoted: make explain-process: {name} -->");
+        let block: Vec<String> = harness::testing::doc_block("explain.md", &marker)
+            .iter()
+            .map(|l| pids_masked(l))
+            .collect();
         assert!(block.len() >= 4, "{block:?}");
         assert!(
             printed.windows(block.len()).any(|w| w == block),

@@ -153,10 +153,11 @@ fn the_chapter_counts_and_names_the_verdicts_as_the_tool_does() {
 /// after four spaces aside) stands in `main`, the normalised main task,
 /// line after line.
 fn session_as_quoted(main: &[String]) -> Result<()> {
-    let quoted: Vec<String> = harness::testing::doc_block("uring.md", "connection is accepted:")
-        .iter()
-        .map(|l| l.split_once("    ").map_or(l.as_str(), |x| x.0).to_string())
-        .collect();
+    let quoted: Vec<String> =
+        harness::testing::doc_block("uring.md", "<!-- quoted: the io_uring server's session -->")
+            .iter()
+            .map(|l| l.split_once("    ").map_or(l.as_str(), |x| x.0).to_string())
+            .collect();
     if quoted.len() < 5 || !main.windows(quoted.len()).any(|w| w == quoted) {
         return Err(format!(
             "docs/uring.md quotes\n{}\nwhich its session does not make",

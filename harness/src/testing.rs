@@ -122,7 +122,8 @@ macro_rules! twin_tests {
 
 /// The lines of the fenced block in `docs/PAGE` (a path under docs/) that
 /// follow the line `opening`: a line inside it (`$ make compare`, say), or
-/// the line just before its fence. What the chapter quotes of a tool, for
+/// the line just before its fence, best a marker that the page does not
+/// show (`<!-- quoted: NAME -->`), which rewrapping the prose cannot break. What the chapter quotes of a tool, for
 /// a test to hold against the tool's output. Fails the test when the page
 /// or the line is not there.
 pub fn doc_block(page: &str, opening: &str) -> Vec<String> {
