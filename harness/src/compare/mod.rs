@@ -40,6 +40,8 @@ pub struct Job {
     /// The folders A's traces and B's go in: `rust` and `c` for the twins,
     /// named after the executables for a pair (see [`side_names`]).
     pub sides: [String; 2],
+    /// Made by [`Job::pair`]: two executables a user chose, not twins.
+    pub pair: bool,
 }
 
 impl Job {
@@ -53,6 +55,7 @@ impl Job {
             server: crate::exe("process_server", Twin::Rust),
             port: None,
             sides: ["rust".to_string(), "c".to_string()],
+            pair: false,
         }
     }
 
@@ -63,13 +66,9 @@ impl Job {
             a: a.to_path_buf(),
             b: b.to_path_buf(),
             sides: side_names(a, b),
+            pair: true,
             ..Job::twins(program, None)
         }
-    }
-
-    /// Whether the two are not the twins' folders: a pair's.
-    fn is_pair(&self) -> bool {
-        self.sides != ["rust", "c"]
     }
 
     /// "NAME" or "NAME under FAULT".
@@ -207,7 +206,7 @@ fn run_once(job: &Job, dir: &Path) -> Result<Outcome> {
         identical &= same;
         report.push_str(&text);
     }
-    if identical && job.is_pair() {
+    if identical && job.pair {
         report.push_str(&folders(job, dir));
     }
     Ok(Outcome {
@@ -388,11 +387,8 @@ fn source_line(
     entry: &crate::explain::stack::Entry,
     sym: Option<&crate::explain::symbols::Symbolizer>,
 ) -> Option<String> {
-    let own = sym?.resolve(&entry.frames).own;
-    own.iter()
-        .find(|s| !s.in_wrappers())
-        .or(own.first())
-        .map(|s| s.short())
+    let resolved = sym?.resolve(&entry.frames);
+    resolved.shown().map(|(_, s)| s.short())
 }
 
 /// Matches each task of `a` with an identical task of `b`; the verdict,
@@ -632,7 +628,7 @@ mod tests {
             Path::new("x/s"),
             Path::new("t"),
         );
-        assert!(job.is_pair());
-        assert!(!Job::twins(crate::program("process").unwrap(), None).is_pair());
+        assert!(job.pair);
+        assert!(!Job::twins(crate::program("process").unwrap(), None).pair);
     }
 }

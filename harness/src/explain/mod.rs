@@ -65,8 +65,7 @@ impl Call {
     /// `echo_upper → printf` where it called the library itself.
     pub fn site(&self) -> Option<(&Site, String)> {
         let own = &self.at.own;
-        let i = own.iter().position(|s| !s.in_wrappers()).unwrap_or(0);
-        let site = own.get(i)?;
+        let (i, site) = self.at.shown()?;
         let callee = match i {
             0 => self.at.entry.clone(),
             _ => Some(own[i - 1].name().to_string()),

@@ -125,6 +125,15 @@ pub struct Resolved {
 }
 
 impl Resolved {
+    /// The line worth showing for the call: the innermost of the program's
+    /// own code outside the error-checking wrappers (which only pass a
+    /// call on), or the innermost if all are wrappers; and its place in
+    /// [`own`](Self::own).
+    pub fn shown(&self) -> Option<(usize, &Site)> {
+        let i = self.own.iter().position(|s| !s.in_wrappers()).unwrap_or(0);
+        Some((i, self.own.get(i)?))
+    }
+
     /// The innermost function of the program's own code that made the
     /// call; [`MERGED`] where the compiler merged calls from several lines
     /// into one instruction (line 0: LLVM drops the inlined frames there),
