@@ -208,25 +208,33 @@ fn ctrl_c_ends_a_run_target_quietly() {
     }
 }
 
+/// `make strace-NAME` on a free port, its program's output to a folder of
+/// the test's own, once the server's first line is there: the run, the
+/// server's executable, the file of its output, and the port.
+fn strace_target(name: &str) -> (Running, PathBuf, PathBuf, u16) {
+    let out_dir = tmp(&format!("strace-{name}"));
+    let port = free_port();
+    let exe = rust_dir().join(harness::program(name).unwrap().name);
+    let mut cmd = make(&[&format!("strace-{name}")]);
+    cmd.arg(format!("PORT={port}"))
+        .arg(format!("STRACE_OUT={}", out_dir.display()));
+    let run = Running::spawn(cmd, &exe, Output::Capture, None).unwrap();
+    let file = out_dir.join(format!("{name}.out"));
+    let first = format!("listening on 0.0.0.0:{port}\n");
+    let printed = || fs::read_to_string(&file).unwrap_or_default();
+    wait_until("the server's first line", || printed() == first)
+        .unwrap_or_else(|e| panic!("{e}: {:?} {}", printed(), run.stderr()));
+    (run, exe, file, port)
+}
+
 /// `make strace-process`: strace's lines on stderr, whole; the server's
 /// own output, stdout and stderr, in STRACE_OUT/process.out, as the first
 /// line says. A client that resets makes the server's child print an
 /// error: that too stays out of strace's lines.
 #[test]
 fn strace_keeps_the_programs_output_out_of_its_lines() {
-    let out_dir = tmp("strace");
-    let port = free_port();
-    let exe = rust_dir().join("process_server");
-    let mut cmd = make(&["strace-process"]);
-    cmd.arg(format!("PORT={port}"))
-        .arg(format!("STRACE_OUT={}", out_dir.display()));
-    let run = Running::spawn(cmd, &exe, Output::Capture, None).unwrap();
-    let file = out_dir.join("process.out");
+    let (run, exe, file, port) = strace_target("process");
     let printed = || fs::read_to_string(&file).unwrap_or_default();
-    wait_until("the server's first line", || {
-        printed() == format!("listening on 0.0.0.0:{port}\n")
-    })
-    .unwrap_or_else(|e| panic!("{e}: {:?} {}", printed(), run.stderr()));
     let mut conn = harness::client::Conn::to(port).unwrap();
     conn.check(b"hello\n").unwrap();
     conn.finish().unwrap();
@@ -459,18 +467,9 @@ fn asleep_runs_joined(calls: &[String]) -> Option<Vec<String>> {
 #[test]
 fn strace_uring_shows_what_its_chapter_quotes() {
     let quoted = harness::testing::doc_block("uring.md", "$ make strace-uring");
-    let out_dir = tmp("strace-uring");
-    let port = free_port();
-    let exe = rust_dir().join("uring_server");
-    let mut cmd = make(&["strace-uring"]);
-    cmd.arg(format!("PORT={port}"))
-        .arg(format!("STRACE_OUT={}", out_dir.display()));
-    let run = Running::spawn(cmd, &exe, Output::Capture, None).unwrap();
-    let file = out_dir.join("uring.out");
+    let (run, exe, file, port) = strace_target("uring");
     let printed = || fs::read_to_string(&file).unwrap_or_default();
     let lines = |n: usize| printed().lines().count() == n;
-    wait_until("the server's first line", || lines(1))
-        .unwrap_or_else(|e| panic!("{e}: {:?} {}", printed(), run.stderr()));
     let server = descendant(run.pid, &exe).expect("the server under strace");
     // Each line's send submitted, its stdout lines written, and the
     // server asleep again.
