@@ -14,11 +14,14 @@ const NAME: &str = "pool_server";
 /// Starts the pool server with `threads` workers, behind `wrapper` if any.
 fn start(twin: Twin, threads: &str, wrapper: &[&str]) -> Result<Server> {
     let exe = exe(NAME, twin);
-    let mut cmd = Command::new(wrapper.first().copied().unwrap_or(exe.to_str().unwrap()));
-    if !wrapper.is_empty() {
-        cmd.args(&wrapper[1..]).arg(&exe);
-    }
-    Server::start_with_args(NAME, cmd, &exe, free_port(), &[threads])
+    let make_cmd = || {
+        let mut cmd = Command::new(wrapper.first().copied().unwrap_or(exe.to_str().unwrap()));
+        if !wrapper.is_empty() {
+            cmd.args(&wrapper[1..]).arg(&exe);
+        }
+        cmd
+    };
+    Server::start_fresh(NAME, make_cmd, &exe, &[threads])
 }
 
 /// The sockets each epoll set of `pid` watches, by the epoll descriptor:

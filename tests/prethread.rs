@@ -306,7 +306,7 @@ fn a_full_queue_makes_the_main_thread_wait(twin: Twin) -> Result<()> {
     const QSIZE: usize = 32;
     let name = "prethread_queue_server";
     let exe = harness::exe(name, twin);
-    let server = Server::start_with_args(name, Command::new(&exe), &exe, free_port(), &["1"])?;
+    let server = Server::start_fresh(name, || Command::new(&exe), &exe, &["1"])?;
     let mut first = server.connect()?;
     first.check(b"first, served at once\n")?;
     let mut waiting = Vec::new();

@@ -393,7 +393,11 @@ impl Server {
     /// Starts `make_cmd()` (server `name`, `exe`, or a wrapper around it)
     /// on a free port, with `args` after it; on another, if something took
     /// that one meanwhile.
-    fn start_fresh(
+    /// Starts server `name` (`exe`, run by the command `make_cmd` makes:
+    /// the executable, or a wrapper around it) on a free port, with `args`
+    /// after the port. A port free a moment ago may be taken by another
+    /// program before the server binds it: then again, on another port.
+    pub fn start_fresh(
         name: &str,
         make_cmd: impl Fn() -> Command,
         exe: &Path,

@@ -157,7 +157,7 @@ fn start_children(
     call: Call,
 ) -> Result<Server> {
     let exe = harness::exe(name, twin);
-    let cmd = match traced {
+    let make_cmd = || match traced {
         Some((trace, calls)) => {
             let mut cmd = Command::new("strace");
             cmd.args(["-f", "-qq", "-e", &format!("trace={calls}"), "-o"])
@@ -167,7 +167,7 @@ fn start_children(
         }
         None => Command::new(&exe),
     };
-    let server = Server::start_with_args(name, cmd, &exe, harness::process::free_port(), args)?;
+    let server = Server::start_fresh(name, make_cmd, &exe, args)?;
     children_wait(&server, n, call)?;
     Ok(server)
 }
@@ -345,9 +345,12 @@ fn prethread_design(
 ) -> Result<()> {
     let trace = dir.join(name);
     let exe = harness::exe(name, twin);
-    let mut cmd = Command::new("strace");
-    cmd.args(["-f", "-qq", "-o"]).arg(&trace).arg(&exe);
-    let server = Server::start_with_args(name, cmd, &exe, harness::process::free_port(), &["4"])?;
+    let make_cmd = || {
+        let mut cmd = Command::new("strace");
+        cmd.args(["-f", "-qq", "-o"]).arg(&trace).arg(&exe);
+        cmd
+    };
+    let server = Server::start_fresh(name, make_cmd, &exe, &["4"])?;
     let text = || std::fs::read_to_string(&trace).unwrap_or_default();
     wait_until("four threads made", || {
         threads_made(&text(), server.pid).len() == 4
