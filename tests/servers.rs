@@ -1,7 +1,7 @@
 //! Stories every server of the table must get through, Rust and C.
 
 use harness::client::{at_once, mask_ports, talk};
-use harness::process::{Server, free_port, wait_until};
+use harness::process::{Server, wait_until};
 use harness::testing::{all, each_server};
 use harness::{Result, Twin};
 
@@ -68,10 +68,21 @@ fn restart_on_same_port(name: &str, twin: Twin) -> Result<()> {
 /// The same session gives the same stdout from the Rust program and its C
 /// twin, but for the clients' ephemeral ports.
 fn stdout_same_as_twin(name: &str, _: Twin) -> Result<()> {
-    let port = free_port();
+    let mut port = None;
     let mut outputs = Vec::new();
     for twin in Twin::BOTH {
-        let server = Server::start_on(name, twin, port)?;
+        // The first on a free port (another, should it be taken before the
+        // server binds it), the second on the same port once it is free.
+        let server = match port {
+            None => Server::start(name, twin)?,
+            Some(p) => {
+                wait_until("nothing listening on the port", || {
+                    !harness::procfs::port_listened(p)
+                })?;
+                Server::start_on(name, twin, p)?
+            }
+        };
+        port = Some(server.port);
         for (i, text) in ["hello\n", "Mixed Case 123 \u{e9}\n"].iter().enumerate() {
             let mut conn = server.connect()?;
             conn.check(text.as_bytes())?;

@@ -134,7 +134,7 @@ pub fn task_kept(raw: &str, run: &Run) -> (Vec<String>, Vec<bool>) {
             }
             continue;
         }
-        let dropped = is_join_wait(s, run) || is_tempname_redraw(s, masked.get(i + 1));
+        let dropped = is_join_wait(s, run) || is_tempname_redraw(s, &masked[i + 1..]);
         kept.push(!dropped);
         if !dropped {
             out.push(s.clone());
@@ -157,13 +157,18 @@ fn is_join_wait(s: &str, run: &Run) -> bool {
 /// A getrandom(2) just before mkstemp(3)'s open: glibc draws the name's
 /// random letters from the clock first, and from getrandom only when that
 /// draw falls in the range that would favour some letters (about one time
-/// in 22), so the call comes and goes from run to run.
-fn is_tempname_redraw(s: &str, next: Option<&String>) -> bool {
-    s.starts_with("getrandom(RANDOM, 8, GRND_NONBLOCK) = 8")
-        && next.is_some_and(|n| {
-            n.starts_with("openat(AT_FDCWD, \"/tmp/")
-                && n.contains(".XXXXXX\", O_RDWR|O_CREAT|O_EXCL")
-        })
+/// in 22), and again while the new draw does (one time in 22 of those), so
+/// the calls come and go from run to run. `rest`: the lines after `s`.
+fn is_tempname_redraw(s: &str, rest: &[String]) -> bool {
+    const REDRAW: &str = "getrandom(RANDOM, 8, GRND_NONBLOCK) = 8";
+    s.starts_with(REDRAW)
+        && rest
+            .iter()
+            .find(|n| !n.starts_with(REDRAW))
+            .is_some_and(|n| {
+                n.starts_with("openat(AT_FDCWD, \"/tmp/")
+                    && n.contains(".XXXXXX\", O_RDWR|O_CREAT|O_EXCL")
+            })
 }
 
 /// One line, masked.
@@ -778,7 +783,13 @@ mod tests {
         let elsewhere = "openat(AT_FDCWD, \"/etc/hosts\", O_RDONLY|O_CLOEXEC) = 4\n";
         let r = run();
         assert_eq!(task(&format!("{draw}{open}"), &r), task(open, &r));
+        // Drawn again, the new draw unfair too: both dropped.
+        assert_eq!(task(&format!("{draw}{draw}{open}"), &r), task(open, &r));
         assert_ne!(task(&format!("{draw}{elsewhere}"), &r), task(elsewhere, &r));
+        assert_ne!(
+            task(&format!("{draw}{draw}{elsewhere}"), &r),
+            task(elsewhere, &r)
+        );
         assert_ne!(task(&format!("{open}{draw}"), &r), task(open, &r));
         // Another file in /tmp, not made by mkstemp: the draw is kept.
         let tmp = "openat(AT_FDCWD, \"/tmp/notes\", O_RDONLY) = 4\n";
