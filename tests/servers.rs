@@ -133,3 +133,28 @@ fn stdout_same_as_twin_every_server() {
         }
     });
 }
+
+/// A server that does not settle says what its tasks wait on: a task in
+/// `read` names its descriptor, both ports, the TCP state, the bytes
+/// unread and the state of the client's end (gone, for a connection no
+/// client holds).
+#[test]
+fn a_task_in_read_is_described_with_both_ends() {
+    let run = || -> Result<()> {
+        let server = Server::start("iterative_server", Twin::Rust)?;
+        let mut conn = server.connect()?;
+        conn.check(b"hello\n")?;
+        server.serving(1)?;
+        let client_port = conn.0.local_addr().map_err(|e| e.to_string())?.port();
+        let said = harness::model::describe(server.pid);
+        let want = format!(
+            "TCP :{} from :{client_port}, ESTABLISHED, 0 bytes unread, its client's end ESTABLISHED",
+            server.port
+        );
+        if !said.contains(&want) {
+            return Err(format!("{said:?} does not say {want:?}"));
+        }
+        conn.finish()
+    };
+    run().unwrap();
+}

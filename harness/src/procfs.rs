@@ -300,7 +300,8 @@ pub fn listen_ports(pid: i32) -> Vec<u16> {
 }
 
 /// What task `tid` of `pid`, blocked in a call on a descriptor (`read`),
-/// waits on: `fd 5: TCP :8000 from :41234, ESTABLISHED, 0 bytes unread`,
+/// waits on: `fd 5: TCP :8000 from :41234, ESTABLISHED, 0 bytes unread,
+/// its client's end FIN_WAIT2`,
 /// or what the descriptor is; None while it runs.
 pub fn waits_on(pid: i32, tid: i32) -> Option<String> {
     let args = fs::read_to_string(format!("/proc/{pid}/task/{tid}/syscall")).ok()?;
@@ -322,19 +323,31 @@ pub fn waits_on(pid: i32, tid: i32) -> Option<String> {
         "LISTEN",
         "CLOSING",
     ];
-    let socket = tcp_sockets()
-        .into_iter()
-        .find(|s| target == format!("socket:[{}]", s.inode));
-    Some(match socket {
-        Some(s) => format!(
-            "fd {fd}: TCP :{} from :{}, {}, {} bytes unread",
-            s.port,
-            s.peer,
-            STATES.get(s.state as usize).unwrap_or(&"?"),
-            s.unread
-        ),
-        None => format!("fd {fd}: {target}"),
-    })
+    let sockets = tcp_sockets();
+    let state = |s: &TcpSocket| *STATES.get(s.state as usize).unwrap_or(&"?");
+    let Some(s) = sockets
+        .iter()
+        .find(|s| target == format!("socket:[{}]", s.inode))
+    else {
+        return Some(format!("fd {fd}: {target}"));
+    };
+    // On loopback the client's end is in the same table: a server end
+    // whose client end is gone or in TIME_WAIT is a connection no client
+    // holds (a SYN cookie's late ACK can make one).
+    let client = match sockets
+        .iter()
+        .find(|c| c.port == s.peer && c.peer == s.port)
+    {
+        Some(c) => format!("its client's end {}", state(c)),
+        None => "no client end on this host".to_string(),
+    };
+    Some(format!(
+        "fd {fd}: TCP :{} from :{}, {}, {} bytes unread, {client}",
+        s.port,
+        s.peer,
+        state(s),
+        s.unread
+    ))
 }
 
 /// Whether any socket, whoever's, listens on `port`.
