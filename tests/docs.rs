@@ -195,7 +195,7 @@ fn the_link_checker_finds_broken_links() {
     );
     assert!(broken(readme, "docs/nowhere.md", &pages).is_some());
     assert!(broken(readme, "docs/lessons.md#nowhere", &pages).is_some());
-    assert!(broken(Path::new("docs/seeds.md"), "../../outside", &pages).is_some());
+    assert!(broken(Path::new("docs/per-connection.md"), "../../outside", &pages).is_some());
     assert_eq!(
         links("a [b](c.md) `[d](e.md)` ![f](g.svg)\n```\n[h](i.md)\n```\n"),
         ["c.md", "g.svg"]
@@ -277,4 +277,16 @@ fn every_chapter_is_listed_and_reads_as_a_lesson() {
         );
     }
     assert_eq!(listed.len(), chapters.len(), "{listed:?}");
+}
+
+/// The pages name programs by what they are: no word a reader cannot know
+/// for where the project came from.
+#[test]
+fn no_page_speaks_of_seeds() {
+    let said: Vec<String> = pages()
+        .iter()
+        .filter(|(_, text)| text.to_lowercase().contains("seeds"))
+        .map(|(path, _)| path.display().to_string())
+        .collect();
+    assert!(said.is_empty(), "\"seeds\" in {said:?}");
 }
