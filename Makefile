@@ -14,33 +14,53 @@ export PORT HOST
 RUST := target/release
 C := target/c
 
-# The programs, from the table (src/programs.rs): each row's short name and
-# executable, `short:name`, the test drivers left out. The demos, from the
-# demo tool's own list.
-PROGRAM_ROWS := $(shell awk -F '"' '/^        name: / { n = $$2 } /^        short: / { s = $$2 } \
-	/^        kind: / { if ($$0 !~ /Driver/) print s ":" n }' src/programs.rs)
+.DEFAULT_GOAL := help
+
+# The table of programs, from the programs crate's own binary (built in a
+# second, unoptimised), as make variables in target/programs.mk (in
+# CARGO_TARGET_DIR if set): each program's short name and executable,
+# `short:name`, the test drivers left out (PROGRAM_ROWS); the demos
+# (DEMO_NAMES, DEMO_ALIASES). make remakes it when the crate changes, and
+# then reads this file again.
+TARGET := $(or $(CARGO_TARGET_DIR),target)
+TABLE := $(TARGET)/debug/programs
+TABLE_MK := $(TARGET)/programs.mk
+ifneq ($(MAKECMDGOALS),clean)
+include $(TABLE_MK)
+endif
+TABLE_SOURCES := $(wildcard programs/Cargo.toml programs/src/*)
+$(TABLE): $(TABLE_SOURCES)
+	@$(CARGO) build --quiet -p programs && touch $@
+$(TABLE_MK): $(TABLE)
+	@$(TABLE) make > $@.$$$$ && mv -f $@.$$$$ $@
 PROGRAM_NAMES := $(foreach r,$(PROGRAM_ROWS),$(firstword $(subst :, ,$(r))))
-DEMO_NAMES := $(strip $(shell sed -n '/^const DEMOS:/,/\];/p' harness/src/bin/demo.rs | grep -o '"[^"]*"' | tr -d '"' | tr '\n' ' '))
+PROGRAM_EXES := $(foreach r,$(PROGRAM_ROWS),$(lastword $(subst :, ,$(r))))
 # The executable of program $(1): process_server for process.
 exe = $(lastword $(subst :, ,$(filter $(1):%,$(PROGRAM_ROWS))))
 
 # An unknown NAME in run-NAME, run-NAME-c, strace-NAME, demo-NAME or
-# explain-NAME stops make here, before it builds anything, with the list.
+# explain-NAME stops make here, before it builds anything, with the list
+# and the closest name. (Not while target/programs.mk is missing or older
+# than the crate: make makes it, and reads this file again.)
 stem = $(patsubst %-c,%,$(patsubst $(1)-%,%,$(2)))
 unknown = $(strip $(foreach g,$(MAKECMDGOALS),\
 	$(if $(filter run-% strace-%,$(g)),$(if $(filter $(call stem,$(firstword $(subst -, ,$(g))),$(g)),$(PROGRAM_NAMES)),,$(g)),\
 	$(if $(filter explain-%,$(g)),$(if $(filter $(patsubst explain-%,%,$(g)),$(PROGRAM_NAMES)),,$(g)),\
-	$(if $(filter demo-%,$(g)),$(if $(filter $(call stem,demo,$(g)),$(DEMO_NAMES) zombies),,$(g)))))))
+	$(if $(filter demo-%,$(g)),$(if $(filter $(call stem,demo,$(g)),$(DEMO_NAMES) $(DEMO_ALIASES)),,$(g)))))))
+ifneq ($(PROGRAM_ROWS),)
+ifeq ($(shell find $(TABLE_SOURCES) -newer $(TABLE_MK) 2>/dev/null),)
 ifneq ($(unknown),)
 bad := $(firstword $(unknown))
 ifneq ($(filter demo-%,$(bad)),)
-$(shell echo 'no demo "$(call stem,demo,$(bad))" for make $(bad); the demos, each named after its program: $(DEMO_NAMES)' >&2)
+$(shell $(TABLE) unknown-demo '$(call stem,demo,$(bad))' '$(bad)' >&2)
+else ifneq ($(filter explain-%,$(bad)),)
+$(shell $(TABLE) unknown '$(patsubst explain-%,%,$(bad))' '$(bad)' >&2)
 else
-$(shell { echo 'no program "$(call stem,$(firstword $(subst -, ,$(bad))),$(bad))" for make $(bad); the programs:'; \
-	awk -F '"' '/^        short: / { s = $$2 } /^        about: / { a = $$2 } \
-	/^        kind: / && !/Driver/ { printf "  %-10s %s\n", s, a }' src/programs.rs; } >&2)
+$(shell $(TABLE) unknown '$(call stem,$(firstword $(subst -, ,$(bad))),$(bad))' '$(bad)' >&2)
 endif
 $(error make $(bad): stopped before building anything)
+endif
+endif
 endif
 
 # Ctrl-C reaches make, the recipe's shell and the program at once. The shell
@@ -73,10 +93,9 @@ strace = mkdir -p $(STRACE_OUT) && f=$(STRACE_OUT)/$(2).trace && rm -f $$f && mk
 
 help: ## List the targets and the programs
 	@echo "Targets:"
-	@awk -F ':.*## ' '/^[a-z%-]+:.*## / { printf "  %-18s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@awk -F ':.*## ' '/^[a-z%-]+:.*## / { printf "  %-18s %s\n", $$1, $$2 }' $(firstword $(MAKEFILE_LIST))
 	@echo "Programs (NAME for run-NAME, strace-NAME, explain-NAME; a -c suffix runs the C twin):"
-	@awk -F '"' '/^        short: / { s = $$2 } /^        about: / { a = $$2 } \
-		/^        kind: / && !/Driver/ { printf "  %-18s %s\n", s, a }' src/programs.rs
+	@$(TABLE) help
 	@echo "Demos (demo-NAME, demo-NAME-c): $(DEMO_NAMES)"
 	@echo "Variables:"
 	@echo "  PORT=$(PORT) HOST=$(HOST)   override the defaults, e.g. make run-thread PORT=9000"
@@ -91,7 +110,7 @@ help: ## List the targets and the programs
 programs: ## Build only the programs: the Rust ones in target/release, the C twins in target/c
 	@json=$$($(CARGO) build --release -p concserv --bins --message-format=json-render-diagnostics) || exit; \
 	dir=$$(printf '%s\n' "$$json" | sed -n 's/.*\["C_TWIN_DIR","\([^"]*\)"\].*/\1/p' | tail -n 1); \
-	[ -d "$$dir" ] || { echo "make programs: cargo did not say where build.rs put the C twins" >&2; exit 1; }; \
+	[ -d "$$dir" ] || { echo "make programs: cargo did not say where the build script put the C twins" >&2; exit 1; }; \
 	mkdir -p $(C) && cp -f "$$dir"/* $(C)/
 
 build: programs ## Build the Rust programs and tools (target/release) and the C twins (target/c)
@@ -153,7 +172,7 @@ demo-%-c: programs ## The lesson of demo-NAME, on the C twin
 	@$(CARGO) build --release --quiet -p harness --bin demo
 	$(RUST)/demo $* --c
 
-demo-%: programs ## Show a lesson as it happens: demo-iterative, demo-zombie, demo-sigign, demo-reaper, demo-prefork, demo-herd, demo-herd-exclusive, demo-prethread
+demo-%: programs ## Show a lesson as it happens: demo-zombie, and each demo listed below
 	@$(CARGO) build --release --quiet -p harness --bin demo
 	$(RUST)/demo $*
 

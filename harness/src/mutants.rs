@@ -308,7 +308,7 @@ pub const MUTANTS: &[Mutant] = &[
         name: "calls-merged",
         breaks: "each call at its own line: the compilers merge none (build flags), and explain names the line that made it",
         edits: &[
-            edit!("src/programs.rs", "    \"-fno-crossjumping\",\n    \"-fno-optimize-sibling-calls\",\n" => ""),
+            edit!("programs/src/lib.rs", "    \"-fno-crossjumping\",\n    \"-fno-optimize-sibling-calls\",\n" => ""),
             // Set back to LLVM's defaults rather than removed: cargo joins
             // the rustflags of the scratch copy's config to those of the
             // work tree's (its ancestor), the copy's last, and the last wins.
