@@ -14,6 +14,34 @@ export PORT HOST
 RUST := target/release
 C := target/c
 
+# A newcomer's `make run-process 9000` or `make run-process port=9000`:
+# make would take the number for a goal and `port` for a variable no one
+# reads, and start on 8000. Each stops make here with a one-line hint,
+# before anything is built or run. The variables are upper case.
+comma := ,
+say = $(shell printf '%s\n' '$(subst ','\'',$(1))' >&2)
+LOWER := a b c d e f g h i j k l m n o p q r s t u v w x y z
+UPPER := A B C D E F G H I J K L M N O P Q R S T U V W X Y Z
+# $(1) with each letter of the list $(2) replaced by the one of $(3).
+tr = $(if $(2),$(call tr,$(subst $(firstword $(2)),$(firstword $(3)),$(1)),$(wordlist 2,26,$(2)),$(wordlist 2,26,$(3))),$(1))
+nodigits = $(subst 0,,$(subst 1,,$(subst 2,,$(subst 3,,$(subst 4,,$(subst 5,,$(subst 6,,$(subst 7,,$(subst 8,,$(subst 9,,$(1)))))))))))
+NUMBER_GOALS := $(strip $(foreach g,$(MAKECMDGOALS),$(if $(call nodigits,$(g)),,$(g))))
+LOWER_VARS := $(strip $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),\
+	$(if $(filter $(v),$(call tr,$(v),$(UPPER),$(LOWER))),$(if $(call nodigits,$(subst _,,$(v))),$(v))))))
+OTHER_GOALS := $(filter-out $(NUMBER_GOALS),$(MAKECMDGOALS))
+quoted = $(if $(word 2,$(1)),'$(1)',$(1))
+ifneq ($(NUMBER_GOALS),)
+n := $(firstword $(NUMBER_GOALS))
+$(call say,make: "$(n)" is not a target: use PORT=$(n)$(comma) as in make $(OTHER_GOALS) PORT=$(n))
+$(error make $(MAKECMDGOALS): stopped before building anything)
+endif
+ifneq ($(LOWER_VARS),)
+v := $(firstword $(LOWER_VARS))
+fix := $(call tr,$(v),$(LOWER),$(UPPER))=$(call quoted,$(value $(v)))
+$(call say,make: $(v)=$(call quoted,$(value $(v))) sets nothing (make's variables are upper case): use $(fix)$(comma) as in make $(MAKECMDGOALS) $(fix))
+$(error make $(MAKECMDGOALS): stopped before building anything)
+endif
+
 .DEFAULT_GOAL := help
 
 # The table of programs, from the programs crate's own binary (built in a
@@ -97,7 +125,7 @@ help: ## List the targets and the programs
 	@echo "Programs (NAME for run-NAME, strace-NAME, explain-NAME; a -c suffix runs the C twin):"
 	@$(TABLE) help
 	@echo "Demos (demo-NAME, demo-NAME-c): $(DEMO_NAMES)"
-	@echo "Variables:"
+	@echo "Variables (upper case, after the target; a lower-case one, port=9000, or a bare number stops make with a hint):"
 	@echo "  PORT=$(PORT) HOST=$(HOST)   override the defaults, e.g. make run-thread PORT=9000"
 	@echo "  THREADS=N   and any other argument a program's usage line names: make run-pool THREADS=4"
 	@echo "  STRACE_FLAGS='$(STRACE_FLAGS)'   for the strace targets, e.g. STRACE_FLAGS='-f -c'"

@@ -3,9 +3,9 @@
 //! programs; a program's own arguments pass through (`THREADS=4`); Ctrl-C
 //! ends a `run-` target without a word from make; `strace-NAME` keeps the
 //! program's stdout out of strace's lines; and `make deps` names what it
-//! cannot install; a mistyped name gets the closest one, and the Makefile
-//! reads the table from the programs crate's binary, never from Rust
-//! source. Each runs the real
+//! cannot install; a bare number or a lower-case variable gets a hint, a
+//! mistyped name the closest one, and the Makefile reads the table from
+//! the programs crate's binary, never from Rust source. Each runs the real
 //! make on the real Makefile, with the programs of this build (`-o
 //! programs`: not built again).
 
@@ -190,6 +190,40 @@ fn the_lists_of_programs_hold_the_longest_name() {
             columns.iter().all(|c| *c == columns[0] && *c > 2 + longest),
             "{what}: the lines begin at {columns:?}, the longest name is {longest}: {text}"
         );
+    }
+}
+
+/// `make run-process 9000` and `make run-process port=9000` would start on
+/// 8000: each stops make with a one-line hint, before anything would run
+/// (`-n`: nothing printed to run).
+#[test]
+fn a_bare_number_or_a_lower_case_variable_gets_a_hint() {
+    for (args, hint) in [
+        (
+            &["run-process", "9000"][..],
+            "make: \"9000\" is not a target: use PORT=9000, as in make run-process PORT=9000",
+        ),
+        (
+            &["run-process", "port=9000"][..],
+            "make: port=9000 sets nothing (make's variables are upper case): use PORT=9000, as in make run-process PORT=9000",
+        ),
+        (
+            &["run-pool", "threads=4"][..],
+            "make: threads=4 sets nothing (make's variables are upper case): use THREADS=4, as in make run-pool THREADS=4",
+        ),
+        (
+            &["mutants", "names=a b"][..],
+            "make: names='a b' sets nothing (make's variables are upper case): use NAMES='a b', as in make mutants NAMES='a b'",
+        ),
+    ] {
+        let mut all = vec!["-n"];
+        all.extend_from_slice(args);
+        let out = make(&all).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "make {args:?}: {err}");
+        assert_eq!(err.lines().next(), Some(hint), "make {args:?}: {err}");
+        assert!(err.contains("stopped before building anything"), "{err}");
+        assert!(out.stdout.is_empty(), "make -n {args:?} would run: {out:?}");
     }
 }
 

@@ -383,6 +383,19 @@ pub const MUTANTS: &[Mutant] = &[
             &["--test", "originals", "--", "an_original_against_our_twin"],
         ],
     },
+    Mutant {
+        name: "make-number-unhinted",
+        breaks: "make run-process 9000 stops with a hint (use PORT=9000) rather than start on 8000",
+        edits: &[
+            edit!("Makefile", "NUMBER_GOALS := $(strip $(foreach g,$(MAKECMDGOALS),$(if $(call nodigits,$(g)),,$(g))))" => "NUMBER_GOALS :="),
+        ],
+        tests: &[&[
+            "--test",
+            "make",
+            "--",
+            "a_bare_number_or_a_lower_case_variable_gets_a_hint",
+        ]],
+    },
 ];
 
 /// What became of a mutant.
