@@ -91,6 +91,10 @@ endif
 endif
 endif
 
+# Says what a first build builds, and about how long it takes, when one of
+# the executables $(1) is missing: cargo can be silent for a minute.
+first_build = $(if $(filter-out $(wildcard $(1)),$(1)),echo "make: building $(2) (the first time: $(3))..." >&2;)
+
 # Ctrl-C reaches make, the recipe's shell and the program at once. The shell
 # then exits 0, so that make reports nothing of the recipe; but only once
 # make has begun to handle its own SIGINT (its handler first resets SIGINT
@@ -117,6 +121,10 @@ strace = mkdir -p $(STRACE_OUT) && f=$(STRACE_OUT)/$(2).trace && rm -f $$f && mk
 	echo "$$end" > $$f; wait; rm -f $$f; [ $$s = 0 ] || { echo "strace: exit status $$s; the end of \
 	$(STRACE_OUT)/$(2).out, where strace's own messages went too:" >&2; tail -n 5 $(STRACE_OUT)/$(2).out >&2; }; exit $$s
 
+# Builds tool $(1) of the harness: quietly once it is there.
+tool = $(call first_build,$(RUST)/$(1),the $(1) tool and the harness,about a minute) \
+	$(CARGO) build --release $(if $(wildcard $(RUST)/$(1)),--quiet) -p harness --bin $(1)
+
 .PHONY: help build programs deps test test-loaded lint clean compare compare-pair bench bench-full mutants cargo-mutants
 
 help: ## List the targets and the programs
@@ -136,12 +144,16 @@ help: ## List the targets and the programs
 	@echo "Chapters: docs/README.md"
 
 programs: ## Build only the programs: the Rust ones in target/release, the C twins in target/c
+	@$(call first_build,$(addprefix $(RUST)/,$(PROGRAM_EXES)),the programs and their C twins,about half a minute)
 	@json=$$($(CARGO) build --release -p concserv --bins --message-format=json-render-diagnostics) || exit; \
 	dir=$$(printf '%s\n' "$$json" | sed -n 's/.*\["C_TWIN_DIR","\([^"]*\)"\].*/\1/p' | tail -n 1); \
 	[ -d "$$dir" ] || { echo "make programs: cargo did not say where the build script put the C twins" >&2; exit 1; }; \
 	mkdir -p $(C) && cp -f "$$dir"/* $(C)/
 
+TOOLS := trace_compare explain demo bench mutants busy std_server tokio_st_server tokio_mt_server
+
 build: programs ## Build the Rust programs and tools (target/release) and the C twins (target/c)
+	@$(call first_build,$(addprefix $(RUST)/,$(TOOLS)),the tools and the tokio servers,about two minutes)
 	$(CARGO) build --release --workspace
 	$(CARGO) build --release -p harness --features tokio --bin tokio_st_server --bin tokio_mt_server
 
@@ -197,11 +209,11 @@ strace-%: programs ## Program NAME under strace; its own output to STRACE_OUT/NA
 	@$(call strace,$(RUST)/$(call exe,$*),$*)
 
 demo-%-c: programs ## The lesson of demo-NAME, on the C twin
-	@$(CARGO) build --release --quiet -p harness --bin demo
+	@$(call tool,demo)
 	$(RUST)/demo $* --c
 
 demo-%: programs ## Show a lesson as it happens: demo-zombie, and each demo listed below
-	@$(CARGO) build --release --quiet -p harness --bin demo
+	@$(call tool,demo)
 	$(RUST)/demo $*
 
 compare: build ## Trace every program and its C twin through one session (and the servers under injected faults); identical?
@@ -215,14 +227,14 @@ compare-pair: build ## Compare any two executables A and B through the session o
 	@$(RUST)/trace_compare --model $(MODEL) $(PAIR_PORT) $(A) $(B)
 
 explain-%: programs ## Each call of program NAME beside the C and Rust lines that made it; writes target/explain/NAME.html
-	@$(CARGO) build --release --quiet -p harness --bin explain
+	@$(call tool,explain)
 	$(RUST)/explain $(EXPLAIN_FLAGS) $*
 
 bench: build ## Benchmark every server, Rust and C, std and tokio side by side: the quick curves (BENCH_SECONDS per run)
 	$(RUST)/bench --seconds $(BENCH_SECONDS)
 
 mutants: ## Break each guarded property on purpose, in a scratch copy; the tests must catch every one (NAMES='a b' for some)
-	@$(CARGO) build --release --quiet -p harness --bin mutants
+	@$(call tool,mutants)
 	$(RUST)/mutants $(NAMES)
 
 cargo-mutants: ## cargo-mutants over the normaliser, against the harness's unit tests (SHARD=1/8 for a part; installs cargo-mutants)

@@ -240,6 +240,26 @@ fn the_makefile_reads_no_rust_source() {
     );
 }
 
+/// A first build says what it builds and about how long it takes; a build
+/// with the programs there says nothing.
+#[test]
+fn a_first_build_says_what_it_builds() {
+    table();
+    let empty = tmp("first_build");
+    let say = "make: building the programs and their C twins (the first time: ";
+    for (rust, says) in [(empty, true), (rust_dir(), false)] {
+        let out = Command::new("make")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["--no-print-directory", "-n", "programs", "CARGO=false"])
+            .arg(format!("RUST={}", rust.display()))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(text.contains(say), says, "RUST={}: {text}", rust.display());
+    }
+}
+
 /// Every program of the table, and every demo, is a name the Makefile
 /// knows, and `run-NAME` runs the table's executable for it.
 #[test]
