@@ -14,34 +14,86 @@ export PORT HOST
 RUST := target/release
 C := target/c
 
-# The programs, from the table (src/programs.rs): each row's short name and
-# executable, `short:name`, the test drivers left out. The demos, from the
-# demo tool's own list.
-PROGRAM_ROWS := $(shell awk -F '"' '/^        name: / { n = $$2 } /^        short: / { s = $$2 } \
-	/^        kind: / { if ($$0 !~ /Driver/) print s ":" n }' src/programs.rs)
+# A newcomer's `make run-process 9000` or `make run-process port=9000`:
+# make would take the number for a goal and `port` for a variable no one
+# reads, and start on 8000. Each stops make here with a one-line hint,
+# before anything is built or run. The variables are upper case.
+comma := ,
+say = $(shell printf '%s\n' '$(subst ','\'',$(1))' >&2)
+LOWER := a b c d e f g h i j k l m n o p q r s t u v w x y z
+UPPER := A B C D E F G H I J K L M N O P Q R S T U V W X Y Z
+# $(1) with each letter of the list $(2) replaced by the one of $(3).
+tr = $(if $(2),$(call tr,$(subst $(firstword $(2)),$(firstword $(3)),$(1)),$(wordlist 2,26,$(2)),$(wordlist 2,26,$(3))),$(1))
+nodigits = $(subst 0,,$(subst 1,,$(subst 2,,$(subst 3,,$(subst 4,,$(subst 5,,$(subst 6,,$(subst 7,,$(subst 8,,$(subst 9,,$(1)))))))))))
+NUMBER_GOALS := $(strip $(foreach g,$(MAKECMDGOALS),$(if $(call nodigits,$(g)),,$(g))))
+LOWER_VARS := $(strip $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),\
+	$(if $(filter $(v),$(call tr,$(v),$(UPPER),$(LOWER))),$(if $(call nodigits,$(subst _,,$(v))),$(v))))))
+OTHER_GOALS := $(filter-out $(NUMBER_GOALS),$(MAKECMDGOALS))
+quoted = $(if $(word 2,$(1)),'$(1)',$(1))
+ifneq ($(NUMBER_GOALS),)
+n := $(firstword $(NUMBER_GOALS))
+$(call say,make: "$(n)" is not a target: use PORT=$(n)$(comma) as in make $(OTHER_GOALS) PORT=$(n))
+$(error make $(MAKECMDGOALS): stopped before building anything)
+endif
+ifneq ($(LOWER_VARS),)
+v := $(firstword $(LOWER_VARS))
+fix := $(call tr,$(v),$(LOWER),$(UPPER))=$(call quoted,$(value $(v)))
+$(call say,make: $(v)=$(call quoted,$(value $(v))) sets nothing (make's variables are upper case): use $(fix)$(comma) as in make $(MAKECMDGOALS) $(fix))
+$(error make $(MAKECMDGOALS): stopped before building anything)
+endif
+
+.DEFAULT_GOAL := help
+
+# The table of programs, from the programs crate's own binary (built in a
+# second, unoptimised), as make variables in target/programs.mk (in
+# CARGO_TARGET_DIR if set): each program's short name and executable,
+# `short:name`, the test drivers left out (PROGRAM_ROWS); the demos
+# (DEMO_NAMES, DEMO_ALIASES). make remakes it when the crate changes, and
+# then reads this file again.
+TARGET := $(or $(CARGO_TARGET_DIR),target)
+TABLE := $(TARGET)/debug/programs
+TABLE_MK := $(TARGET)/programs.mk
+ifneq ($(MAKECMDGOALS),clean)
+include $(TABLE_MK)
+endif
+TABLE_SOURCES := $(wildcard programs/Cargo.toml programs/src/*)
+$(TABLE): $(TABLE_SOURCES)
+	@$(CARGO) build --quiet -p programs && touch $@
+$(TABLE_MK): $(TABLE)
+	@$(TABLE) make > $@.$$$$ && mv -f $@.$$$$ $@
 PROGRAM_NAMES := $(foreach r,$(PROGRAM_ROWS),$(firstword $(subst :, ,$(r))))
-DEMO_NAMES := $(strip $(shell sed -n '/^const DEMOS:/,/\];/p' harness/src/bin/demo.rs | grep -o '"[^"]*"' | tr -d '"' | tr '\n' ' '))
+PROGRAM_EXES := $(foreach r,$(PROGRAM_ROWS),$(lastword $(subst :, ,$(r))))
 # The executable of program $(1): process_server for process.
 exe = $(lastword $(subst :, ,$(filter $(1):%,$(PROGRAM_ROWS))))
 
 # An unknown NAME in run-NAME, run-NAME-c, strace-NAME, demo-NAME or
-# explain-NAME stops make here, before it builds anything, with the list.
+# explain-NAME stops make here, before it builds anything, with the list
+# and the closest name. (Not while target/programs.mk is missing or older
+# than the crate: make makes it, and reads this file again.)
 stem = $(patsubst %-c,%,$(patsubst $(1)-%,%,$(2)))
 unknown = $(strip $(foreach g,$(MAKECMDGOALS),\
 	$(if $(filter run-% strace-%,$(g)),$(if $(filter $(call stem,$(firstword $(subst -, ,$(g))),$(g)),$(PROGRAM_NAMES)),,$(g)),\
 	$(if $(filter explain-%,$(g)),$(if $(filter $(patsubst explain-%,%,$(g)),$(PROGRAM_NAMES)),,$(g)),\
-	$(if $(filter demo-%,$(g)),$(if $(filter $(call stem,demo,$(g)),$(DEMO_NAMES) zombies),,$(g)))))))
+	$(if $(filter demo-%,$(g)),$(if $(filter $(call stem,demo,$(g)),$(DEMO_NAMES) $(DEMO_ALIASES)),,$(g)))))))
+ifneq ($(PROGRAM_ROWS),)
+ifeq ($(shell find $(TABLE_SOURCES) -newer $(TABLE_MK) 2>/dev/null),)
 ifneq ($(unknown),)
 bad := $(firstword $(unknown))
 ifneq ($(filter demo-%,$(bad)),)
-$(shell echo 'no demo "$(call stem,demo,$(bad))" for make $(bad); the demos, each named after its program: $(DEMO_NAMES)' >&2)
+$(shell $(TABLE) unknown-demo '$(call stem,demo,$(bad))' '$(bad)' >&2)
+else ifneq ($(filter explain-%,$(bad)),)
+$(shell $(TABLE) unknown '$(patsubst explain-%,%,$(bad))' '$(bad)' >&2)
 else
-$(shell { echo 'no program "$(call stem,$(firstword $(subst -, ,$(bad))),$(bad))" for make $(bad); the programs:'; \
-	awk -F '"' '/^        short: / { s = $$2 } /^        about: / { a = $$2 } \
-	/^        kind: / && !/Driver/ { printf "  %-10s %s\n", s, a }' src/programs.rs; } >&2)
+$(shell $(TABLE) unknown '$(call stem,$(firstword $(subst -, ,$(bad))),$(bad))' '$(bad)' >&2)
 endif
 $(error make $(bad): stopped before building anything)
 endif
+endif
+endif
+
+# Says what a first build builds, and about how long it takes, when one of
+# the executables $(1) is missing: cargo can be silent for a minute.
+first_build = $(if $(filter-out $(wildcard $(1)),$(1)),echo "make: building $(2) (the first time: $(3))..." >&2;)
 
 # Ctrl-C reaches make, the recipe's shell and the program at once. The shell
 # then exits 0, so that make reports nothing of the recipe; but only once
@@ -69,16 +121,19 @@ strace = mkdir -p $(STRACE_OUT) && f=$(STRACE_OUT)/$(2).trace && rm -f $$f && mk
 	echo "$$end" > $$f; wait; rm -f $$f; [ $$s = 0 ] || { echo "strace: exit status $$s; the end of \
 	$(STRACE_OUT)/$(2).out, where strace's own messages went too:" >&2; tail -n 5 $(STRACE_OUT)/$(2).out >&2; }; exit $$s
 
+# Builds tool $(1) of the harness: quietly once it is there.
+tool = $(call first_build,$(RUST)/$(1),the $(1) tool and the harness,about a minute) \
+	$(CARGO) build --release $(if $(wildcard $(RUST)/$(1)),--quiet) -p harness --bin $(1)
+
 .PHONY: help build programs deps test test-loaded lint clean compare compare-pair bench bench-full mutants cargo-mutants
 
 help: ## List the targets and the programs
 	@echo "Targets:"
-	@awk -F ':.*## ' '/^[a-z%-]+:.*## / { printf "  %-18s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@awk -F ':.*## ' '/^[a-z%-]+:.*## / { printf "  %-18s %s\n", $$1, $$2 }' $(firstword $(MAKEFILE_LIST))
 	@echo "Programs (NAME for run-NAME, strace-NAME, explain-NAME; a -c suffix runs the C twin):"
-	@awk -F '"' '/^        short: / { s = $$2 } /^        about: / { a = $$2 } \
-		/^        kind: / && !/Driver/ { printf "  %-18s %s\n", s, a }' src/programs.rs
+	@$(TABLE) help
 	@echo "Demos (demo-NAME, demo-NAME-c): $(DEMO_NAMES)"
-	@echo "Variables:"
+	@echo "Variables (upper case, after the target; a lower-case one, port=9000, or a bare number stops make with a hint):"
 	@echo "  PORT=$(PORT) HOST=$(HOST)   override the defaults, e.g. make run-thread PORT=9000"
 	@echo "  THREADS=N   and any other argument a program's usage line names: make run-pool THREADS=4"
 	@echo "  STRACE_FLAGS='$(STRACE_FLAGS)'   for the strace targets, e.g. STRACE_FLAGS='-f -c'"
@@ -89,12 +144,16 @@ help: ## List the targets and the programs
 	@echo "Chapters: docs/README.md"
 
 programs: ## Build only the programs: the Rust ones in target/release, the C twins in target/c
+	@$(call first_build,$(addprefix $(RUST)/,$(PROGRAM_EXES)),the programs and their C twins,about half a minute)
 	@json=$$($(CARGO) build --release -p concserv --bins --message-format=json-render-diagnostics) || exit; \
 	dir=$$(printf '%s\n' "$$json" | sed -n 's/.*\["C_TWIN_DIR","\([^"]*\)"\].*/\1/p' | tail -n 1); \
-	[ -d "$$dir" ] || { echo "make programs: cargo did not say where build.rs put the C twins" >&2; exit 1; }; \
+	[ -d "$$dir" ] || { echo "make programs: cargo did not say where the build script put the C twins" >&2; exit 1; }; \
 	mkdir -p $(C) && cp -f "$$dir"/* $(C)/
 
+TOOLS := trace_compare explain demo bench mutants busy std_server tokio_st_server tokio_mt_server
+
 build: programs ## Build the Rust programs and tools (target/release) and the C twins (target/c)
+	@$(call first_build,$(addprefix $(RUST)/,$(TOOLS)),the tools and the tokio servers,about two minutes)
 	$(CARGO) build --release --workspace
 	$(CARGO) build --release -p harness --features tokio --bin tokio_st_server --bin tokio_mt_server
 
@@ -150,11 +209,11 @@ strace-%: programs ## Program NAME under strace; its own output to STRACE_OUT/NA
 	@$(call strace,$(RUST)/$(call exe,$*),$*)
 
 demo-%-c: programs ## The lesson of demo-NAME, on the C twin
-	@$(CARGO) build --release --quiet -p harness --bin demo
+	@$(call tool,demo)
 	$(RUST)/demo $* --c
 
-demo-%: programs ## Show a lesson as it happens: demo-iterative, demo-zombie, demo-sigign, demo-reaper, demo-prefork, demo-herd, demo-herd-exclusive, demo-prethread
-	@$(CARGO) build --release --quiet -p harness --bin demo
+demo-%: programs ## Show a lesson as it happens: demo-zombie, and each demo listed below
+	@$(call tool,demo)
 	$(RUST)/demo $*
 
 compare: build ## Trace every program and its C twin through one session (and the servers under injected faults); identical?
@@ -168,14 +227,14 @@ compare-pair: build ## Compare any two executables A and B through the session o
 	@$(RUST)/trace_compare --model $(MODEL) $(PAIR_PORT) $(A) $(B)
 
 explain-%: programs ## Each call of program NAME beside the C and Rust lines that made it; writes target/explain/NAME.html
-	@$(CARGO) build --release --quiet -p harness --bin explain
+	@$(call tool,explain)
 	$(RUST)/explain $(EXPLAIN_FLAGS) $*
 
 bench: build ## Benchmark every server, Rust and C, std and tokio side by side: the quick curves (BENCH_SECONDS per run)
 	$(RUST)/bench --seconds $(BENCH_SECONDS)
 
 mutants: ## Break each guarded property on purpose, in a scratch copy; the tests must catch every one (NAMES='a b' for some)
-	@$(CARGO) build --release --quiet -p harness --bin mutants
+	@$(call tool,mutants)
 	$(RUST)/mutants $(NAMES)
 
 cargo-mutants: ## cargo-mutants over the normaliser, against the harness's unit tests (SHARD=1/8 for a part; installs cargo-mutants)

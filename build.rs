@@ -1,15 +1,13 @@
-//! Compiles the C twins of the table of programs (`src/programs.rs`) with the
-//! system C compiler, so that `cargo build` and `cargo test` always have
-//! them, into `$OUT_DIR/c/`, and tells the crate where (`C_TWIN_DIR`).
-//! `make build` copies them to `target/c/`.
+//! Compiles the C twins of the table of programs (the `programs` crate) with
+//! the system C compiler, so that `cargo build` and `cargo test` always have
+//! them, into `$OUT_DIR/c/`, and says where: to the harness, which depends
+//! on this crate (`links = "c_twins"`: `DEP_C_TWINS_DIR` in its build.rs),
+//! and to make (`C_TWIN_DIR`, in cargo's JSON messages). `make build`
+//! copies them to `target/c/`.
 
 use std::env;
 use std::path::PathBuf;
 use std::process::Command;
-
-#[path = "src/programs.rs"]
-#[allow(dead_code)]
-mod programs;
 
 fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("c");
@@ -36,7 +34,7 @@ fn main() {
     for h in programs::HEADERS {
         println!("cargo:rerun-if-changed={h}");
     }
-    println!("cargo:rerun-if-changed=src/programs.rs");
     println!("cargo:rerun-if-env-changed=CC");
     println!("cargo:rustc-env=C_TWIN_DIR={}", out.display());
+    println!("cargo:dir={}", out.display());
 }

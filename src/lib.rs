@@ -1,7 +1,9 @@
 //! The classic concurrent TCP servers' shared pieces, in `no_std` Rust over `libc`.
 //!
-//! Each module has a C twin beside it (`wrap.rs` and `wrap.c`, ...): the same
-//! functions, in the same order, making the same system calls.
+//! Each module but `ffi` (the few glibc declarations the `libc` crate lacks)
+//! has a C twin beside it (`wrap.rs` and `wrap.c`, ...): the same functions,
+//! in the same order, making the same system calls. The table of programs
+//! is a crate of its own, `programs/`.
 #![no_std]
 
 pub mod accept;
@@ -38,8 +40,3 @@ macro_rules! no_std_program {
         extern "C" fn rust_eh_personality() {}
     };
 }
-
-pub mod programs;
-
-/// Where build.rs put the C twins (`$OUT_DIR/c`).
-pub const C_TWIN_DIR: &str = env!("C_TWIN_DIR");

@@ -569,7 +569,7 @@ fn build_c_o0(p: &Program, out: &Path) -> PathBuf {
     let exe = out.join(p.name);
     let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
         .args(
-            concserv::programs::C_FLAGS
+            programs::C_FLAGS
                 .iter()
                 .map(|f| if *f == "-O2" { "-O0" } else { f }),
         )
@@ -1004,7 +1004,7 @@ fn build_c_variant(out: &Path, edit: impl Fn(&str) -> String) -> PathBuf {
     let exe = out.join("process_server");
     let include = repo(main).parent().unwrap().to_path_buf();
     let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
-        .args(concserv::programs::C_FLAGS)
+        .args(programs::C_FLAGS)
         .arg("-iquote")
         .arg(&include)
         .arg(&src)
@@ -1147,7 +1147,7 @@ fn line_tables_add_nothing_to_the_stripped_binaries() {
         );
         let without = d.join(format!("{}-c-nog", p.name));
         let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
-            .args(concserv::programs::C_FLAGS.iter().filter(|f| **f != "-g"))
+            .args(programs::C_FLAGS.iter().filter(|f| **f != "-g"))
             .args(p.c_sources)
             .arg("-o")
             .arg(&without)

@@ -3,8 +3,11 @@
 //! programs; a program's own arguments pass through (`THREADS=4`); Ctrl-C
 //! ends a `run-` target without a word from make; `strace-NAME` keeps the
 //! program's stdout out of strace's lines; and `make deps` names what it
-//! cannot install. Each runs the real make on the real Makefile, with the
-//! programs of this build (`-o programs`: not built again).
+//! cannot install; a bare number or a lower-case variable gets a hint, a
+//! mistyped name the closest one, and the Makefile reads the table from
+//! the programs crate's binary, never from Rust source. Each runs the real
+//! make on the real Makefile, with the programs of this build (`-o
+//! programs`: not built again).
 
 use harness::process::{Output, Running, free_port, wait_until};
 use harness::{Kind, PROGRAMS, c_dir, procfs, rust_dir};
@@ -12,6 +15,7 @@ use std::fs;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Once;
 
 /// A directory of the test's own, empty.
 fn tmp(name: &str) -> PathBuf {
@@ -23,9 +27,25 @@ fn tmp(name: &str) -> PathBuf {
     d
 }
 
+/// The Makefile's table (target/programs.mk, from the programs crate's
+/// binary), made once with the real cargo: the tests' make has none.
+fn table() {
+    static TABLE: Once = Once::new();
+    TABLE.call_once(|| {
+        let out = Command::new("make")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["--no-print-directory", "--silent", "help"])
+            .arg(format!("CARGO={}", env!("CARGO")))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "make help: {out:?}");
+    });
+}
+
 /// `make ARGS` in the repository, with this build's programs, and cargo
 /// replaced by `false`: a target that tried to build would fail.
 fn make(args: &[&str]) -> Command {
+    table();
     let mut cmd = Command::new("make");
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(["--no-print-directory", "-o", "programs", "CARGO=false"])
@@ -89,6 +109,13 @@ fn an_unknown_name_lists_the_programs_and_stops_before_building() {
             !err.contains("Error 1"),
             "make {goal} tried to build: {err}"
         );
+        // The closest name, in the goal as it should have been typed.
+        let meant = if name == "epol" { "epoll" } else { "process" };
+        let fixed = bad.replacen(name, meant, 1);
+        assert!(
+            err.contains(&format!("\ndid you mean {meant}? make {fixed}\n")),
+            "make {goal}: {err}"
+        );
         // The list is the table's, in its order, each with its line.
         let listed: Vec<&str> = err
             .lines()
@@ -110,6 +137,127 @@ fn an_unknown_name_lists_the_programs_and_stops_before_building() {
         ),
         "{err}"
     );
+    let out = make(&["demo-zombi"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("\ndid you mean zombie? make demo-zombie\n"),
+        "{err}"
+    );
+    // A name close to none gets the list alone.
+    let out = make(&["run-nonsense"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains("did you mean"), "{err}");
+}
+
+/// The lines of `text` that list the programs: `  SHORT  ABOUT`.
+fn listed(text: &str) -> Vec<&str> {
+    let abouts: Vec<&str> = PROGRAMS
+        .iter()
+        .filter(|p| p.kind != Kind::Driver)
+        .map(|p| p.about)
+        .collect();
+    text.lines()
+        .filter(|l| l.starts_with("  ") && abouts.iter().any(|a| l.ends_with(a)))
+        .collect()
+}
+
+/// The program lists of `make help` and of an unknown name: every program
+/// with its line, the lines in one column that holds the longest name.
+#[test]
+fn the_lists_of_programs_hold_the_longest_name() {
+    let longest = names().iter().map(|n| n.len()).max().unwrap();
+    let help = make(&["help"]).output().unwrap();
+    assert!(help.status.success(), "{help:?}");
+    let unknown = make(&["run-epol"]).output().unwrap();
+    for (what, text) in [
+        ("make help", String::from_utf8_lossy(&help.stdout)),
+        ("make run-epol", String::from_utf8_lossy(&unknown.stderr)),
+    ] {
+        let lines = listed(&text);
+        assert_eq!(lines.len(), names().len(), "{what}: {text}");
+        let columns: Vec<usize> = PROGRAMS
+            .iter()
+            .filter(|p| p.kind != Kind::Driver)
+            .zip(&lines)
+            .map(|(p, l)| {
+                assert_eq!(l.split_whitespace().next(), Some(p.short), "{what}: {l}");
+                l.len() - p.about.len()
+            })
+            .collect();
+        assert!(
+            columns.iter().all(|c| *c == columns[0] && *c > 2 + longest),
+            "{what}: the lines begin at {columns:?}, the longest name is {longest}: {text}"
+        );
+    }
+}
+
+/// `make run-process 9000` and `make run-process port=9000` would start on
+/// 8000: each stops make with a one-line hint, before anything would run
+/// (`-n`: nothing printed to run).
+#[test]
+fn a_bare_number_or_a_lower_case_variable_gets_a_hint() {
+    for (args, hint) in [
+        (
+            &["run-process", "9000"][..],
+            "make: \"9000\" is not a target: use PORT=9000, as in make run-process PORT=9000",
+        ),
+        (
+            &["run-process", "port=9000"][..],
+            "make: port=9000 sets nothing (make's variables are upper case): use PORT=9000, as in make run-process PORT=9000",
+        ),
+        (
+            &["run-pool", "threads=4"][..],
+            "make: threads=4 sets nothing (make's variables are upper case): use THREADS=4, as in make run-pool THREADS=4",
+        ),
+        (
+            &["mutants", "names=a b"][..],
+            "make: names='a b' sets nothing (make's variables are upper case): use NAMES='a b', as in make mutants NAMES='a b'",
+        ),
+    ] {
+        let mut all = vec!["-n"];
+        all.extend_from_slice(args);
+        let out = make(&all).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "make {args:?}: {err}");
+        assert_eq!(err.lines().next(), Some(hint), "make {args:?}: {err}");
+        assert!(err.contains("stopped before building anything"), "{err}");
+        assert!(out.stdout.is_empty(), "make -n {args:?} would run: {out:?}");
+    }
+}
+
+/// The Makefile asks the programs crate's binary for the table: no line of
+/// it reads Rust source (it used to parse src/programs.rs with awk).
+#[test]
+fn the_makefile_reads_no_rust_source() {
+    let makefile =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Makefile")).unwrap();
+    let lines: Vec<&str> = makefile.lines().filter(|l| l.contains(".rs")).collect();
+    assert!(
+        lines.is_empty(),
+        "the Makefile names Rust source: {lines:?}"
+    );
+}
+
+/// A first build says what it builds and about how long it takes; a build
+/// with the programs there says nothing.
+#[test]
+fn a_first_build_says_what_it_builds() {
+    table();
+    let empty = tmp("first_build");
+    let say = "make: building the programs and their C twins (the first time: ";
+    for (rust, says) in [(empty, true), (rust_dir(), false)] {
+        let out = Command::new("make")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["--no-print-directory", "-n", "programs", "CARGO=false"])
+            .arg(format!("RUST={}", rust.display()))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(text.contains(say), says, "RUST={}: {text}", rust.display());
+    }
 }
 
 /// Every program of the table, and every demo, is a name the Makefile

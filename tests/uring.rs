@@ -141,7 +141,7 @@ fn build_c_variant(out: &Path, edit: impl Fn(&str) -> String) -> Result<PathBuf>
     .map_err(|e| e.to_string())?;
     let exe = out.join(NAME);
     let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
-        .args(concserv::programs::C_FLAGS)
+        .args(programs::C_FLAGS)
         .arg("-iquote")
         .arg(main.parent().unwrap())
         .arg(&src)

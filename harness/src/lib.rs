@@ -16,7 +16,7 @@ pub mod testing;
 #[cfg(feature = "tokio")]
 pub mod tokio_echo;
 
-pub use concserv::programs::{Call, Children, Kind, Model, PROGRAMS, Pool, Program, Worker};
+pub use programs::{Call, Children, DEMOS, Kind, Model, PROGRAMS, Pool, Program, Worker};
 use std::path::PathBuf;
 
 /// Every fallible step says what failed, in words.
@@ -43,7 +43,7 @@ impl Twin {
 
 /// The row of `name` (its executable's name, or the short one `make` uses).
 pub fn program(name: &str) -> Result<&'static Program> {
-    concserv::programs::find(name).ok_or_else(|| {
+    programs::find(name).ok_or_else(|| {
         let names: Vec<&str> = PROGRAMS.iter().map(|p| p.short).collect();
         format!("no program {name:?}; the programs: {}", names.join(", "))
     })
@@ -66,9 +66,12 @@ pub fn rust_dir() -> PathBuf {
     }
 }
 
+/// Where the product crate's build.rs put the C twins (`$OUT_DIR/c`).
+pub const C_TWIN_DIR: &str = env!("C_TWIN_DIR");
+
 /// The directory of the C twins, where build.rs compiled them.
 pub fn c_dir() -> PathBuf {
-    PathBuf::from(concserv::C_TWIN_DIR)
+    PathBuf::from(C_TWIN_DIR)
 }
 
 /// The executable of program `name`, in one twin.

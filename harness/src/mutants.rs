@@ -308,7 +308,7 @@ pub const MUTANTS: &[Mutant] = &[
         name: "calls-merged",
         breaks: "each call at its own line: the compilers merge none (build flags), and explain names the line that made it",
         edits: &[
-            edit!("src/programs.rs", "    \"-fno-crossjumping\",\n    \"-fno-optimize-sibling-calls\",\n" => ""),
+            edit!("programs/src/lib.rs", "    \"-fno-crossjumping\",\n    \"-fno-optimize-sibling-calls\",\n" => ""),
             // Set back to LLVM's defaults rather than removed: cargo joins
             // the rustflags of the scratch copy's config to those of the
             // work tree's (its ancestor), the copy's last, and the last wins.
@@ -382,6 +382,19 @@ pub const MUTANTS: &[Mutant] = &[
             ],
             &["--test", "originals", "--", "an_original_against_our_twin"],
         ],
+    },
+    Mutant {
+        name: "make-number-unhinted",
+        breaks: "make run-process 9000 stops with a hint (use PORT=9000) rather than start on 8000",
+        edits: &[
+            edit!("Makefile", "NUMBER_GOALS := $(strip $(foreach g,$(MAKECMDGOALS),$(if $(call nodigits,$(g)),,$(g))))" => "NUMBER_GOALS :="),
+        ],
+        tests: &[&[
+            "--test",
+            "make",
+            "--",
+            "a_bare_number_or_a_lower_case_variable_gets_a_hint",
+        ]],
     },
 ];
 

@@ -6,23 +6,11 @@
 
 use harness::client::Conn;
 use harness::process::{Server, wait_until};
-use harness::{Call, Result, Twin, procfs};
+use harness::{Call, DEMOS, Result, Twin, procfs};
 use std::io::{Read, Write};
 use std::process::{Command, ExitCode};
 use std::thread;
 use std::time::{Duration, Instant};
-
-/// The demos, each named after its program (the Makefile reads this line).
-const DEMOS: &[&str] = &[
-    "iterative",
-    "zombie",
-    "sigign",
-    "reaper",
-    "prefork",
-    "herd",
-    "herd-exclusive",
-    "prethread",
-];
 
 /// The usage lines.
 fn usage() -> String {

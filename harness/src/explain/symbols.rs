@@ -55,7 +55,7 @@ impl Site {
 /// Why a call at line 0 is not mapped: the compiler merged the same call
 /// from several lines into one instruction, and the line tables cannot say
 /// which line made it (the programs are built so that none is merged:
-/// `C_FLAGS` in src/programs.rs, `.cargo/config.toml`).
+/// `C_FLAGS` in programs/src/lib.rs, `.cargo/config.toml`).
 pub const MERGED: &str =
     "not mapped (line 0: the compiler merged this call with the same call from another line)";
 

@@ -1,8 +1,11 @@
-//! The table of programs: every program, its C twin's sources, and its model,
-//! which says what a server looks like at rest and while it serves. build.rs
-//! compiles the twins from it; the harness's tests, `trace_compare` and
-//! `bench` read it through `concserv::programs`. A new server is its two
-//! source files, one row here, and its `[[bin]]` in Cargo.toml.
+//! The table of programs, as data: every program, its C twin's sources, its
+//! model (what a server looks like at rest and while it serves), and the
+//! demos. A crate of its own, with no dependencies: the product crate's
+//! build.rs compiles the C twins from it; the harness re-exports it for the
+//! tests, `trace_compare` and `bench`; its `programs` binary answers the
+//! Makefile (`programs make`, `programs help`, `programs unknown`). A new
+//! server is its two source files, one row here, and its `[[bin]]` in the
+//! root Cargo.toml.
 
 /// A system call a task can be seen blocked in (`/proc/PID/task/TID/syscall`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,7 +107,7 @@ pub struct Program {
     pub short: &'static str,
     /// One line for `make help`.
     pub about: &'static str,
-    /// The C twin's sources and compiler flags.
+    /// The C twin's sources (from the repository's root) and compiler flags.
     pub c_sources: &'static [&'static str],
     pub kind: Kind,
     /// What the scripted sessions pass after the port (a pool's size, say).
@@ -522,6 +525,22 @@ pub const HEADERS: &[&str] = &[
     "src/uring.h",
     "src/wrap.h",
 ];
+
+/// The demos (`make demo-NAME`, the `demo` tool), each named after its
+/// program (the last two after their family, `herd` and `prethread`).
+pub const DEMOS: &[&str] = &[
+    "iterative",
+    "zombie",
+    "sigign",
+    "reaper",
+    "prefork",
+    "herd",
+    "herd-exclusive",
+    "prethread",
+];
+
+/// The demos' other names: `zombies`, the zombie demo's first name.
+pub const DEMO_ALIASES: &[&str] = &["zombies"];
 
 /// The row of the program called `name` (or known by `short`).
 pub fn find(name: &str) -> Option<&'static Program> {
