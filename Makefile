@@ -97,6 +97,7 @@ programs: ## Build only the programs: the Rust ones in target/release, the C twi
 build: programs ## Build the Rust programs and tools (target/release) and the C twins (target/c)
 	$(CARGO) build --release --workspace
 	$(CARGO) build --release -p harness --features tokio --bin tokio_st_server --bin tokio_mt_server
+	$(CARGO) build --release -p harness --features monoio --bin monoio_server
 
 # What the tests need beyond the Rust toolchain, gcc and make: a command
 # that shows the package is there, and the package. netcat must be
