@@ -109,6 +109,57 @@ fn the_floor_echoes_every_byte_as_it_came_to_twenty_clients_at_once() {
     });
 }
 
+/// The floor is the least a round trip can cost: for a client that sends
+/// its lines one after another, one epoll_wait(2), one read(2) and one
+/// write(2) each, and nothing else (counted from the accept to the close:
+/// a second accept4(2) finds the queue empty, and the end of file takes a
+/// wakeup and a read of its own).
+#[test]
+fn the_floor_makes_three_calls_per_round_trip() {
+    require("strace", "strace").unwrap();
+    pass(|| {
+        const TRIPS: usize = 50;
+        let trace = dir("floor").join("trace");
+        let trace_arg = trace.to_str().unwrap();
+        let floor = Path::new(env!("CARGO_BIN_EXE_floor_server"));
+        let (run, port) = start(floor, &["strace", "-f", "-qq", "-o", trace_arg])?;
+        let mut conn = Conn::to(port)?;
+        for i in 0..TRIPS {
+            let msg = format!("round trip {i}\n");
+            if conn.round_trip(msg.as_bytes())? != msg.as_bytes() {
+                return Err(format!("wrong reply to {msg:?}"));
+            }
+        }
+        conn.finish()?;
+        terminate(run)?;
+        let text = std::fs::read_to_string(&trace).map_err(|e| e.to_string())?;
+        let names: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.split_once(' ')?.1.trim_start().split_once('('))
+            .map(|(name, _)| name)
+            .skip_while(|&name| name != "accept4")
+            .collect();
+        let end = names
+            .iter()
+            .position(|&n| n == "close")
+            .map_or(0, |i| i + 1);
+        let mut counts = std::collections::BTreeMap::new();
+        for name in &names[..end] {
+            *counts.entry(*name).or_insert(0) += 1;
+        }
+        let want = std::collections::BTreeMap::from([
+            ("accept4", 2),
+            ("close", 1),
+            ("epoll_ctl", 1),
+            ("epoll_wait", TRIPS + 1),
+            ("read", TRIPS + 1),
+            ("write", TRIPS),
+        ]);
+        assert_eq!(counts, want, "{text}");
+        Ok(())
+    });
+}
+
 /// monoio's server replies upper-cased, every byte value, to twenty
 /// clients at once, prints what the tokio servers print, and does its I/O
 /// on io_uring: the ring set up, io_uring_enter called, and no read(2),
