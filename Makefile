@@ -156,6 +156,7 @@ build: programs ## Build the Rust programs and tools (target/release) and the C 
 	@$(call first_build,$(addprefix $(RUST)/,$(TOOLS)),the tools and the tokio servers,about two minutes)
 	$(CARGO) build --release --workspace
 	$(CARGO) build --release -p harness --features tokio --bin tokio_st_server --bin tokio_mt_server
+	$(CARGO) build --release -p harness --features monoio --bin monoio_server
 
 # What the tests need beyond the Rust toolchain, gcc and make: a command
 # that shows the package is there, and the package. netcat must be
