@@ -4,10 +4,11 @@
 //! the meter, and who takes the next connection is the design's: the
 //! kernel's queue, a lock, the parent, or the herd.
 
-use harness::client::talk;
-use harness::process::{Server, wait_until};
+use harness::base::client::talk;
+use harness::base::procfs;
+use harness::base::{server::Server, wait::wait_until};
 use harness::testing::each_server;
-use harness::{Call, Model, Result, Twin, Worker, procfs};
+use harness::{Call, Model, Result, Twin, Worker};
 use std::path::PathBuf;
 use std::sync::Barrier;
 use std::thread;

@@ -5,10 +5,11 @@
 //! thread that cannot be made leaves the others to serve; a full queue
 //! makes the main thread wait; running out of descriptors is waited out.
 
-use harness::client::talk;
-use harness::process::{Server, free_port, wait_until};
+use harness::base::client::talk;
+use harness::base::procfs;
+use harness::base::{port::free_port, server::Server, wait::wait_until};
 use harness::testing::each_server;
-use harness::{Call, Model, Result, Twin, Worker, procfs};
+use harness::{Call, Model, Result, Twin, Worker};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Barrier;

@@ -2,8 +2,8 @@
 //! half-closes, huge messages, idle crowds, descriptor exhaustion, and
 //! failures injected with `strace --inject`.
 
-use harness::client::{messages, upper};
-use harness::process::{Server, wait_until};
+use harness::base::client::{messages, upper};
+use harness::base::{server::Server, wait::wait_until};
 
 use harness::testing::{all, each_server};
 use harness::{Model, Result, Twin, Worker, twin_tests};
@@ -79,7 +79,7 @@ fn reset_mid_stream_ends_only_that_connection(name: &str, twin: Twin) -> Result<
         server
             .workers()
             .iter()
-            .any(|&(p, t)| harness::procfs::syscall(p, t) == Some(libc::SYS_write))
+            .any(|&(p, t)| harness::base::procfs::syscall(p, t) == Some(libc::SYS_write))
     })?;
     victim.reset()?;
 
@@ -142,7 +142,7 @@ fn reset_after_half_close_is_survived(name: &str, twin: Twin) -> Result<()> {
             || !server.alive()
     })?;
     wait_until("the victim's connection ended, or the server dead", || {
-        harness::model::serving(server.pid, server.model, others) || !server.alive()
+        harness::base::model::serving(server.pid, server.model, others) || !server.alive()
     })?;
     if !server.alive() {
         return Err("the server died of the reset client (SIGPIPE?)".into());

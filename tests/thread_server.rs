@@ -1,8 +1,8 @@
 //! The multi-thread server: a detached thread per connection, in a slot.
 
-use harness::client::{Conn, at_once};
-use harness::process::{Server, wait_until};
-use harness::procfs::accept_queue;
+use harness::base::client::{Conn, at_once};
+use harness::base::procfs::accept_queue;
+use harness::base::{server::Server, wait::wait_until};
 use harness::{Result, Twin, twin_tests};
 
 const NAME: &str = "thread_server";

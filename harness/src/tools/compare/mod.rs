@@ -4,17 +4,16 @@
 //! regardless of pid order. With each call's stack (`strace -k`), it also
 //! checks the call sites: in matched tasks, every call was made by the
 //! innermost function of the program's own code of the same name in both
-//! (see [`crate::explain::check`]).
+//! (see [`crate::trace::check`]).
 
 pub mod diff;
-pub mod normalize;
 pub mod notes;
-pub mod ring;
-pub mod session;
 
-use crate::process::free_port;
-use crate::{Kind, Program, Result, Twin, procfs};
-use session::Port;
+use crate::base::port::free_port;
+use crate::base::procfs;
+use crate::trace::session::{self, Port};
+use crate::trace::{faults, normalize, ring};
+use crate::{Kind, Program, Result, Twin};
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -100,9 +99,9 @@ pub fn side_names(a: &Path, b: &Path) -> [String; 2] {
 pub fn all_jobs() -> Vec<Job> {
     let comparable = || crate::PROGRAMS.iter().filter(|p| p.kind != Kind::Driver);
     let plain = comparable().map(|p| Job::twins(p, None));
-    let faulty = session::FAULTS.iter().flat_map(move |f| {
+    let faulty = faults::FAULTS.iter().flat_map(move |f| {
         crate::servers()
-            .filter(|p| session::inject(f, p.model().unwrap()).is_some())
+            .filter(|p| faults::inject(f, p.model().unwrap()).is_some())
             .map(|p| Job::twins(p, Some(f)))
     });
     plain.chain(faulty).collect()
@@ -166,10 +165,10 @@ fn run_once(job: &Job, dir: &Path) -> Result<Outcome> {
     let mut runs = Vec::new();
     let mut rings = Vec::new();
     let mut unchecked = Vec::new();
-    let stacks = [crate::explain::STACKS.to_string()];
+    let stacks = [crate::trace::stack::STACKS.to_string()];
     let [side_a, side_b] = &job.sides;
     for (side, exe, letter) in [(side_a, &job.a, "A"), (side_b, &job.b, "B")] {
-        let d = crate::process::scratch(dir, side)?;
+        let d = crate::base::dir::scratch(dir, side)?;
         let port = match port {
             Port::Fixed(n) => side_port(exe, n, job.program),
             given => given,
@@ -270,7 +269,7 @@ fn ours(exe: &Path) -> bool {
 /// `wait`, first waits for it to be released.
 fn port_free(n: u16, wait: bool) -> Result<()> {
     if wait {
-        let _ = crate::process::wait_until(&format!("port {n} to be free"), || {
+        let _ = crate::base::wait::wait_until(&format!("port {n} to be free"), || {
             !procfs::port_listened(n)
         });
     }
@@ -283,17 +282,17 @@ fn port_free(n: u16, wait: bool) -> Result<()> {
 }
 
 /// An untraced server for the client session, killed on drop.
-fn plain_server(exe: &Path, port: u16) -> Result<crate::process::Running> {
+fn plain_server(exe: &Path, port: u16) -> Result<crate::base::process::Running> {
     let mut cmd = Command::new(exe);
     cmd.arg(port.to_string());
-    let server = crate::process::Running::spawn(
+    let server = crate::base::process::Running::spawn(
         cmd,
         exe,
-        crate::process::Output::Capture,
+        crate::base::process::Output::Capture,
         Some(Stdio::null()),
     )?;
     let pid = server.pid;
-    crate::process::wait_until("the server to listen", || {
+    crate::base::wait::wait_until("the server to listen", || {
         procfs::listen_ports(pid).contains(&port)
             || procfs::stat(pid).is_none_or(|s| s.state == 'Z')
     })?;
@@ -312,7 +311,7 @@ fn plain_server(exe: &Path, port: u16) -> Result<crate::process::Running> {
 /// `exe` that made its calls as `trace.PID.sites`; and whether `exe` has
 /// the line tables that name them (without, no site is named).
 fn load(dir: &Path, keep_port: u16, exe: &Path) -> Result<(Vec<Task>, bool)> {
-    use crate::explain::{check, stack, symbols::Symbolizer};
+    use crate::trace::{check, stack, symbols::Symbolizer};
     let sym = Symbolizer::new(exe)
         .ok()
         .filter(Symbolizer::has_line_tables);
@@ -384,8 +383,8 @@ fn load(dir: &Path, keep_port: u16, exe: &Path) -> Result<(Vec<Task>, bool)> {
 /// error-checking wrappers, their caller's; None without line tables, or
 /// where no own frame made it (the loader's calls).
 fn source_line(
-    entry: &crate::explain::stack::Entry,
-    sym: Option<&crate::explain::symbols::Symbolizer>,
+    entry: &crate::trace::stack::Entry,
+    sym: Option<&crate::trace::symbols::Symbolizer>,
 ) -> Option<String> {
     let resolved = sym?.resolve(&entry.frames);
     resolved.shown().map(|(_, s)| s.short())
@@ -544,7 +543,7 @@ fn sites_report(
     dir: &Path,
     sides: &[String; 2],
 ) -> (bool, String) {
-    use crate::explain::check::{SiteCheck, check_sites};
+    use crate::trace::check::{SiteCheck, check_sites};
     let pairs = || {
         matched
             .iter()

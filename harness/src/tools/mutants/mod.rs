@@ -119,7 +119,7 @@ pub const MUTANTS: &[Mutant] = &[
         name: "normaliser-masks-signals",
         breaks: "the normaliser masks only real pids: kill(-1, SIGKILL) and kill(PID, SIGKILL) differ",
         edits: &[
-            edit!("harness/src/compare/normalize.rs", "        Ok(v) if v < -1 => mask_arg(s, n, \"-PID\"),\n        _ => s.to_string()," => "        Ok(v) if v < -1 => mask_arg(s, n, \"-PID\"),\n        _ => mask_arg(s, n, \"PID\"),"),
+            edit!("harness/src/trace/normalize.rs", "        Ok(v) if v < -1 => mask_arg(s, n, \"-PID\"),\n        _ => s.to_string()," => "        Ok(v) if v < -1 => mask_arg(s, n, \"-PID\"),\n        _ => mask_arg(s, n, \"PID\"),"),
         ],
         tests: &[&[
             "-p",
@@ -133,7 +133,7 @@ pub const MUTANTS: &[Mutant] = &[
         name: "reference-buffers-stdout",
         breaks: "the std server writes each echoed buffer to stdout at once, as the classic servers do",
         edits: &[
-            edit!("harness/src/bin/std_server.rs", "        harness::reference::echo_to_stdout(&buf[..n]);" => "        let _ = std::io::stdout().write_all(&buf[..n]);"),
+            edit!("harness/src/bin/std_server.rs", "        harness::base::reference::echo_to_stdout(&buf[..n]);" => "        let _ = std::io::stdout().write_all(&buf[..n]);"),
         ],
         tests: &[&[
             "-p",
@@ -208,7 +208,7 @@ pub const MUTANTS: &[Mutant] = &[
         name: "faults-never-fire",
         breaks: "each injected fault fires: the read and write EINTR faults aimed past the session's last call inject nothing",
         edits: &[
-            edit!("harness/src/compare/session.rs", "\"read:error=EINTR:when=2+2\".into(),\n            \"write:error=EINTR:when=2+2\".into()," => "\"read:error=EINTR:when=9999\".into(),\n            \"write:error=EINTR:when=9999\".into(),"),
+            edit!("harness/src/trace/faults.rs", "\"read:error=EINTR:when=2+2\".into(),\n            \"write:error=EINTR:when=2+2\".into()," => "\"read:error=EINTR:when=9999\".into(),\n            \"write:error=EINTR:when=9999\".into(),"),
         ],
         tests: &[&[
             "--test",
@@ -221,7 +221,7 @@ pub const MUTANTS: &[Mutant] = &[
         name: "fault-skips-the-pool",
         breaks: "every fault runs on exactly the servers it applies to: read-write-eagain left off the pool server",
         edits: &[
-            edit!("harness/src/compare/session.rs", "\"read-write-eagain\" if model.worker == Worker::Loop =>" => "\"read-write-eagain\" if model.worker == Worker::Loop && model.pool.is_none() =>"),
+            edit!("harness/src/trace/faults.rs", "\"read-write-eagain\" if model.worker == Worker::Loop =>" => "\"read-write-eagain\" if model.worker == Worker::Loop && model.pool.is_none() =>"),
         ],
         tests: &[&[
             "--test",
@@ -341,7 +341,7 @@ pub const MUTANTS: &[Mutant] = &[
         name: "randomisation-on",
         breaks: "the sessions run every program with address-space randomisation off, so that memory a program prints by mistake is the same every run",
         edits: &[
-            edit!("harness/src/compare/session.rs", "    crate::process::no_randomization(&mut cmd);\n" => ""),
+            edit!("harness/src/trace/session.rs", "    crate::base::process::no_randomization(&mut cmd);\n" => ""),
         ],
         tests: &[&[
             "--test",
@@ -354,7 +354,7 @@ pub const MUTANTS: &[Mutant] = &[
         name: "dumps-uncut",
         breaks: "a long string (a dump of memory) shows in a diff as its first bytes and a count, and where two such differ",
         edits: &[
-            edit!("harness/src/compare/diff.rs", "const LONG: usize = 64;" => "const LONG: usize = usize::MAX;"),
+            edit!("harness/src/tools/compare/diff.rs", "const LONG: usize = 64;" => "const LONG: usize = usize::MAX;"),
         ],
         tests: &[&["-p", "harness", "--lib", "--", "compare::diff"]],
     },
@@ -362,7 +362,7 @@ pub const MUTANTS: &[Mutant] = &[
         name: "past-the-buffer-unmasked",
         breaks: "what strace shows past a buffer given a negative size (a dump, or an address) is masked: it can differ from run to run",
         edits: &[
-            edit!("harness/src/compare/normalize.rs", "if size.is_some_and(|n| n >= NEGATIVE_INT) {" => "if size.is_some_and(|n| n >= NEGATIVE_INT && n == 0) {"),
+            edit!("harness/src/trace/normalize.rs", "if size.is_some_and(|n| n >= NEGATIVE_INT) {" => "if size.is_some_and(|n| n >= NEGATIVE_INT && n == 0) {"),
         ],
         tests: &[&["-p", "harness", "--lib", "--", "the_memory_past_a_buffer"]],
     },
@@ -370,7 +370,7 @@ pub const MUTANTS: &[Mutant] = &[
         name: "negative-size-unnoted",
         breaks: "a negative int passed as a size (read's -1 written on) gets its note in a diff",
         edits: &[
-            edit!("harness/src/compare/notes.rs", ".find(|&n| n >= NEGATIVE_INT)" => ".find(|&n| n >= NEGATIVE_INT && n == 0)"),
+            edit!("harness/src/tools/compare/notes.rs", ".find(|&n| n >= NEGATIVE_INT)" => ".find(|&n| n >= NEGATIVE_INT && n == 0)"),
         ],
         tests: &[
             &[
