@@ -2,7 +2,8 @@
 //! run as a user runs them. (Speed itself is never asserted here.)
 
 use harness::base::process::require;
-use harness::tools::bench::report::{self, Axis, FIGURES};
+use harness::tools::bench::render::SUMMARY_WIDTH;
+use harness::tools::bench::results::{self as report, Axis, FIGURES};
 use harness::{Twin, exe, servers};
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -336,9 +337,9 @@ fn a_short_benchmark_fills_the_table_and_draws_the_charts() {
     );
     for line in summary.lines() {
         assert!(
-            line.chars().count() <= report::SUMMARY_WIDTH,
+            line.chars().count() <= SUMMARY_WIDTH,
             "{} columns at most: {line:?}",
-            report::SUMMARY_WIDTH
+            SUMMARY_WIDTH
         );
     }
     for server in servers() {

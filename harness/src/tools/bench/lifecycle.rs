@@ -2,7 +2,7 @@
 //! port (perhaps under strace or valgrind), known ready, stepped between
 //! connections by its model, and stopped.
 
-use super::report::Side;
+use super::results::Side;
 use super::{Options, STD_MODEL};
 use crate::base::model::wait_serving;
 use crate::base::procfs::{self, blocked_in};

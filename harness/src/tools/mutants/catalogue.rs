@@ -1,0 +1,417 @@
+//! The catalogue of mutants: each a small edit that breaks one property,
+//! and the tests that must catch it.
+
+/// One textual edit: the only occurrence of `find` in `file` becomes `replace`.
+pub struct Edit {
+    pub file: &'static str,
+    pub find: &'static str,
+    pub replace: &'static str,
+}
+
+/// A mutation, and the tests that must catch it.
+pub struct Mutant {
+    pub name: &'static str,
+    /// The property it breaks, in words.
+    pub breaks: &'static str,
+    pub edits: &'static [Edit],
+    /// `cargo test --release` arguments, one run each: `--test FILE -- FILTER`.
+    pub tests: &'static [&'static [&'static str]],
+}
+
+macro_rules! edit {
+    ($file:literal, $find:literal => $replace:literal) => {
+        Edit {
+            file: $file,
+            find: $find,
+            replace: $replace,
+        }
+    };
+}
+
+/// The mutants, one property each.
+pub const MUTANTS: &[Mutant] = &[
+    Mutant {
+        name: "epoll-sigpipe",
+        breaks: "the epoll server ignores SIGPIPE: a reset client cannot kill it",
+        edits: &[
+            edit!("src/bin/epoll_server.c", "\tsignal(SIGPIPE, SIG_IGN);" => "\t/* mutant */"),
+            edit!("src/bin/epoll_server.rs", "    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };" => "    let _ = 0;"),
+        ],
+        tests: &[&["--test", "reliability", "--", "reset_after_half_close"]],
+    },
+    Mutant {
+        name: "iterative-sigpipe",
+        breaks: "the iterative server ignores SIGPIPE",
+        edits: &[
+            edit!("src/bin/iterative_server.c", "\tsignal(SIGPIPE, SIG_IGN);" => "\t/* mutant */"),
+            edit!("src/bin/iterative_server.rs", "    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };" => "    let _ = 0;"),
+        ],
+        tests: &[&["--test", "reliability", "--", "reset_after_half_close"]],
+    },
+    Mutant {
+        name: "accept-spins",
+        breaks: "out of descriptors, Accept pauses 100 ms between tries rather than spin",
+        edits: &[
+            edit!("src/wrap.h", "#define ACCEPT_BACKOFF_USEC 100000" => "#define ACCEPT_BACKOFF_USEC 1"),
+            edit!("src/wrap.rs", "pub const ACCEPT_BACKOFF_USEC: libc::useconds_t = 100_000;" => "pub const ACCEPT_BACKOFF_USEC: libc::useconds_t = 1;"),
+        ],
+        tests: &[&[
+            "--test",
+            "reliability",
+            "--",
+            "descriptor_limit_is_waited_out",
+            "accept_out_of_descriptors",
+        ]],
+    },
+    Mutant {
+        name: "thread-not-detached",
+        breaks: "the thread server detaches its threads, whose stacks are then reused",
+        edits: &[
+            edit!("src/bin/thread_server.c", "\t\tpthread_detach(tid);" => "\t\t/* mutant */"),
+            edit!("src/bin/thread_server.rs", "        unsafe { libc::pthread_detach(tid) };" => "        let _ = tid;"),
+        ],
+        tests: &[&[
+            "--test",
+            "strace",
+            "--",
+            "thread_server_trace_detaches_rather_than_joins",
+        ]],
+    },
+    Mutant {
+        name: "process-not-reaped",
+        breaks: "the process server reaps its children on SIGCHLD: no zombies",
+        edits: &[
+            edit!("src/bin/process_server.c", "\twhile (waitpid(-1, NULL, WNOHANG) > 0)" => "\twhile (0)"),
+            edit!("src/bin/process_server.rs", "    while unsafe { libc::waitpid(-1, ptr::null_mut(), libc::WNOHANG) } > 0 {}" => "    let _ = ptr::null_mut::<i32>();"),
+        ],
+        tests: &[
+            &["--test", "process_server"],
+            &["--test", "reliability", "--", "a_thousand_sequential"],
+        ],
+    },
+    Mutant {
+        name: "thread-slots-50",
+        breaks: "the thread server holds the 256 connections the table declares; the bench takes no other stop",
+        edits: &[
+            edit!("src/slots.h", "#define MAXSLOTS 256" => "#define MAXSLOTS 50"),
+            edit!("src/slots.rs", "pub const MAXSLOTS: usize = 256;" => "pub const MAXSLOTS: usize = 50;"),
+        ],
+        tests: &[&[
+            "-p",
+            "harness",
+            "--test",
+            "tools",
+            "--",
+            "a_short_benchmark",
+        ]],
+    },
+    Mutant {
+        name: "normaliser-masks-signals",
+        breaks: "the normaliser masks only real pids: kill(-1, SIGKILL) and kill(PID, SIGKILL) differ",
+        edits: &[
+            edit!("harness/src/trace/normalize.rs", "        Ok(v) if v < -1 => mask_arg(s, n, \"-PID\"),\n        _ => s.to_string()," => "        Ok(v) if v < -1 => mask_arg(s, n, \"-PID\"),\n        _ => mask_arg(s, n, \"PID\"),"),
+        ],
+        tests: &[&[
+            "-p",
+            "harness",
+            "--lib",
+            "--",
+            "masks_keep_real_differences",
+        ]],
+    },
+    Mutant {
+        name: "reference-buffers-stdout",
+        breaks: "the std server writes each echoed buffer to stdout at once, as the classic servers do",
+        edits: &[
+            edit!("harness/src/bin/std_server.rs", "        harness::base::reference::echo_to_stdout(&buf[..n]);" => "        let _ = std::io::stdout().write_all(&buf[..n]);"),
+        ],
+        tests: &[&[
+            "-p",
+            "harness",
+            "--test",
+            "tools",
+            "--",
+            "every_bench_server_makes_the_same_writes",
+        ]],
+    },
+    Mutant {
+        name: "echo-upper-64",
+        breaks: "every byte of a read is upper-cased, not only the first 64 (which is all strace -s 64 showed)",
+        edits: &[
+            edit!("src/echo.c", "\tfor (i = 0; i < n; i++)\n\t\tbuf[i] = toupper" => "\tfor (i = 0; i < n && i < 64; i++)\n\t\tbuf[i] = toupper"),
+            edit!("src/echo.rs", "    for b in buf.iter_mut() {" => "    for b in buf.iter_mut().take(64) {"),
+        ],
+        tests: &[&["--test", "reliability", "--", "one_mebibyte_in_one_send"]],
+    },
+    Mutant {
+        name: "spare-not-retried",
+        breaks: "an event loop reopens its spare descriptor once it could not (else every EMFILE pauses it)",
+        edits: &[
+            edit!("src/accept.c", "\tif (*spare < 0)\n\t\t*spare = open(\"/dev/null\", O_RDONLY);\nagain:" => "again:"),
+            edit!("src/accept.rs", "    if *spare < 0 {\n        // SAFETY: a NUL-terminated path.\n        *spare = unsafe { libc::open(c\"/dev/null\".as_ptr(), libc::O_RDONLY) };\n    }\n    loop {" => "    loop {"),
+        ],
+        tests: &[&[
+            "--test",
+            "multiplexing",
+            "--",
+            "spare_reopened_after_a_failed_reopen",
+        ]],
+    },
+    Mutant {
+        name: "pool-one-handover",
+        breaks: "a pool worker takes in every connection waiting in its pipe in one pass",
+        edits: &[
+            edit!("src/bin/pool_server.c", "read_again(w->pipefd[0], h, sizeof(h))" => "read_again(w->pipefd[0], h, sizeof(h[0]))"),
+            edit!("src/bin/pool_server.rs", "                size_of::<[handoff; MAXACCEPT]>(),\n            )" => "                size_of::<handoff>(),\n            )"),
+        ],
+        tests: &[&[
+            "--test",
+            "pool_server",
+            "--",
+            "a_burst_is_taken_in_with_one_read",
+        ]],
+    },
+    Mutant {
+        name: "stdout-blocks-the-loop",
+        breaks: "an event loop's stdout never blocks it: a stdout nobody reads stalls no client",
+        edits: &[
+            edit!("src/outbuf.c", "O_WRONLY | O_NONBLOCK | O_NOCTTY" => "O_WRONLY | O_NOCTTY"),
+            edit!("src/outbuf.rs", "libc::O_WRONLY | libc::O_NONBLOCK | libc::O_NOCTTY" => "libc::O_WRONLY | libc::O_NOCTTY"),
+        ],
+        tests: &[&["--test", "stdout", "--", "stdout_a_pipe_nobody_reads"]],
+    },
+    Mutant {
+        name: "epoll-drops-idle",
+        breaks: "the epoll server holds every connection it is given: 10,000 idle at once, counted in /proc (the test may not skip under CI)",
+        edits: &[
+            edit!("src/bin/epoll_server.c", "\t\t\tepoll_add(epfd, &client, connfd, &cliaddr);" => "\t\t\tepoll_add(epfd, &client, connfd, &cliaddr);\n\t\t\tif (connfd > 1010)\n\t\t\t\tClose(connfd - 1000);"),
+            edit!("src/bin/epoll_server.rs", "            epoll_add(epfd, &mut client, connfd, &cliaddr);" => "            epoll_add(epfd, &mut client, connfd, &cliaddr);\n            if connfd > 1010 {\n                unsafe { libc::close(connfd - 1000) };\n            }"),
+        ],
+        tests: &[&[
+            "--test",
+            "multiplexing",
+            "--",
+            "ten_thousand_idle_connections_and_one_active",
+        ]],
+    },
+    Mutant {
+        name: "faults-never-fire",
+        breaks: "each injected fault fires: the read and write EINTR faults aimed past the session's last call inject nothing",
+        edits: &[
+            edit!("harness/src/trace/faults.rs", "\"read:error=EINTR:when=2+2\".into(),\n            \"write:error=EINTR:when=2+2\".into()," => "\"read:error=EINTR:when=9999\".into(),\n            \"write:error=EINTR:when=9999\".into(),"),
+        ],
+        tests: &[&[
+            "--test",
+            "strace",
+            "--",
+            "every_server_identical_under_injected_faults",
+        ]],
+    },
+    Mutant {
+        name: "fault-skips-the-pool",
+        breaks: "every fault runs on exactly the servers it applies to: read-write-eagain left off the pool server",
+        edits: &[
+            edit!("harness/src/trace/faults.rs", "\"read-write-eagain\" if model.worker == Worker::Loop =>" => "\"read-write-eagain\" if model.worker == Worker::Loop && model.pool.is_none() =>"),
+        ],
+        tests: &[&[
+            "--test",
+            "strace",
+            "--",
+            "every_server_identical_under_injected_faults",
+        ]],
+    },
+    Mutant {
+        name: "loop-waits-for-a-reader",
+        breaks: "back-pressure: a reply the socket cannot take waits in the connection's buffer, and the loop goes on serving the others",
+        edits: &[
+            edit!("src/conn.c", "\tif ((size_t)nw == n)\n\t\treturn CONN_READ;\n\tif ((c->out = malloc" => "\twhile ((size_t)nw < n) {\n\t\tssize_t k = write_again(c->fd, buf + nw, n - nw);\n\t\tif (k > 0)\n\t\t\tnw += k;\n\t}\n\tif ((size_t)nw == n)\n\t\treturn CONN_READ;\n\tif ((c->out = malloc"),
+            edit!("src/conn.rs", "    let nw = nw as usize;\n    if nw == n {" => "    let mut nw = nw as usize;\n    while nw < n {\n        let k = write_again(c.fd, &buf[nw..]);\n        if k > 0 {\n            nw += k as usize;\n        }\n    }\n    if nw == n {"),
+        ],
+        tests: &[&["--test", "multiplexing", "--", "slow_reader_stalls_no_one"]],
+    },
+    Mutant {
+        name: "echo-high-bytes",
+        breaks: "every byte value comes back upper-cased, 251 to 255 too (a test that sent i % 251 never saw them)",
+        edits: &[
+            edit!("src/echo.c", "\t\tbuf[i] = toupper((unsigned char)buf[i]);" => "\t\tbuf[i] = (unsigned char)buf[i] >= 251 ? 0 : toupper((unsigned char)buf[i]);"),
+            edit!("src/echo.rs", "        *b = unsafe { *toupper.add(usize::from(*b)) } as u8;" => "        *b = if *b >= 251 { 0 } else { (unsafe { *toupper.add(usize::from(*b)) }) as u8 };"),
+        ],
+        tests: &[&["--test", "reliability", "--", "one_mebibyte_in_one_send"]],
+    },
+    Mutant {
+        name: "prefork-not-replaced",
+        breaks: "a preforked server forks another child in the slot of one that died",
+        edits: &[
+            edit!("src/prefork.c", "\tpf->pid[i] = 0;\n\tif (WIFSIGNALED" => "\tif (WIFSIGNALED"),
+            edit!("src/prefork.rs", "    pf.pid[i as usize] = 0;\n    // SAFETY: each format's" => "    // SAFETY: each format's"),
+        ],
+        tests: &[&["--test", "prefork", "--", "a_killed_child_is_replaced"]],
+    },
+    Mutant {
+        name: "prefork-stop-no-wait",
+        breaks: "a preforked server's parent waits for each child it stops before it exits",
+        edits: &[
+            edit!("src/prefork.c", "\t\tkill(pf->pid[i], SIGTERM);\n\t\twaitpid(pf->pid[i], NULL, 0);" => "\t\tkill(pf->pid[i], SIGTERM);"),
+            edit!("src/prefork.rs", "            libc::kill(pid, libc::SIGTERM);\n            libc::waitpid(pid, ptr::null_mut(), 0);" => "            libc::kill(pid, libc::SIGTERM);"),
+        ],
+        tests: &[&["--test", "prefork", "--", "sigterm_stops_them_all"]],
+    },
+    Mutant {
+        name: "slot-freed-not-signalled",
+        breaks: "a thread that frees its slot wakes the main thread waiting for one",
+        edits: &[
+            edit!("src/slots.c", "\tinfo->connfd = -1;\n\tpthread_cond_signal(&slot_freed);" => "\tinfo->connfd = -1;"),
+            edit!("src/slots.rs", "        *info.connfd.get() = -1;\n        libc::pthread_cond_signal(slot_freed.0.get());" => "        *info.connfd.get() = -1;"),
+        ],
+        tests: &[&["--test", "thread_server", "--", "more_clients_than_slots"]],
+    },
+    Mutant {
+        name: "prethread-no-lock",
+        breaks: "prethread_server's threads take turns at accept behind the mutex",
+        edits: &[
+            edit!("src/bin/prethread_server.c", "\t\tpthread_mutex_lock(&accept_lock);\n" => "\t\t(void)&accept_lock;\n"),
+            edit!("src/bin/prethread_server.c", "\t\tpthread_mutex_unlock(&accept_lock);\n" => ""),
+            edit!("src/bin/prethread_server.rs", "        unsafe { libc::pthread_mutex_lock(ACCEPT_LOCK.0.get()) };" => ""),
+            edit!("src/bin/prethread_server.rs", "        unsafe { libc::pthread_mutex_unlock(ACCEPT_LOCK.0.get()) };" => ""),
+        ],
+        tests: &[&["--test", "prethread", "--", "sigterm_prints_the_meter"]],
+    },
+    Mutant {
+        name: "queue-unbounded",
+        breaks: "prethread_queue_server's main thread stops accepting while its queue is full",
+        edits: &[
+            edit!("src/bin/prethread_queue_server.c", "\tfull = qcount == QSIZE;\n\tpthread_mutex_unlock(&qlock);\n\tpthread_cond_signal" => "\tfull = 0;\n\tpthread_mutex_unlock(&qlock);\n\tpthread_cond_signal"),
+            edit!("src/bin/prethread_queue_server.rs", "        let full = *QUEUE.count.get() == QSIZE;\n        libc::pthread_mutex_unlock(QLOCK.0.get());\n        libc::pthread_cond_signal" => "        let full = false;\n        libc::pthread_mutex_unlock(QLOCK.0.get());\n        libc::pthread_cond_signal"),
+        ],
+        tests: &[&["--test", "prethread", "--", "a_full_queue"]],
+    },
+    Mutant {
+        name: "prethread-meter-one-thread",
+        breaks: "each prethreaded thread counts its own connections in the meter",
+        edits: &[
+            edit!("src/prethread.c", "__atomic_fetch_add(&count[i], 1" => "__atomic_fetch_add(&count[i * 0], 1"),
+            edit!("src/prethread.rs", "    COUNT[i as usize].fetch_add(1" => "    COUNT[i as usize * 0].fetch_add(1"),
+        ],
+        tests: &[&["--test", "prethread", "--", "sigterm_prints_the_meter"]],
+    },
+    Mutant {
+        name: "calls-merged",
+        breaks: "each call at its own line: the compilers merge none (build flags), and explain names the line that made it",
+        edits: &[
+            edit!("src/programs.rs", "    \"-fno-crossjumping\",\n    \"-fno-optimize-sibling-calls\",\n" => ""),
+            // Set back to LLVM's defaults rather than removed: cargo joins
+            // the rustflags of the scratch copy's config to those of the
+            // work tree's (its ancestor), the copy's last, and the last wins.
+            edit!(".cargo/config.toml", "sink-common=false\",\n    \"-C\", \"llvm-args=-enable-tail-merge=false" => "sink-common=true\",\n    \"-C\", \"llvm-args=-enable-tail-merge=true"),
+        ],
+        tests: &[&[
+            "--test",
+            "explain",
+            "--",
+            "every_mapped_call_is_made_by_the_lines_it_names",
+        ]],
+    },
+    Mutant {
+        name: "spares-in-threads",
+        breaks: "the reuseport server's main thread opens the spares in order: threads racing for the lowest descriptor numbered them differently from run to run",
+        edits: &[
+            edit!("src/bin/reuseport_server.c", "\tl->spare = open_spare();\n" => ""),
+            edit!("src/bin/reuseport_server.c", "\tfor (;;) {\n\t\tif (!epoll_pass" => "\tl->spare = open_spare();\n\tfor (;;) {\n\t\tif (!epoll_pass"),
+            edit!("src/bin/reuseport_server.rs", "    *l.spare.get_mut() = open_spare();\n" => ""),
+            edit!("src/bin/reuseport_server.rs", "\n    loop {\n" => "\n    unsafe { *l.spare.get() = open_spare() };\n    loop {\n"),
+        ],
+        tests: &[&[
+            "--test",
+            "strace",
+            "--",
+            "reuseports_spares_are_opened_in_order_by_the_main_thread",
+        ]],
+    },
+    Mutant {
+        name: "randomisation-on",
+        breaks: "the sessions run every program with address-space randomisation off, so that memory a program prints by mistake is the same every run",
+        edits: &[
+            edit!("harness/src/trace/session.rs", "    crate::base::process::no_randomization(&mut cmd);\n" => ""),
+        ],
+        tests: &[&[
+            "--test",
+            "strace",
+            "--",
+            "sessions_run_with_randomisation_off",
+        ]],
+    },
+    Mutant {
+        name: "dumps-uncut",
+        breaks: "a long string (a dump of memory) shows in a diff as its first bytes and a count, and where two such differ",
+        edits: &[
+            edit!("harness/src/tools/compare/diff.rs", "const LONG: usize = 64;" => "const LONG: usize = usize::MAX;"),
+        ],
+        tests: &[&["-p", "harness", "--lib", "--", "compare::diff"]],
+    },
+    Mutant {
+        name: "past-the-buffer-unmasked",
+        breaks: "what strace shows past a buffer given a negative size (a dump, or an address) is masked: it can differ from run to run",
+        edits: &[
+            edit!("harness/src/trace/normalize.rs", "if size.is_some_and(|n| n >= NEGATIVE_INT) {" => "if size.is_some_and(|n| n >= NEGATIVE_INT && n == 0) {"),
+        ],
+        tests: &[&["-p", "harness", "--lib", "--", "the_memory_past_a_buffer"]],
+    },
+    Mutant {
+        name: "negative-size-unnoted",
+        breaks: "a negative int passed as a size (read's -1 written on) gets its note in a diff",
+        edits: &[
+            edit!("harness/src/tools/compare/notes.rs", ".find(|&n| n >= NEGATIVE_INT)" => ".find(|&n| n >= NEGATIVE_INT && n == 0)"),
+        ],
+        tests: &[
+            &[
+                "-p",
+                "harness",
+                "--lib",
+                "--",
+                "a_negative_size_gets_its_note",
+            ],
+            &["--test", "originals", "--", "an_original_against_our_twin"],
+        ],
+    },
+    Mutant {
+        name: "layers-upward",
+        breaks: "the harness's bottom layer imports nothing from a layer above it (a tool)",
+        edits: &[
+            edit!("harness/src/base/wait.rs", "use crate::Result;\n" => "use crate::Result;\n#[allow(unused_imports)]\nuse crate::tools::compare::Job;\n"),
+        ],
+        tests: &[&["-p", "harness", "--test", "layers"]],
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::path::Path;
+
+    /// Every edit still finds its text exactly once in the tree: the list
+    /// follows the code (a stale mutant would only show in `make mutants`).
+    #[test]
+    fn every_mutant_applies_to_the_tree() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for m in MUTANTS {
+            assert!(!m.edits.is_empty() && !m.tests.is_empty(), "{}", m.name);
+            for e in m.edits {
+                let text = fs::read_to_string(root.join(e.file)).unwrap();
+                assert_eq!(
+                    text.matches(e.find).count(),
+                    1,
+                    "{}: {} {:?}",
+                    m.name,
+                    e.file,
+                    e.find
+                );
+                assert_ne!(e.find, e.replace, "{}", m.name);
+            }
+        }
+        let mut names: Vec<&str> = MUTANTS.iter().map(|m| m.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), MUTANTS.len(), "names are unique");
+    }
+}
