@@ -349,24 +349,7 @@ fn descriptor_limit_is_waited_out(twin: Twin) -> Result<()> {
         c.check(b"one of four\n")?;
     }
     let mut fifth = server.connect()?;
-    let reports = || {
-        server
-            .stderr()
-            .matches("accept: Too many open files\n")
-            .count()
-    };
-    wait_until("EMFILE reported", || reports() >= 1)?;
-    // Over a fixed second (a window the server cannot shorten by spinning):
-    // a server that pauses 100 ms between tries uses next to no CPU and
-    // reports about ten times; one that spins burns tens of 10 ms ticks
-    // and reports thousands of times.
-    let (ticks, seen) = (server.cpu_ticks(), reports());
-    thread::sleep(std::time::Duration::from_secs(1));
-    let (burnt, told) = (server.cpu_ticks() - ticks, reports() - seen);
-    assert!(
-        burnt < 10 && (3..=20).contains(&told),
-        "a pause between tries while out of descriptors: {burnt} ticks of CPU and {told} reports in 1 s"
-    );
+    harness::testing::pauses_out_of_descriptors(&server)?;
 
     four.pop().unwrap().finish()?;
     fifth.check(b"the fifth, served at last\n")?;
