@@ -302,6 +302,23 @@ pub fn server_on(
     Err(format!("{OUT_OF_ORDER}, {ATTEMPTS} times"))
 }
 
+/// Every `trace.PID` file strace -ff wrote in `dir`: its PID and text, by PID.
+pub fn traces(dir: &Path) -> Result<Vec<(u32, String)>> {
+    let mut raw = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| e.to_string())? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        if let Some(pid) = file
+            .strip_prefix("trace.")
+            .and_then(|p| p.parse::<u32>().ok())
+        {
+            raw.push((pid, fs::read_to_string(&path).map_err(|e| e.to_string())?));
+        }
+    }
+    raw.sort();
+    Ok(raw)
+}
+
 /// Removes the `trace.*` files of a session that starts again.
 fn remove_traces(dir: &Path) -> Result<()> {
     for entry in fs::read_dir(dir).map_err(|e| e.to_string())? {

@@ -239,25 +239,16 @@ fn load(dir: &Path, keep_port: u16, exe: &Path) -> Result<(Vec<Task>, bool)> {
     let sym = Symbolizer::new(exe)
         .ok()
         .filter(Symbolizer::has_line_tables);
-    let mut raw = Vec::new();
-    for entry in fs::read_dir(dir).map_err(|e| e.to_string())? {
-        let path = entry.map_err(|e| e.to_string())?.path();
-        let file = path.file_name().unwrap().to_string_lossy().into_owned();
-        if let Some(pid) = file
-            .strip_prefix("trace.")
-            .and_then(|p| p.parse::<u32>().ok())
-        {
-            let text = fs::read_to_string(&path).map_err(|e| e.to_string())?;
-            raw.push((pid, stack::strip(&text), stack::entries(&text)));
-        }
-    }
+    let raw: Vec<_> = session::traces(dir)?
+        .into_iter()
+        .map(|(pid, text)| (pid, stack::strip(&text), stack::entries(&text)))
+        .collect();
     let mut run = normalize::Run {
         keep_port,
         ..Default::default()
     };
     run.scan(raw.iter().flat_map(|(_, text, _)| text.lines()));
     run.tids = raw.iter().map(|(pid, _, _)| *pid).collect();
-    raw.sort_by_key(|r| r.0);
     let mut tasks = Vec::new();
     for (pid, text, entries) in raw {
         let (lines, kept) = normalize::task_kept(&text, &run);

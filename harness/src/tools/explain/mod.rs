@@ -277,18 +277,7 @@ fn runnable(exe: &Path, dir: &Path, sub: &str) -> Result<PathBuf> {
 /// `trace_compare` normalises them, each with what its stack says.
 pub fn load(dir: &Path, keep_port: u16, exe: &Path) -> Result<Vec<Task>> {
     let sym = Symbolizer::new(exe)?;
-    let mut raw = Vec::new();
-    for entry in fs::read_dir(dir).map_err(|e| e.to_string())? {
-        let path = entry.map_err(|e| e.to_string())?.path();
-        let file = path.file_name().unwrap().to_string_lossy().into_owned();
-        if let Some(pid) = file
-            .strip_prefix("trace.")
-            .and_then(|p| p.parse::<u32>().ok())
-        {
-            raw.push((pid, fs::read_to_string(&path).map_err(|e| e.to_string())?));
-        }
-    }
-    raw.sort();
+    let raw = session::traces(dir)?;
     let plain: Vec<String> = raw.iter().map(|(_, t)| stack::strip(t)).collect();
     let mut run = normalize::Run {
         keep_port,
