@@ -1,6 +1,6 @@
 //! The client: lines from stdin to the server, replies to stdout.
 
-use harness::process::{Server, free_port};
+use harness::base::{port::free_port, server::Server};
 use harness::{Result, Twin, exe, twin_tests};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;

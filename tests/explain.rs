@@ -5,10 +5,10 @@
 //! whose calls match but whose call sites do not; and the line tables add
 //! nothing to the binaries `make bench` measures, stripped.
 
-use harness::compare::{self, Job};
-use harness::explain::text::View;
-use harness::explain::{self, Call, Explained, Origin, Row, html, text};
-use harness::process::require;
+use harness::base::process::require;
+use harness::tools::compare::{self, Job};
+use harness::tools::explain::text::View;
+use harness::tools::explain::{self, Call, Explained, Origin, Row, html, text};
 use harness::{Kind, PROGRAMS, Program, Result, Twin, exe, program};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -973,7 +973,7 @@ fn chromium_renders_every_call_and_both_sources() {
 fn the_aligned_copy_makes_the_same_calls() {
     for name in ["process_server", "thread_server"] {
         let e = explained(name);
-        let needs = harness::explain::elf::Elf::read(&e.rust.exe)
+        let needs = harness::trace::elf::Elf::read(&e.rust.exe)
             .unwrap()
             .needs_aligning();
         assert_eq!(

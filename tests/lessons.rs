@@ -2,9 +2,9 @@
 //! servers teach, each shown on both twins, from the outside and in their
 //! traces.
 
-use harness::client::Conn;
-use harness::process::{Server, wait_until};
-use harness::procfs::{accept_queue, tasks};
+use harness::base::client::Conn;
+use harness::base::procfs::{accept_queue, tasks};
+use harness::base::{server::Server, wait::wait_until};
 use harness::{Result, Twin, twin_tests};
 use std::io::{ErrorKind, Read, Write};
 use std::path::PathBuf;
@@ -61,7 +61,7 @@ fn iterative_one_idle_client_blocks_the_next(twin: Twin) -> Result<()> {
         .map_err(|e| e.to_string())?;
     b.0.read_exact(&mut reply)
         .map_err(|e| format!("B's reply, within 1 s of A's leaving: {e}"))?;
-    b.0.set_read_timeout(Some(harness::process::DEADLINE))
+    b.0.set_read_timeout(Some(harness::base::wait::DEADLINE))
         .map_err(|e| e.to_string())?;
     assert_eq!(&reply, b"B WAITS\n");
     b.finish()?;
@@ -70,7 +70,7 @@ fn iterative_one_idle_client_blocks_the_next(twin: Twin) -> Result<()> {
     for i in 0..20 {
         let mut c = server.connect()?;
         c.check(format!("client {i} of 20\n").as_bytes())?;
-        c.check(&harness::client::all_bytes())?;
+        c.check(&harness::base::client::all_bytes())?;
         c.finish()?;
     }
     server.settled()

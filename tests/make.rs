@@ -9,8 +9,13 @@
 //! make on the real Makefile, with the programs of this build (`-o
 //! programs`: not built again).
 
-use harness::process::{Output, Running, free_port, wait_until};
-use harness::{Kind, PROGRAMS, c_dir, procfs, rust_dir};
+use harness::base::procfs;
+use harness::base::{
+    port::free_port,
+    process::{Output, Running},
+    wait::wait_until,
+};
+use harness::{Kind, PROGRAMS, c_dir, rust_dir};
 use std::fs;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
@@ -383,10 +388,10 @@ fn strace_target(name: &str) -> (Running, PathBuf, PathBuf, u16) {
 fn strace_keeps_the_programs_output_out_of_its_lines() {
     let (run, exe, file, port) = strace_target("process");
     let printed = || fs::read_to_string(&file).unwrap_or_default();
-    let mut conn = harness::client::Conn::to(port).unwrap();
+    let mut conn = harness::base::client::Conn::to(port).unwrap();
     conn.check(b"hello\n").unwrap();
     conn.finish().unwrap();
-    let mut conn = harness::client::Conn::to(port).unwrap();
+    let mut conn = harness::base::client::Conn::to(port).unwrap();
     conn.check(b"reset\n").unwrap();
     conn.reset().unwrap();
     wait_until("the second child's error", || {
@@ -475,7 +480,7 @@ fn joined_by_task<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<String> {
     }
     tasks
         .iter()
-        .flat_map(|(_, text)| harness::compare::normalize::join_resumed(text))
+        .flat_map(|(_, text)| harness::trace::normalize::join_resumed(text))
         .collect()
 }
 
@@ -633,7 +638,7 @@ fn strace_uring_shows_what_its_chapter_quotes() {
         })
         .unwrap_or_else(|e| panic!("{e}: {}", run.stderr()))
     };
-    let mut conn = harness::client::Conn::to(port).unwrap();
+    let mut conn = harness::base::client::Conn::to(port).unwrap();
     for (i, msg) in ["one\n", "two\n", "three\n"].into_iter().enumerate() {
         conn.check(msg.as_bytes()).unwrap();
         asleep_after(i + 1, 3 + 2 * i);

@@ -2,10 +2,16 @@
 //! thread serves thousands, and no client, however it misbehaves, stalls
 //! the others or the server.
 
-use harness::client::{Conn, at_once, talk, upper};
-use harness::process::{Output, Running, Server, free_port, wait_until};
+use harness::base::client::{Conn, at_once, talk, upper};
+use harness::base::procfs;
+use harness::base::{
+    port::free_port,
+    process::{Output, Running},
+    server::Server,
+    wait::wait_until,
+};
 use harness::testing::{cannot_run, each_server, pass, raise_nofile};
-use harness::{Call, Model, Result, Twin, Worker, procfs};
+use harness::{Call, Model, Result, Twin, Worker};
 use std::io::{Read, Write};
 use std::net::Shutdown;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -142,7 +148,7 @@ fn ten_thousand_idle_and_one_active(name: &str, twin: Twin) -> Result<()> {
     }
     // Held at once: every one of them open in the server (and its
     // listening socket, or sockets), as /proc counts its sockets.
-    let listeners = harness::model::listeners(server.model);
+    let listeners = harness::base::model::listeners(server.model);
     wait_until(&format!("{IDLE} connections held at once"), || {
         procfs::sockets(server.pid) == IDLE + listeners
     })
@@ -533,7 +539,7 @@ fn injected_faults_are_survived(name: &str, twin: Twin) -> Result<()> {
     };
     let epoll_ctl = format!(
         "inject=epoll_ctl:error=ENOMEM:when={}",
-        harness::compare::session::epoll_ctl_fault_when(model)
+        harness::trace::faults::epoll_ctl_fault_when(model)
     );
     if model.main_idle_in == Call::EpollWait {
         faults.push(&epoll_ctl);

@@ -4,8 +4,8 @@
 //! compared with itself is identical, run after run; against the project's
 //! twin, a diff with notes; and its printf lines come out as on a terminal.
 
-use harness::compare::{self, Job, Outcome};
-use harness::process::free_port;
+use harness::base::port::free_port;
+use harness::tools::compare::{self, Job, Outcome};
 use harness::{Result, Twin, exe, program};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -328,7 +328,7 @@ fn as_the_chapter_shows(report: &str, port: u16) -> Result<()> {
         let skip = ["...", "(cut here)", ""].contains(&q.as_str())
             || q.starts_with("  A: ")
             || q.starts_with("  B: ")
-            || q == harness::compare::HEADER;
+            || q == harness::tools::compare::HEADER;
         if skip {
             continue;
         }

@@ -1,9 +1,12 @@
 //! The pool server: one acceptor, a fixed pool of worker threads each with
 //! its own epoll loop, every connection owned by one worker.
 
-use harness::client::{Conn, at_once, talk};
-use harness::process::{Server, free_port, require, scratch, wait_until};
-use harness::{Result, Twin, exe, procfs, twin_tests};
+use harness::base::client::{Conn, at_once, talk};
+use harness::base::procfs;
+use harness::base::{
+    dir::scratch, port::free_port, process::require, server::Server, wait::wait_until,
+};
+use harness::{Result, Twin, exe, twin_tests};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;

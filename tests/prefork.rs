@@ -4,10 +4,12 @@
 //! the meter, and who takes the next connection is the design's: the
 //! kernel's queue, a lock, the parent, or the herd.
 
-use harness::client::talk;
-use harness::process::{Server, wait_until};
+use harness::base::client::talk;
+use harness::base::procfs;
+use harness::base::{server::Server, wait::wait_until};
+use harness::testing::demo;
 use harness::testing::each_server;
-use harness::{Call, Model, Result, Twin, Worker, procfs};
+use harness::{Call, Model, Result, Twin, Worker};
 use std::path::PathBuf;
 use std::sync::Barrier;
 use std::thread;
@@ -363,24 +365,6 @@ fn the_herd_wakes_many_and_exclusive_fewer(twin: Twin) -> Result<()> {
 }
 
 harness::twin_tests!(the_herd_wakes_many_and_exclusive_fewer);
-
-/// `demo NAME`, built by the tests' build (the harness's binaries): its stdout.
-fn demo(args: &[&str]) -> Result<String> {
-    let exe = harness::rust_dir().join("demo");
-    let out = std::process::Command::new(&exe)
-        .args(args)
-        .output()
-        .map_err(|e| format!("{}: {e}", exe.display()))?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    if !out.status.success() {
-        return Err(format!(
-            "demo {args:?}: {}\n{text}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(text)
-}
 
 /// `make demo-prefork`: twelve clients over four children in accept, one
 /// after another, go round robin: the meter gives each child three.

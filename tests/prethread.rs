@@ -5,10 +5,12 @@
 //! thread that cannot be made leaves the others to serve; a full queue
 //! makes the main thread wait; running out of descriptors is waited out.
 
-use harness::client::talk;
-use harness::process::{Server, free_port, wait_until};
+use harness::base::client::talk;
+use harness::base::procfs;
+use harness::base::{port::free_port, server::Server, wait::wait_until};
+use harness::testing::demo;
 use harness::testing::each_server;
-use harness::{Call, Model, Result, Twin, Worker, procfs};
+use harness::{Call, Model, Result, Twin, Worker};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Barrier;
@@ -233,24 +235,7 @@ fn out_of_descriptors_is_waited_out(name: &str, twin: Twin) -> Result<()> {
     let mut first = server.connect()?;
     first.check(b"the one that fits\n")?;
     let mut second = server.connect()?;
-    let reports = || {
-        server
-            .stderr()
-            .matches("accept: Too many open files\n")
-            .count()
-    };
-    wait_until("EMFILE reported", || reports() >= 1)?;
-    // Over a fixed second (a window the server cannot shorten by spinning):
-    // a pause of 100 ms between tries reports about ten times and uses next
-    // to no CPU; a spin burns tens of 10 ms ticks.
-    let (ticks, seen) = (server.cpu_ticks(), reports());
-    thread::sleep(Duration::from_secs(1));
-    let (burnt, told) = (server.cpu_ticks() - ticks, reports() - seen);
-    if burnt >= 10 || !(3..=20).contains(&told) {
-        return Err(format!(
-            "a pause between tries while out of descriptors: {burnt} ticks of CPU and {told} reports in 1 s"
-        ));
-    }
+    harness::testing::pauses_out_of_descriptors(&server)?;
     first.finish()?;
     second.check(b"the second, served at last\n")?;
     second.finish()?;
@@ -360,24 +345,6 @@ fn a_full_queue_makes_the_main_thread_wait(twin: Twin) -> Result<()> {
 }
 
 harness::twin_tests!(a_full_queue_makes_the_main_thread_wait);
-
-/// `demo NAME`, built by the tests' build (the harness's binaries): its stdout.
-fn demo(args: &[&str]) -> Result<String> {
-    let exe = harness::rust_dir().join("demo");
-    let out = Command::new(&exe)
-        .args(args)
-        .output()
-        .map_err(|e| format!("{}: {e}", exe.display()))?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    if !out.status.success() {
-        return Err(format!(
-            "demo {args:?}: {}\n{text}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(text)
-}
 
 /// `make demo-prethread`: eight clients to each design, each attributed to
 /// a thread; behind the mutex and the queue every connection costs futex

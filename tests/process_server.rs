@@ -1,6 +1,6 @@
 //! The multi-process server: a child per connection, reaped on SIGCHLD.
 
-use harness::process::Server;
+use harness::base::server::Server;
 use harness::{Result, Twin, twin_tests};
 
 const NAME: &str = "process_server";

@@ -4,7 +4,11 @@
 //! ephemeral ports. And the table of files, in the harness chapter
 //! (docs/harness.md), matches the tree.
 
-use harness::process::{Output, Running, free_port, wait_until};
+use harness::base::{
+    port::free_port,
+    process::{Output, Running},
+    wait::wait_until,
+};
 use harness::testing::pass;
 use harness::{Result, rust_dir};
 use std::path::Path;

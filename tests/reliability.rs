@@ -2,8 +2,8 @@
 //! half-closes, huge messages, idle crowds, descriptor exhaustion, and
 //! failures injected with `strace --inject`.
 
-use harness::client::{messages, upper};
-use harness::process::{Server, wait_until};
+use harness::base::client::{messages, upper};
+use harness::base::{server::Server, wait::wait_until};
 
 use harness::testing::{all, each_server};
 use harness::{Model, Result, Twin, Worker, twin_tests};
@@ -79,7 +79,7 @@ fn reset_mid_stream_ends_only_that_connection(name: &str, twin: Twin) -> Result<
         server
             .workers()
             .iter()
-            .any(|&(p, t)| harness::procfs::syscall(p, t) == Some(libc::SYS_write))
+            .any(|&(p, t)| harness::base::procfs::syscall(p, t) == Some(libc::SYS_write))
     })?;
     victim.reset()?;
 
@@ -142,7 +142,7 @@ fn reset_after_half_close_is_survived(name: &str, twin: Twin) -> Result<()> {
             || !server.alive()
     })?;
     wait_until("the victim's connection ended, or the server dead", || {
-        harness::model::serving(server.pid, server.model, others) || !server.alive()
+        harness::base::model::serving(server.pid, server.model, others) || !server.alive()
     })?;
     if !server.alive() {
         return Err("the server died of the reset client (SIGPIPE?)".into());
@@ -349,24 +349,7 @@ fn descriptor_limit_is_waited_out(twin: Twin) -> Result<()> {
         c.check(b"one of four\n")?;
     }
     let mut fifth = server.connect()?;
-    let reports = || {
-        server
-            .stderr()
-            .matches("accept: Too many open files\n")
-            .count()
-    };
-    wait_until("EMFILE reported", || reports() >= 1)?;
-    // Over a fixed second (a window the server cannot shorten by spinning):
-    // a server that pauses 100 ms between tries uses next to no CPU and
-    // reports about ten times; one that spins burns tens of 10 ms ticks
-    // and reports thousands of times.
-    let (ticks, seen) = (server.cpu_ticks(), reports());
-    thread::sleep(std::time::Duration::from_secs(1));
-    let (burnt, told) = (server.cpu_ticks() - ticks, reports() - seen);
-    assert!(
-        burnt < 10 && (3..=20).contains(&told),
-        "a pause between tries while out of descriptors: {burnt} ticks of CPU and {told} reports in 1 s"
-    );
+    harness::testing::pauses_out_of_descriptors(&server)?;
 
     four.pop().unwrap().finish()?;
     fifth.check(b"the fifth, served at last\n")?;

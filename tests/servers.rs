@@ -1,7 +1,7 @@
 //! Stories every server of the table must get through, Rust and C.
 
-use harness::client::{at_once, mask_ports, talk};
-use harness::process::{Server, wait_until};
+use harness::base::client::{at_once, mask_ports, talk};
+use harness::base::{server::Server, wait::wait_until};
 use harness::testing::{all, each_server};
 use harness::{Result, Twin};
 
@@ -56,7 +56,7 @@ fn restart_on_same_port(name: &str, twin: Twin) -> Result<()> {
     // A preforked server's children listen too, until their parent's
     // death ends them (PR_SET_PDEATHSIG).
     wait_until("nothing listening on the port", || {
-        !harness::procfs::port_listened(first.port)
+        !harness::base::procfs::port_listened(first.port)
     })?;
 
     let second = Server::start_on(name, twin, first.port)?;
@@ -77,7 +77,7 @@ fn stdout_same_as_twin(name: &str, _: Twin) -> Result<()> {
             None => Server::start(name, twin)?,
             Some(p) => {
                 wait_until("nothing listening on the port", || {
-                    !harness::procfs::port_listened(p)
+                    !harness::base::procfs::port_listened(p)
                 })?;
                 Server::start_on(name, twin, p)?
             }
@@ -146,7 +146,7 @@ fn a_task_in_read_is_described_with_both_ends() {
         conn.check(b"hello\n")?;
         server.serving(1)?;
         let client_port = conn.0.local_addr().map_err(|e| e.to_string())?.port();
-        let said = harness::model::describe(server.pid);
+        let said = harness::base::model::describe(server.pid);
         let want = format!(
             "TCP :{} from :{client_port}, ESTABLISHED, 0 bytes unread, its client's end ESTABLISHED",
             server.port

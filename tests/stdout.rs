@@ -4,8 +4,8 @@
 //! drains. A regular file is written in place, and a stdout that cannot be
 //! reopened non-blocking is said so.
 
-use harness::client::{Conn, upper};
-use harness::process::{Server, scratch, wait_until};
+use harness::base::client::{Conn, upper};
+use harness::base::{dir::scratch, server::Server, wait::wait_until};
 use harness::testing::each_server;
 use harness::{Model, Result, Twin, Worker};
 use std::fs::{self, File};

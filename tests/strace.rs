@@ -3,8 +3,9 @@
 //! tell two different programs apart; and the traces show what the
 //! programs teach.
 
-use harness::compare::{self, Job, Outcome, session::FAULTS};
 use harness::testing::pass;
+use harness::tools::compare::{self, Job, Outcome};
+use harness::trace::faults::FAULTS;
 use harness::{Kind, PROGRAMS, Result, Twin, exe, program};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -184,7 +185,7 @@ fn every_program_identical_to_its_twin() {
         |p| {
             // One port for the three runs: the port shows in the calls.
             let mut job = Job::twins(p, None);
-            job.port = Some(harness::process::free_port());
+            job.port = Some(harness::base::port::free_port());
             let mut first: Option<Vec<Vec<String>>> = None;
             for run in 1..=RUNS {
                 let outcome = compare::run(&job, &dir(&format!("plain-{run}")).join(p.name))?;
@@ -480,7 +481,7 @@ fn sessions_run_with_randomisation_off() {
             u32::from_str_radix(text.trim(), 16).map_err(|e| format!("{text:?}: {e}"))
         };
         let mut job = Job::pair(program("client")?, &client, &client);
-        job.port = Some(harness::process::free_port());
+        job.port = Some(harness::base::port::free_port());
         let outcome = compare::run(&job, &d.join("traces"))?;
         assert!(outcome.identical, "{}", outcome.report);
         let off = libc::ADDR_NO_RANDOMIZE as u32;

@@ -1,12 +1,12 @@
 //! The multi-thread server: a detached thread per connection, in a slot.
 
-use harness::client::{Conn, at_once};
-use harness::process::{Server, wait_until};
-use harness::procfs::accept_queue;
+use concserv::slots::MAXSLOTS;
+use harness::base::client::{Conn, at_once};
+use harness::base::procfs::accept_queue;
+use harness::base::{server::Server, wait::wait_until};
 use harness::{Result, Twin, twin_tests};
 
 const NAME: &str = "thread_server";
-const MAXSLOTS: usize = 256;
 
 /// With every slot taken the server stops accepting (one thread per slot,
 /// no more), and the clients beyond wait in the backlog until slots free up.

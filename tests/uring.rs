@@ -4,9 +4,9 @@
 //! operations from the ring instead, and can tell two servers apart by
 //! them alone. A kernel that refuses io_uring ends the server with a reason.
 
-use harness::compare::{self, Job};
-use harness::process::{Server, free_port};
+use harness::base::{port::free_port, server::Server};
 use harness::testing::pass;
+use harness::tools::compare::{self, Job};
 use harness::{Result, Twin, exe, program};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -214,8 +214,8 @@ fn explain_shows_each_queued_operation_beside_the_lines_that_queued_it() {
     pass(|| {
         let p = program(NAME)?;
         let d = dir("explain");
-        let e = harness::explain::run(p, &d)?;
-        let text = harness::explain::queued::render(p, &e.dir)?
+        let e = harness::tools::explain::run(p, &d)?;
+        let text = harness::tools::explain::queued::render(p, &e.dir)?
             .ok_or("no operations for the io_uring server")?;
         let recv = text
             .lines()
@@ -229,7 +229,7 @@ fn explain_shows_each_queued_operation_beside_the_lines_that_queued_it() {
             "{recv}"
         );
         assert!(!text.contains('≠'), "the twins queued the same: {text}");
-        let page = harness::explain::html::page(&e);
+        let page = harness::tools::explain::html::page(&e);
         assert!(
             page.contains("operations queued in the ring"),
             "the page lists them"

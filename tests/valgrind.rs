@@ -2,8 +2,8 @@
 //! every server with threads, Rust and C, under concurrent clients, report
 //! no error.
 
-use harness::client::{at_once, talk};
-use harness::process::{Server, require, scratch};
+use harness::base::client::{at_once, talk};
+use harness::base::{dir::scratch, process::require, server::Server};
 use harness::testing::{all, each_server_by};
 use harness::{Model, Result, Twin, Worker};
 use std::fs;
@@ -43,7 +43,7 @@ fn valgrind_finds_no_error(tool: &str, name: &str, twin: Twin) -> Result<()> {
         ));
     }
     cmd.arg(&exe);
-    let server = Server::start_with(name, cmd, &exe, harness::process::free_port())?;
+    let server = Server::start_with(name, cmd, &exe, harness::base::port::free_port())?;
 
     let conns = (0..clients)
         .map(|_| server.connect())
@@ -57,7 +57,7 @@ fn valgrind_finds_no_error(tool: &str, name: &str, twin: Twin) -> Result<()> {
     };
     if model.main_idle_in == harness::Call::UringEnter {
         // Valgrind holds SIGTERM back inside io_uring_enter (see sigterm_uring).
-        harness::process::sigterm_uring(&server.run, server.port)?;
+        harness::base::server::sigterm_uring(&server.run, server.port)?;
     }
     server.terminate()?;
 

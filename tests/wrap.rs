@@ -1,7 +1,7 @@
 //! The wrappers, run by the driver programs on a socketpair: each Rust
 //! wrapper and its C twin must give the same results.
 
-use harness::process::wait_until;
+use harness::base::wait::wait_until;
 use harness::{Result, Twin, exe, twin_tests};
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};

@@ -3,18 +3,10 @@
 //! their own, what `/proc` says about them, what each server's model means
 //! for "settled" and "serving", and client connections.
 
-pub mod bench;
-pub mod client;
-pub mod compare;
-pub mod explain;
-pub mod model;
-pub mod mutants;
-pub mod process;
-pub mod procfs;
-pub mod reference;
+pub mod base;
 pub mod testing;
-#[cfg(feature = "tokio")]
-pub mod tokio_echo;
+pub mod tools;
+pub mod trace;
 
 pub use programs::{Call, Children, DEMOS, Kind, Model, PROGRAMS, Pool, Program, Worker};
 use std::path::PathBuf;

@@ -1,6 +1,9 @@
 //! For the tests: run a story on every server of the table, both twins, in
-//! parallel, and fail with every failure, readably.
+//! parallel, and fail with every failure, readably; and the fixtures more
+//! than one test file uses.
 
+use crate::base::server::Server;
+use crate::base::wait::wait_until;
 use crate::{Model, Result, Twin};
 use std::thread;
 
@@ -143,4 +146,47 @@ pub fn doc_block(page: &str, opening: &str) -> Vec<String> {
         .take_while(|l| !l.starts_with("```"))
         .map(String::from)
         .collect()
+}
+
+/// `demo ARGS...` (the tool of `make demo-*`): what it printed, or an
+/// error with all it printed if it failed.
+pub fn demo(args: &[&str]) -> Result<String> {
+    let exe = crate::rust_dir().join("demo");
+    let out = std::process::Command::new(&exe)
+        .args(args)
+        .output()
+        .map_err(|e| format!("{}: {e}", exe.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        return Err(format!(
+            "demo {args:?}: {}\n{text}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(text)
+}
+
+/// A server out of descriptors, with a client queued, pauses between its
+/// tries rather than spins. Over a fixed second (a window the server
+/// cannot shorten by spinning): a pause of 100 ms between tries reports
+/// EMFILE about ten times and uses next to no CPU; a spin burns tens of
+/// 10 ms ticks and reports thousands of times.
+pub fn pauses_out_of_descriptors(server: &Server) -> Result<()> {
+    let reports = || {
+        server
+            .stderr()
+            .matches("accept: Too many open files\n")
+            .count()
+    };
+    wait_until("EMFILE reported", || reports() >= 1)?;
+    let (ticks, seen) = (server.cpu_ticks(), reports());
+    thread::sleep(std::time::Duration::from_secs(1));
+    let (burnt, told) = (server.cpu_ticks() - ticks, reports() - seen);
+    if burnt >= 10 || !(3..=20).contains(&told) {
+        return Err(format!(
+            "a pause between tries while out of descriptors: {burnt} ticks of CPU and {told} reports in 1 s"
+        ));
+    }
+    Ok(())
 }

@@ -3,8 +3,10 @@
 //! with the harness's monoio feature, as `make build` builds it) and the
 //! kernel's floor (`floor_server`), run as the bench runs them.
 
-use harness::client::{Conn, at_once, messages, talk};
-use harness::process::{Output, Running, free_port, require, wait_until};
+use harness::base::client::{Conn, at_once, messages, talk};
+use harness::base::port::free_port;
+use harness::base::process::{Output, Running, require};
+use harness::base::wait::wait_until;
 use harness::testing::pass;
 use harness::{Result, Twin, exe};
 use std::os::unix::process::ExitStatusExt;

@@ -1,8 +1,9 @@
 //! The tools behind `make compare`, `make compare-pair` and `make bench`,
 //! run as a user runs them. (Speed itself is never asserted here.)
 
-use harness::bench::report::{self, Axis, FIGURES};
-use harness::process::require;
+use harness::base::process::require;
+use harness::tools::bench::render::SUMMARY_WIDTH;
+use harness::tools::bench::results::{self as report, Axis, FIGURES};
 use harness::{Twin, exe, servers};
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -22,7 +23,7 @@ fn trace_compare(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run trace_compare");
-    let header = format!("{}\n", harness::compare::HEADER);
+    let header = format!("{}\n", harness::tools::compare::HEADER);
     match out.stdout.strip_prefix(header.as_bytes()) {
         Some(rest) => out.stdout = rest.to_vec(),
         None => assert!(
@@ -88,7 +89,7 @@ fn compare_pair_tells_alike_from_different() {
 fn compare_pair_takes_a_classic_server_on_its_own_port() {
     let dir = tmp("compare-classic");
     std::fs::create_dir_all(&dir).unwrap();
-    let port = harness::process::free_port();
+    let port = harness::base::port::free_port();
     let server = dir.join("server");
     let built = Command::new("cc")
         .arg(format!("-DSERV_PORT={port}"))
@@ -226,7 +227,7 @@ fn a_stripped_pair_says_its_call_sites_are_not_checked() {
 /// in its ring, not system calls, and it makes none (its figures say so).
 #[test]
 fn every_bench_server_makes_the_same_writes_per_round_trip() {
-    use harness::bench::{Options, lifecycle::Bench, measure};
+    use harness::tools::bench::{Options, lifecycle::Bench, measure};
     require("strace", "strace").unwrap();
     build_tokio_servers();
     let bench = Bench::new(&Options::default()).unwrap();
@@ -336,9 +337,9 @@ fn a_short_benchmark_fills_the_table_and_draws_the_charts() {
     );
     for line in summary.lines() {
         assert!(
-            line.chars().count() <= report::SUMMARY_WIDTH,
+            line.chars().count() <= SUMMARY_WIDTH,
             "{} columns at most: {line:?}",
-            report::SUMMARY_WIDTH
+            SUMMARY_WIDTH
         );
     }
     for server in servers() {
@@ -513,7 +514,7 @@ fn explain_prints_three_columns_and_writes_the_page() {
 /// group and exits is still in the group's count once it is reaped.
 #[test]
 fn the_cpu_group_counts_a_process_that_ended() {
-    use harness::bench::measure::CpuGroup;
+    use harness::tools::bench::measure::CpuGroup;
     use std::io::Write;
     let group = match CpuGroup::new(&format!("concserv-test-{}", std::process::id())) {
         Ok(g) => g,

@@ -1,6 +1,6 @@
-//! `bench`: the numbers behind `make bench` (see `harness::bench`).
+//! `bench`: the numbers behind `make bench` (see `harness::tools::bench`).
 
-use harness::bench::{Options, run};
+use harness::tools::bench::{Options, run};
 use lexopt::prelude::*;
 use std::process::ExitCode;
 

@@ -4,9 +4,10 @@
 //! `demo-prethread`: each demo is named after its program, the last after
 //! its family).
 
-use harness::client::Conn;
-use harness::process::{Server, wait_until};
-use harness::{Call, DEMOS, Result, Twin, procfs};
+use harness::base::client::Conn;
+use harness::base::procfs;
+use harness::base::{server::Server, wait::wait_until};
+use harness::{Call, DEMOS, Result, Twin};
 use std::io::{Read, Write};
 use std::process::{Command, ExitCode};
 use std::thread;

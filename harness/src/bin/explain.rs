@@ -1,9 +1,9 @@
 //! `explain`: every system call of a program and its C twin, beside the C
 //! line and the Rust line that made it (behind `make explain-NAME`).
 
-use harness::explain::text::View;
-use harness::explain::{self, Which, html, text};
 use harness::program;
+use harness::tools::explain::text::View;
+use harness::tools::explain::{self, Which, html, text};
 use lexopt::prelude::*;
 use std::path::PathBuf;
 use std::process::ExitCode;

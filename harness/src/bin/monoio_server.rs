@@ -97,7 +97,7 @@ async fn serve(mut stream: TcpStream, peer: SocketAddr) {
         }
         println!("received from {} at PORT {}", peer.ip(), peer.port());
         buf.make_ascii_uppercase();
-        harness::reference::echo_to_stdout(&buf);
+        harness::base::reference::echo_to_stdout(&buf);
         (res, buf) = stream.write_all(buf).await;
         if let Err(e) = res {
             eprintln!("write: {e}");

@@ -1,6 +1,7 @@
-//! `mutants`: the mutation check behind `make mutants` (see `harness::mutants`).
+//! `mutants`: the mutation check behind `make mutants` (see `harness::tools::mutants`).
 
-use harness::mutants::{Fate, MUTANTS, Mutant, Snapshot, baseline, mutate, try_mutant};
+use harness::tools::mutants::catalogue::{MUTANTS, Mutant};
+use harness::tools::mutants::runner::{Fate, Snapshot, baseline, mutate, try_mutant};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;

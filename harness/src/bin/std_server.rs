@@ -62,7 +62,7 @@ fn serve(mut stream: TcpStream) {
         };
         println!("received from {} at PORT {}", peer.ip(), peer.port());
         buf[..n].make_ascii_uppercase();
-        harness::reference::echo_to_stdout(&buf[..n]);
+        harness::base::reference::echo_to_stdout(&buf[..n]);
         if let Err(e) = stream.write_all(&buf[..n]) {
             eprintln!("write: {e}");
             return;

@@ -10,7 +10,7 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    harness::tokio_echo::main("tokio_mt_server", || {
+    harness::base::tokio_echo::main("tokio_mt_server", || {
         tokio::runtime::Builder::new_multi_thread()
             .enable_io()
             .build()

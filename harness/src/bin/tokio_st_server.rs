@@ -8,7 +8,7 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    harness::tokio_echo::main("tokio_st_server", || {
+    harness::base::tokio_echo::main("tokio_st_server", || {
         tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .build()

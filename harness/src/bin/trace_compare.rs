@@ -2,8 +2,8 @@
 //! scripted session under `strace -ff` and compares the traces, task by
 //! task; or any two executables, through the session of a program's model.
 
-use harness::compare::session::{FAULTS, inject};
-use harness::compare::{self, Job};
+use harness::tools::compare::{self, Job};
+use harness::trace::faults::{FAULTS, inject};
 use harness::{Result, program};
 use lexopt::prelude::*;
 use std::path::PathBuf;

@@ -354,3 +354,14 @@ pub fn waits_on(pid: i32, tid: i32) -> Option<String> {
 pub fn port_listened(port: u16) -> bool {
     tcp_sockets().iter().any(|s| s.listening && s.port == port)
 }
+
+/// `pid` and every process under it.
+pub fn tree(pid: i32) -> Vec<i32> {
+    let mut all = vec![pid];
+    let mut i = 0;
+    while i < all.len() {
+        all.extend(children(all[i]));
+        i += 1;
+    }
+    all
+}

@@ -4,10 +4,15 @@
 //! connections (polling /proc against a deadline), so that two runs make
 //! the same calls in the same order.
 
-use crate::client::{Conn, all_bytes};
-use crate::model::wait_serving;
-use crate::process::{Output, Running, wait_until};
-use crate::{Model, Result, Worker, procfs};
+use crate::base::client::{Conn, all_bytes};
+use crate::base::model::wait_serving;
+use crate::base::procfs;
+use crate::base::{
+    process::{Output, Running},
+    wait::wait_until,
+};
+use crate::trace::faults::{inject, uses_uring};
+use crate::{Model, Result, Worker};
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -21,105 +26,6 @@ pub const BATCH: usize = 4;
 pub const STRING_LIMIT: usize = 8192;
 // Every byte of a MAXLINE buffer (src/wrap.h) printed: checked as it builds.
 const _: () = assert!(STRING_LIMIT >= 8192);
-
-/// The faults a server's session can run under:
-/// - accept-emfile: the first two accepts fail with EMFILE (for a blocking
-///   server, before any client, so that no SIGCHLD can fall into the
-///   pauses after them);
-/// - spawn-eagain: the 2nd fork (clone) or thread (clone3) fails with
-///   EAGAIN, and that client is closed unserved (servers that create a
-///   worker per connection);
-/// - read-write-eintr: every other read and write, in each task, fails with EINTR;
-/// - stderr-rw: nothing injected, but stderr is /dev/null opened
-///   read-write, so that a thread's first `perror` opens a stream on a
-///   `dup` of it and mallocs in a new arena;
-/// - read-write-eagain: every third read and write fails with EAGAIN (event
-///   loops, whose sockets do not block);
-/// - epoll-ctl-enomem: the third epoll_ctl fails with ENOMEM (servers that
-///   wait in epoll, but the reuseport server: a count of calls in a thread
-///   cannot name the call the fault means, a connection's EPOLL_CTL_DEL,
-///   since which thread takes which connection depends on the hash of the
-///   port the session runs on);
-/// - uring-enter-eintr: every other io_uring_enter fails with EINTR, before
-///   it submits anything (the io_uring server, which makes no accept, read
-///   or write call of its own for the faults above to fail: its operations
-///   fail only in the ring, where strace cannot reach).
-pub const FAULTS: [&str; 7] = [
-    "accept-emfile",
-    "spawn-eagain",
-    "read-write-eintr",
-    "stderr-rw",
-    "read-write-eagain",
-    "epoll-ctl-enomem",
-    "uring-enter-eintr",
-];
-
-/// strace's arguments for `fault` in a server of `model`; None when the
-/// fault does not apply to it.
-pub fn inject(fault: &str, model: &Model) -> Option<Vec<String>> {
-    let specs = match fault {
-        "accept-emfile" | "read-write-eintr" | "read-write-eagain" if uses_uring(model) => {
-            return None;
-        }
-        "accept-emfile" => vec![
-            "accept:error=EMFILE:when=1..2".to_string(),
-            "accept4:error=EMFILE:when=1..2".to_string(),
-        ],
-        "spawn-eagain" => vec![format!(
-            "{}:error=EAGAIN:when={}",
-            model.spawn?,
-            2 + model.pool.map_or(0, |p| p.threads)
-        )],
-        "read-write-eintr" => vec![
-            "read:error=EINTR:when=2+2".into(),
-            "write:error=EINTR:when=2+2".into(),
-        ],
-        "stderr-rw" => vec![],
-        "read-write-eagain" if model.worker == Worker::Loop => vec![
-            "read:error=EAGAIN:when=3+3".into(),
-            "write:error=EAGAIN:when=3+3".into(),
-        ],
-        "epoll-ctl-enomem" if uses_epoll(model) && !model.pool.is_some_and(|p| p.listens) => {
-            vec![format!(
-                "epoll_ctl:error=ENOMEM:when={}",
-                epoll_ctl_fault_when(model)
-            )]
-        }
-        "uring-enter-eintr" if uses_uring(model) => {
-            vec!["io_uring_enter:error=EINTR:when=2+2".into()]
-        }
-        _ => return None,
-    };
-    Some(
-        specs
-            .into_iter()
-            .flat_map(|s| ["-e".to_string(), format!("inject={s}")])
-            .collect(),
-    )
-}
-
-/// Which `epoll_ctl` (counted in each task) the epoll-ctl-enomem fault
-/// fails: the first connection's EPOLL_CTL_DEL in the task that serves it,
-/// past the calls a pool's main task makes at start-up (one for the
-/// listening socket, one for each worker's pipe).
-pub fn epoll_ctl_fault_when(model: &Model) -> usize {
-    match model.pool {
-        None => 3,
-        Some(p) => (p.threads + 2).next_multiple_of(2),
-    }
-}
-
-/// Whether a server of `model` waits in epoll.
-fn uses_epoll(model: &Model) -> bool {
-    let epoll = crate::Call::EpollWait;
-    model.main_idle_in == epoll || model.pool.is_some_and(|p| p.idle_in == epoll)
-}
-
-/// Whether a server of `model` waits in io_uring_enter: its accepts, reads
-/// and writes are operations in a ring.
-pub fn uses_uring(model: &Model) -> bool {
-    model.main_idle_in == crate::Call::UringEnter
-}
 
 /// Where a session's server listens, and how the programs learn it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,7 +65,7 @@ impl Port {
 /// read or write (MAXLINE, 8192), so that a byte anywhere in it, upper-cased
 /// or not, shows in the comparison.
 ///
-/// Address-space randomisation is off ([`no_randomization`](crate::process::no_randomization)):
+/// Address-space randomisation is off ([`no_randomization`](crate::base::process::no_randomization)):
 /// a classic program that writes past its buffer (a -1 length passed on
 /// to `write`) prints the same memory in every run.
 fn traced(
@@ -170,10 +76,10 @@ fn traced(
     stdin: Option<Stdio>,
     stderr_rw: bool,
 ) -> Result<Running> {
-    crate::process::require("strace", "strace")?;
+    crate::base::process::require("strace", "strace")?;
     let mut cmd = Command::new("strace");
     cmd.env_clear().env("PATH", "/usr/local/bin:/usr/bin:/bin");
-    crate::process::no_randomization(&mut cmd);
+    crate::base::process::no_randomization(&mut cmd);
     cmd.args(["-ff", "-q", "-s", &STRING_LIMIT.to_string(), "-o"])
         .arg(dir.join("trace"))
         .args(strace_args)
@@ -272,10 +178,10 @@ fn connect(port: u16) -> Result<Conn> {
 }
 
 /// The client ports of [`connect`], chosen once per process (and held:
-/// see [`free_port`](crate::process::free_port)).
+/// see [`free_port`](crate::base::port::free_port)).
 fn source_ports() -> &'static [u16] {
     static PORTS: std::sync::OnceLock<Vec<u16>> = std::sync::OnceLock::new();
-    PORTS.get_or_init(|| (0..32).map(|_| crate::process::free_port()).collect())
+    PORTS.get_or_init(|| (0..32).map(|_| crate::base::port::free_port()).collect())
 }
 
 /// What [`first_thread_in`] says when a prethreaded server's threads took
@@ -304,7 +210,10 @@ fn first_thread_in(pid: i32, call: crate::Call, dir: &Path) -> Result<()> {
     if procfs::blocked_in(pid, first, call) {
         Ok(())
     } else {
-        Err(format!("{OUT_OF_ORDER}: {}", crate::model::describe(pid)))
+        Err(format!(
+            "{OUT_OF_ORDER}: {}",
+            crate::base::model::describe(pid)
+        ))
     }
 }
 
@@ -343,7 +252,7 @@ fn release_children(pid: i32, c: &crate::Children, trace: &Path) -> Result<()> {
                 stops() == made && kids.len() == made && kids.iter().all(|&k| waits(k))
             },
         )
-        .map_err(|e| format!("{e}: {}", crate::model::describe(pid)))?;
+        .map_err(|e| format!("{e}: {}", crate::base::model::describe(pid)))?;
         // SAFETY: kill(2) takes no pointers.
         unsafe { libc::kill(pid, libc::SIGCONT) };
     }
@@ -391,6 +300,23 @@ pub fn server_on(
         }
     }
     Err(format!("{OUT_OF_ORDER}, {ATTEMPTS} times"))
+}
+
+/// Every `trace.PID` file strace -ff wrote in `dir`: its PID and text, by PID.
+pub fn traces(dir: &Path) -> Result<Vec<(u32, String)>> {
+    let mut raw = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| e.to_string())? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        if let Some(pid) = file
+            .strip_prefix("trace.")
+            .and_then(|p| p.parse::<u32>().ok())
+        {
+            raw.push((pid, fs::read_to_string(&path).map_err(|e| e.to_string())?));
+        }
+    }
+    raw.sort();
+    Ok(raw)
 }
 
 /// Removes the `trace.*` files of a session that starts again.
@@ -523,7 +449,7 @@ pub fn hold_every_child(
     wait_until("every child asleep", || {
         procfs::live_children(pid).iter().all(|&k| asleep(k))
     })?;
-    let already = crate::model::workers(pid, model).len();
+    let already = crate::base::model::workers(pid, model).len();
     let mut held = Vec::new();
     for i in already..c.n {
         let mut conn = connect(port)?;

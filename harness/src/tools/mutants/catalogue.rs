@@ -1,15 +1,5 @@
-//! `make mutants`: named mutations of the programs (and of the harness's
-//! own checks), each a small edit that breaks one property a test claims
-//! to guard. Each is applied to a scratch copy of the work tree, built,
-//! and the tests that must catch it are run there: a mutant those tests
-//! fail on is killed; one they pass is a test that does not check what
-//! its name says. An edit whose text is not found exactly once is stale,
-//! and fails the run like a survivor: the list must follow the code.
-
-use crate::Result;
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+//! The catalogue of mutants: each a small edit that breaks one property,
+//! and the tests that must catch it.
 
 /// One textual edit: the only occurrence of `find` in `file` becomes `replace`.
 pub struct Edit {
@@ -119,7 +109,7 @@ pub const MUTANTS: &[Mutant] = &[
         name: "normaliser-masks-signals",
         breaks: "the normaliser masks only real pids: kill(-1, SIGKILL) and kill(PID, SIGKILL) differ",
         edits: &[
-            edit!("harness/src/compare/normalize.rs", "        Ok(v) if v < -1 => mask_arg(s, n, \"-PID\"),\n        _ => s.to_string()," => "        Ok(v) if v < -1 => mask_arg(s, n, \"-PID\"),\n        _ => mask_arg(s, n, \"PID\"),"),
+            edit!("harness/src/trace/normalize.rs", "        Ok(v) if v < -1 => mask_arg(s, n, \"-PID\"),\n        _ => s.to_string()," => "        Ok(v) if v < -1 => mask_arg(s, n, \"-PID\"),\n        _ => mask_arg(s, n, \"PID\"),"),
         ],
         tests: &[&[
             "-p",
@@ -133,7 +123,7 @@ pub const MUTANTS: &[Mutant] = &[
         name: "reference-buffers-stdout",
         breaks: "the std server writes each echoed buffer to stdout at once, as the classic servers do",
         edits: &[
-            edit!("harness/src/bin/std_server.rs", "        harness::reference::echo_to_stdout(&buf[..n]);" => "        let _ = std::io::stdout().write_all(&buf[..n]);"),
+            edit!("harness/src/bin/std_server.rs", "        harness::base::reference::echo_to_stdout(&buf[..n]);" => "        let _ = std::io::stdout().write_all(&buf[..n]);"),
         ],
         tests: &[&[
             "-p",
@@ -208,7 +198,7 @@ pub const MUTANTS: &[Mutant] = &[
         name: "faults-never-fire",
         breaks: "each injected fault fires: the read and write EINTR faults aimed past the session's last call inject nothing",
         edits: &[
-            edit!("harness/src/compare/session.rs", "\"read:error=EINTR:when=2+2\".into(),\n            \"write:error=EINTR:when=2+2\".into()," => "\"read:error=EINTR:when=9999\".into(),\n            \"write:error=EINTR:when=9999\".into(),"),
+            edit!("harness/src/trace/faults.rs", "\"read:error=EINTR:when=2+2\".into(),\n            \"write:error=EINTR:when=2+2\".into()," => "\"read:error=EINTR:when=9999\".into(),\n            \"write:error=EINTR:when=9999\".into(),"),
         ],
         tests: &[&[
             "--test",
@@ -221,7 +211,7 @@ pub const MUTANTS: &[Mutant] = &[
         name: "fault-skips-the-pool",
         breaks: "every fault runs on exactly the servers it applies to: read-write-eagain left off the pool server",
         edits: &[
-            edit!("harness/src/compare/session.rs", "\"read-write-eagain\" if model.worker == Worker::Loop =>" => "\"read-write-eagain\" if model.worker == Worker::Loop && model.pool.is_none() =>"),
+            edit!("harness/src/trace/faults.rs", "\"read-write-eagain\" if model.worker == Worker::Loop =>" => "\"read-write-eagain\" if model.worker == Worker::Loop && model.pool.is_none() =>"),
         ],
         tests: &[&[
             "--test",
@@ -341,7 +331,7 @@ pub const MUTANTS: &[Mutant] = &[
         name: "randomisation-on",
         breaks: "the sessions run every program with address-space randomisation off, so that memory a program prints by mistake is the same every run",
         edits: &[
-            edit!("harness/src/compare/session.rs", "    crate::process::no_randomization(&mut cmd);\n" => ""),
+            edit!("harness/src/trace/session.rs", "    crate::base::process::no_randomization(&mut cmd);\n" => ""),
         ],
         tests: &[&[
             "--test",
@@ -354,7 +344,7 @@ pub const MUTANTS: &[Mutant] = &[
         name: "dumps-uncut",
         breaks: "a long string (a dump of memory) shows in a diff as its first bytes and a count, and where two such differ",
         edits: &[
-            edit!("harness/src/compare/diff.rs", "const LONG: usize = 64;" => "const LONG: usize = usize::MAX;"),
+            edit!("harness/src/tools/compare/diff.rs", "const LONG: usize = 64;" => "const LONG: usize = usize::MAX;"),
         ],
         tests: &[&["-p", "harness", "--lib", "--", "compare::diff"]],
     },
@@ -362,7 +352,7 @@ pub const MUTANTS: &[Mutant] = &[
         name: "past-the-buffer-unmasked",
         breaks: "what strace shows past a buffer given a negative size (a dump, or an address) is masked: it can differ from run to run",
         edits: &[
-            edit!("harness/src/compare/normalize.rs", "if size.is_some_and(|n| n >= NEGATIVE_INT) {" => "if size.is_some_and(|n| n >= NEGATIVE_INT && n == 0) {"),
+            edit!("harness/src/trace/normalize.rs", "if size.is_some_and(|n| n >= NEGATIVE_INT) {" => "if size.is_some_and(|n| n >= NEGATIVE_INT && n == 0) {"),
         ],
         tests: &[&["-p", "harness", "--lib", "--", "the_memory_past_a_buffer"]],
     },
@@ -370,7 +360,7 @@ pub const MUTANTS: &[Mutant] = &[
         name: "negative-size-unnoted",
         breaks: "a negative int passed as a size (read's -1 written on) gets its note in a diff",
         edits: &[
-            edit!("harness/src/compare/notes.rs", ".find(|&n| n >= NEGATIVE_INT)" => ".find(|&n| n >= NEGATIVE_INT && n == 0)"),
+            edit!("harness/src/tools/compare/notes.rs", ".find(|&n| n >= NEGATIVE_INT)" => ".find(|&n| n >= NEGATIVE_INT && n == 0)"),
         ],
         tests: &[
             &[
@@ -396,212 +386,21 @@ pub const MUTANTS: &[Mutant] = &[
             "a_bare_number_or_a_lower_case_variable_gets_a_hint",
         ]],
     },
+    Mutant {
+        name: "layers-upward",
+        breaks: "the harness's bottom layer imports nothing from a layer above it (a tool)",
+        edits: &[
+            edit!("harness/src/base/wait.rs", "use crate::Result;\n" => "use crate::Result;\n#[allow(unused_imports)]\nuse crate::tools::compare::Job;\n"),
+        ],
+        tests: &[&["-p", "harness", "--test", "layers"]],
+    },
 ];
-
-/// What became of a mutant.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Fate {
-    /// A test failed on it.
-    Killed,
-    /// Every test passed: a property unguarded.
-    Survived,
-    /// An edit's text is not in its file exactly once.
-    Stale(String),
-    /// The mutated copy does not build.
-    Unbuilt(String),
-}
-
-/// The files of the work tree at `root` that git knows, or would add.
-fn tree_files(root: &Path) -> Result<Vec<PathBuf>> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args([
-            "ls-files",
-            "-z",
-            "--cached",
-            "--others",
-            "--exclude-standard",
-        ])
-        .output()
-        .map_err(|e| format!("git: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "git ls-files: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(out
-        .stdout
-        .split(|&b| b == 0)
-        .filter(|p| !p.is_empty())
-        .map(|p| PathBuf::from(String::from_utf8_lossy(p).into_owned()))
-        .collect())
-}
-
-/// The work tree's files (those git knows, or would add) and their
-/// contents, read once: every mutant is a change to the same tree, even
-/// if the work tree changes while the mutants run.
-pub struct Snapshot {
-    files: Vec<(PathBuf, Vec<u8>)>,
-}
-
-impl Snapshot {
-    /// Reads the work tree at `root`.
-    pub fn take(root: &Path) -> Result<Snapshot> {
-        let mut files = Vec::new();
-        for f in tree_files(root)? {
-            let from = root.join(&f);
-            if from.is_file() {
-                let bytes = fs::read(&from).map_err(|e| format!("{}: {e}", from.display()))?;
-                files.push((f, bytes));
-            }
-        }
-        Ok(Snapshot { files })
-    }
-}
-
-/// Makes `dir` a copy of `tree` with `m`'s edits applied (none for
-/// `None`: the tree as it is). Only files whose content differs are
-/// written, so that one scratch copy serves every mutant in turn and cargo
-/// builds again only what a mutant (or the one before it) changed.
-/// `Ok(Err(why))` when an edit's file is not in the tree, or its text is
-/// not in its file exactly once.
-pub fn mutate(
-    tree: &Snapshot,
-    dir: &Path,
-    m: Option<&Mutant>,
-) -> Result<std::result::Result<(), String>> {
-    let edits = m.map_or(&[][..], |m| m.edits);
-    for e in edits {
-        if !tree.files.iter().any(|(f, _)| Path::new(e.file) == f) {
-            return Ok(Err(format!("{}: no such file in the tree", e.file)));
-        }
-    }
-    for (f, bytes) in &tree.files {
-        let to = dir.join(f);
-        let mut want = bytes.clone();
-        for e in edits.iter().filter(|e| Path::new(e.file) == f) {
-            let text = String::from_utf8(want).map_err(|_| format!("{}: not UTF-8", e.file))?;
-            match text.matches(e.find).count() {
-                1 => want = text.replacen(e.find, e.replace, 1).into_bytes(),
-                n => return Ok(Err(format!("{}: {:?} found {n} times", e.file, e.find))),
-            }
-        }
-        if fs::read(&to).is_ok_and(|have| have == want) {
-            continue;
-        }
-        fs::create_dir_all(to.parent().unwrap()).map_err(|e| e.to_string())?;
-        fs::write(&to, want).map_err(|e| format!("{}: {e}", to.display()))?;
-    }
-    Ok(Ok(()))
-}
-
-/// cargo in the scratch copy `dir`, with the target directory `target`,
-/// its output appended to `log`: whether it succeeded, and how many tests
-/// it ran (the sum of its "running N tests" lines).
-fn cargo(dir: &Path, target: &Path, args: &[&str], log: &Path) -> Result<(bool, usize)> {
-    let out = Command::new(env!("CARGO"))
-        .args(args)
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", target)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cargo: {e}"))?;
-    let mut file = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .map_err(|e| format!("{}: {e}", log.display()))?;
-    use std::io::Write;
-    writeln!(file, "$ cargo {}", args.join(" ")).map_err(|e| e.to_string())?;
-    file.write_all(&out.stderr).map_err(|e| e.to_string())?;
-    file.write_all(&out.stdout).map_err(|e| e.to_string())?;
-    Ok((
-        out.status.success(),
-        tests_run(&String::from_utf8_lossy(&out.stdout)),
-    ))
-}
-
-/// The tests a `cargo test` run says it ran: the sum of its binaries'
-/// "running N tests" (or "running 1 test") lines.
-pub fn tests_run(stdout: &str) -> usize {
-    stdout
-        .lines()
-        .filter_map(|l| {
-            l.strip_prefix("running ")?
-                .split(' ')
-                .next()?
-                .parse::<usize>()
-                .ok()
-        })
-        .sum()
-}
-
-/// `cargo test --release` with `t`'s arguments.
-fn test_args<'a>(t: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec!["test", "--release"];
-    args.extend_from_slice(t);
-    args
-}
-
-/// Runs each of `tests` on the unmutated copy in `dir` (see [`mutate`]):
-/// a mutant is killed only by tests that pass without it, and a filter
-/// that matches no test would kill nothing. The first command that fails
-/// or runs no test is an error that says so.
-pub fn baseline(dir: &Path, target: &Path, tests: &[&[&str]], log: &Path) -> Result<()> {
-    for t in tests {
-        let (ok, ran) = cargo(dir, target, &test_args(t), log)?;
-        let line = format!("cargo test --release {}", t.join(" "));
-        if ran == 0 {
-            return Err(format!("{line}: runs no test (see {})", log.display()));
-        }
-        if !ok {
-            return Err(format!(
-                "{line}: fails without any mutant, so it can kill none (see {})",
-                log.display()
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Builds the mutated copy in `dir` and runs its tests, with cargo's
-/// target directory `target`; `log` takes cargo's output.
-pub fn try_mutant(dir: &Path, target: &Path, m: &Mutant, log: &Path) -> Result<Fate> {
-    // Only what the mutant's tests need: the programs (and their C twins),
-    // which every test runs, and the tests' own binaries; so that a test's
-    // failure is never a build's.
-    if !cargo(
-        dir,
-        target,
-        &["build", "--release", "-p", "concserv", "--bins"],
-        log,
-    )?
-    .0
-    {
-        return Ok(Fate::Unbuilt(format!("see {}", log.display())));
-    }
-    for t in m.tests {
-        let mut build = vec!["test", "--release", "--no-run"];
-        build.extend(t.iter().take_while(|a| **a != "--"));
-        if !cargo(dir, target, &build, log)?.0 {
-            return Ok(Fate::Unbuilt(format!("see {}", log.display())));
-        }
-    }
-    for t in m.tests {
-        match cargo(dir, target, &test_args(t), log)? {
-            (false, _) => return Ok(Fate::Killed),
-            (true, 0) => return Ok(Fate::Stale(format!("{t:?} runs no test"))),
-            (true, _) => {}
-        }
-    }
-    Ok(Fate::Survived)
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
+    use std::path::Path;
 
     /// Every edit still finds its text exactly once in the tree: the list
     /// follows the code (a stale mutant would only show in `make mutants`).
@@ -627,13 +426,5 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), MUTANTS.len(), "names are unique");
-    }
-
-    #[test]
-    fn the_tests_a_run_ran_are_counted_from_its_lines() {
-        let out = "running 0 tests\n\ntest result: ok.\nrunning 1 test\ntest a ... ok\nrunning 12 tests\n";
-        assert_eq!(tests_run(out), 13);
-        assert_eq!(tests_run("running 0 tests\n"), 0);
-        assert_eq!(tests_run("test running 5 tests ... ok\n"), 0);
     }
 }

@@ -263,7 +263,7 @@ fn row(
         // Where the line is not mapped, the title says why.
         let why = call
             .site()
-            .and_then(|(s, _)| super::symbols::Resolved::why_unmapped(s))
+            .and_then(|(s, _)| crate::trace::symbols::Resolved::why_unmapped(s))
             .map_or(String::new(), |w| format!("\n{w}"));
         format!(
             "<td class=\"site\" title=\"{}{}\">{}</td>",

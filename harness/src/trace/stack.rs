@@ -5,6 +5,9 @@
 //! (`<unfinished ...>` with `<... resumed>`) exactly as the normaliser
 //! joins them, so that the n-th entry is the n-th normalised line.
 
+/// strace's argument for a stack trace with each call.
+pub const STACKS: &str = "-k";
+
 /// One frame of a stack.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Frame {
@@ -70,7 +73,7 @@ enum Last {
     Out(usize, bool),
 }
 
-/// The trace's lines, joined as [`crate::compare::normalize::join_resumed`]
+/// The trace's lines, joined as [`crate::trace::normalize::join_resumed`]
 /// joins them, each with its stack. A call's stack follows its line, or,
 /// for a call that ends the task (`exit`), the `+++` line after it.
 pub fn entries(raw: &str) -> Vec<Entry> {
@@ -141,7 +144,7 @@ pub fn entries(raw: &str) -> Vec<Entry> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::normalize::join_resumed;
+    use crate::trace::normalize::join_resumed;
 
     #[test]
     fn frames_are_taken_apart() {

@@ -5,7 +5,7 @@
 //! The counted figures: a bar per server.
 
 use super::lifecycle::Measured;
-use super::report::{Axis, FIGURES, Figure, Results, Side};
+use super::results::{Axis, FIGURES, Figure, Results, Side};
 use crate::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;

@@ -2,7 +2,7 @@
 //! nothing can hang on them, and the messages the servers must echo.
 
 use crate::Result;
-use crate::process::DEADLINE;
+use crate::base::wait::DEADLINE;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::fd::AsRawFd;
@@ -29,7 +29,7 @@ impl Conn {
     pub fn from(src: u16, port: u16) -> Result<Conn> {
         let mut last = String::new();
         let mut conn = None;
-        crate::process::wait_until(&format!("a connection from port {src}"), || {
+        crate::base::wait::wait_until(&format!("a connection from port {src}"), || {
             match connect_from(src, port) {
                 Ok(s) => conn = Some(s),
                 Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => last = e.to_string(),

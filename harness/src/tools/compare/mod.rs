@@ -4,21 +4,20 @@
 //! regardless of pid order. With each call's stack (`strace -k`), it also
 //! checks the call sites: in matched tasks, every call was made by the
 //! innermost function of the program's own code of the same name in both
-//! (see [`crate::explain::check`]).
+//! (see [`crate::trace::check`]).
 
 pub mod diff;
-pub mod normalize;
 pub mod notes;
-pub mod ring;
-pub mod session;
+pub mod sides;
 
-use crate::process::free_port;
-use crate::{Kind, Program, Result, Twin, procfs};
-use session::Port;
+use crate::base::port::free_port;
+use crate::trace::session::{self, Port};
+use crate::trace::{faults, normalize, ring};
+use crate::{Kind, Program, Result, Twin};
+use sides::{plain_server, port_free, side_port};
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 /// What `trace_compare` says first: how every program it compares is run.
 pub const HEADER: &str = "Each program runs under strace -ff with address-space randomisation off (personality ADDR_NO_RANDOMIZE, as setarch -R).";
@@ -100,9 +99,9 @@ pub fn side_names(a: &Path, b: &Path) -> [String; 2] {
 pub fn all_jobs() -> Vec<Job> {
     let comparable = || crate::PROGRAMS.iter().filter(|p| p.kind != Kind::Driver);
     let plain = comparable().map(|p| Job::twins(p, None));
-    let faulty = session::FAULTS.iter().flat_map(move |f| {
+    let faulty = faults::FAULTS.iter().flat_map(move |f| {
         crate::servers()
-            .filter(|p| session::inject(f, p.model().unwrap()).is_some())
+            .filter(|p| faults::inject(f, p.model().unwrap()).is_some())
             .map(|p| Job::twins(p, Some(f)))
     });
     plain.chain(faulty).collect()
@@ -166,10 +165,10 @@ fn run_once(job: &Job, dir: &Path) -> Result<Outcome> {
     let mut runs = Vec::new();
     let mut rings = Vec::new();
     let mut unchecked = Vec::new();
-    let stacks = [crate::explain::STACKS.to_string()];
+    let stacks = [crate::trace::stack::STACKS.to_string()];
     let [side_a, side_b] = &job.sides;
     for (side, exe, letter) in [(side_a, &job.a, "A"), (side_b, &job.b, "B")] {
-        let d = crate::process::scratch(dir, side)?;
+        let d = crate::base::dir::scratch(dir, side)?;
         let port = match port {
             Port::Fixed(n) => side_port(exe, n, job.program),
             given => given,
@@ -231,110 +230,25 @@ fn folders(job: &Job, dir: &Path) -> String {
     out
 }
 
-/// How `exe` learns the fixed port `n`. A program of the project takes it
-/// as its argument, and is given it unless it is its default (and the
-/// session passes nothing else, a pool's size); any other program is
-/// started with no argument, and listens on `n` by itself.
-fn side_port(exe: &Path, n: u16, program: &Program) -> Port {
-    let default = n == concserv::args::DEFAULT_PORT as u16 && program.session_args.is_empty();
-    if ours(exe) && !default {
-        Port::Given(n)
-    } else {
-        Port::Fixed(n)
-    }
-}
-
-/// Whether `exe` is one of the project's programs as built: in
-/// target/release, target/c, or where build.rs put the C twins.
-fn ours(exe: &Path) -> bool {
-    let Ok(path) = fs::canonicalize(exe) else {
-        return false;
-    };
-    let named = path
-        .file_name()
-        .is_some_and(|f| crate::PROGRAMS.iter().any(|p| f == p.name));
-    let dirs = [
-        crate::rust_dir(),
-        crate::c_dir(),
-        crate::rust_dir().join("../c"),
-    ];
-    named
-        && dirs
-            .iter()
-            .filter_map(|d| fs::canonicalize(d).ok())
-            .any(|d| path.parent() == Some(&d))
-}
-
-/// Fails when something listens on the fixed port `n`: another program
-/// holds it (a server left running in another terminal, say). With
-/// `wait`, first waits for it to be released.
-fn port_free(n: u16, wait: bool) -> Result<()> {
-    if wait {
-        let _ = crate::process::wait_until(&format!("port {n} to be free"), || {
-            !procfs::port_listened(n)
-        });
-    }
-    if procfs::port_listened(n) {
-        return Err(format!(
-            "port {n} is taken: another program listens on it; stop it, and compare again"
-        ));
-    }
-    Ok(())
-}
-
-/// An untraced server for the client session, killed on drop.
-fn plain_server(exe: &Path, port: u16) -> Result<crate::process::Running> {
-    let mut cmd = Command::new(exe);
-    cmd.arg(port.to_string());
-    let server = crate::process::Running::spawn(
-        cmd,
-        exe,
-        crate::process::Output::Capture,
-        Some(Stdio::null()),
-    )?;
-    let pid = server.pid;
-    crate::process::wait_until("the server to listen", || {
-        procfs::listen_ports(pid).contains(&port)
-            || procfs::stat(pid).is_none_or(|s| s.state == 'Z')
-    })?;
-    if !procfs::listen_ports(pid).contains(&port) {
-        return Err(format!(
-            "the client's server {} ended: {}",
-            exe.display(),
-            server.stderr()
-        ));
-    }
-    Ok(server)
-}
-
 /// Reads and normalises every `trace.PID` file in `dir`, writing each
 /// normalised task beside it as `trace.PID.norm`, and the functions of
 /// `exe` that made its calls as `trace.PID.sites`; and whether `exe` has
 /// the line tables that name them (without, no site is named).
 fn load(dir: &Path, keep_port: u16, exe: &Path) -> Result<(Vec<Task>, bool)> {
-    use crate::explain::{check, stack, symbols::Symbolizer};
+    use crate::trace::{check, stack, symbols::Symbolizer};
     let sym = Symbolizer::new(exe)
         .ok()
         .filter(Symbolizer::has_line_tables);
-    let mut raw = Vec::new();
-    for entry in fs::read_dir(dir).map_err(|e| e.to_string())? {
-        let path = entry.map_err(|e| e.to_string())?.path();
-        let file = path.file_name().unwrap().to_string_lossy().into_owned();
-        if let Some(pid) = file
-            .strip_prefix("trace.")
-            .and_then(|p| p.parse::<u32>().ok())
-        {
-            let text = fs::read_to_string(&path).map_err(|e| e.to_string())?;
-            raw.push((pid, stack::strip(&text), stack::entries(&text)));
-        }
-    }
+    let raw: Vec<_> = session::traces(dir)?
+        .into_iter()
+        .map(|(pid, text)| (pid, stack::strip(&text), stack::entries(&text)))
+        .collect();
     let mut run = normalize::Run {
         keep_port,
         ..Default::default()
     };
     run.scan(raw.iter().flat_map(|(_, text, _)| text.lines()));
     run.tids = raw.iter().map(|(pid, _, _)| *pid).collect();
-    raw.sort_by_key(|r| r.0);
     let mut tasks = Vec::new();
     for (pid, text, entries) in raw {
         let (lines, kept) = normalize::task_kept(&text, &run);
@@ -384,8 +298,8 @@ fn load(dir: &Path, keep_port: u16, exe: &Path) -> Result<(Vec<Task>, bool)> {
 /// error-checking wrappers, their caller's; None without line tables, or
 /// where no own frame made it (the loader's calls).
 fn source_line(
-    entry: &crate::explain::stack::Entry,
-    sym: Option<&crate::explain::symbols::Symbolizer>,
+    entry: &crate::trace::stack::Entry,
+    sym: Option<&crate::trace::symbols::Symbolizer>,
 ) -> Option<String> {
     let resolved = sym?.resolve(&entry.frames);
     resolved.shown().map(|(_, s)| s.short())
@@ -544,7 +458,7 @@ fn sites_report(
     dir: &Path,
     sides: &[String; 2],
 ) -> (bool, String) {
-    use crate::explain::check::{SiteCheck, check_sites};
+    use crate::trace::check::{SiteCheck, check_sites};
     let pairs = || {
         matched
             .iter()

@@ -2,11 +2,11 @@
 //! the Rust line that queued it. strace shows only the `io_uring_enter`
 //! calls that carry them (and `strace -k` the line of each); the session
 //! leaves the operations themselves, read from the program's ring
-//! ([`crate::compare::ring`]), beside its traces. The line that queued an
+//! ([`crate::trace::ring`]), beside its traces. The line that queued an
 //! operation is found in the sources: the one call of `uring_sqe` with its
 //! opcode, `IORING_OP_RECV` say, in the function that queues it.
 
-use crate::compare::ring::{self, Queued};
+use crate::trace::ring::{self, Queued};
 use crate::{Program, Result};
 use std::fmt::Write as _;
 use std::fs;

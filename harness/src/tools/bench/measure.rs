@@ -4,13 +4,20 @@
 //! CPU time in nanoseconds, its memory; and what a control group counts of
 //! it: the CPU time of a connection, ended processes and threads included.
 
-use super::lifecycle::{Measured, Server, remove, scratch};
+use super::lifecycle::{Measured, Server};
 use super::load;
-use crate::{Result, Worker, procfs};
+use crate::base::dir::{remove, scratch};
+use crate::base::procfs::{self, tree};
+use crate::{Result, Worker};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 use std::process::Command;
+
+/// The name of a scratch directory for one counted run.
+fn bench_dir(name: &str) -> String {
+    format!("concserv-bench-{}-{name}", std::process::id())
+}
 
 /// Connections (and round trips on one connection) counted for system
 /// calls, and for instructions (callgrind is slow).
@@ -36,7 +43,7 @@ fn per_connection_and_trip(
 ) -> Result<Vec<(f64, f64)>> {
     let mut totals = Vec::new();
     for (i, (conns, trips)) in [(0, 0), (n, 1), (1, 1 + n)].into_iter().enumerate() {
-        let dir = scratch(&i.to_string())?;
+        let dir = scratch(&std::env::temp_dir(), &bench_dir(&i.to_string()))?;
         let server = Server::start(s, &wrapper(&dir))?;
         for id in 0..conns {
             load::connection(server.port, id, trips, || server.serving(1))?;
@@ -101,7 +108,7 @@ const BUSY_TRIPS: usize = 200;
 pub fn syscalls_busy(s: &Measured) -> Result<f64> {
     let mut totals = Vec::new();
     for (i, trips) in [1, 1 + BUSY_TRIPS].into_iter().enumerate() {
-        let dir = scratch(&format!("busy{i}"))?;
+        let dir = scratch(&std::env::temp_dir(), &bench_dir(&format!("busy{i}")))?;
         let out = dir.join("strace.txt").display().to_string();
         let wrapper = ["strace", "-f", "-c", "-o", &out].map(String::from);
         let server = Server::start(s, &wrapper)?;
@@ -252,17 +259,6 @@ pub fn write_target(line: &str) -> Option<WriteTo> {
     } else {
         None
     }
-}
-
-/// The server and every process under it.
-pub fn tree(pid: i32) -> Vec<i32> {
-    let mut all = vec![pid];
-    let mut i = 0;
-    while i < all.len() {
-        all.extend(procfs::children(all[i]));
-        i += 1;
-    }
-    all
 }
 
 /// CPU time of every task of a tree at one moment: user and system, in

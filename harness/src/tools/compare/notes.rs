@@ -2,7 +2,7 @@
 //! program (a course's `server.c`, say) and its twins here: each explains
 //! a hunk of the diff from A's lines and B's lines in it.
 
-use super::normalize::NEGATIVE_INT;
+use crate::trace::normalize::NEGATIVE_INT;
 
 /// A note's rule: A's lines, B's lines, whether at start-up; its note, if it applies.
 type Rule = fn(&[String], &[String], bool) -> Option<String>;

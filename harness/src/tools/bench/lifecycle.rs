@@ -2,14 +2,18 @@
 //! port (perhaps under strace or valgrind), known ready, stepped between
 //! connections by its model, and stopped.
 
-use super::report::Side;
+use super::results::Side;
 use super::{Options, STD_MODEL};
-use crate::model::wait_serving;
-use crate::process::{Output, Running, free_port, wait_until};
-use crate::procfs::{self, blocked_in};
+use crate::base::model::wait_serving;
+use crate::base::procfs::{self, blocked_in};
+use crate::base::{
+    port::free_port,
+    process::{Output, Running},
+    wait::wait_until,
+};
 use crate::{Call, Model, Result};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicI32, Ordering};
 
@@ -137,7 +141,7 @@ impl<'a> Server<'a> {
                 &format!("the server to be at rest with {n} connections"),
                 || at_rest(pid, n),
             )
-            .map_err(|e| format!("{e}: {}", crate::model::describe(pid))),
+            .map_err(|e| format!("{e}: {}", crate::base::model::describe(pid))),
         }
     }
 
@@ -146,13 +150,13 @@ impl<'a> Server<'a> {
     /// kernel's tearing down of thousands of them is not measured in the
     /// next run.
     pub fn stop(self) -> Result<()> {
-        let tree = super::measure::tree(self.run.pid);
+        let tree = procfs::tree(self.run.pid);
         let exe = self.measured.exe.clone();
         // A preforked server's children each serving, so that its stop
         // makes the same calls every run (see hold_every_child).
         let held = match self.measured.model {
             Some(model) => {
-                crate::compare::session::hold_every_child(self.port, self.run.pid, model, &|n| {
+                crate::trace::session::hold_every_child(self.port, self.run.pid, model, &|n| {
                     self.serving(n)
                 })?
             }
@@ -161,9 +165,9 @@ impl<'a> Server<'a> {
         if self
             .measured
             .model
-            .is_some_and(crate::compare::session::uses_uring)
+            .is_some_and(crate::trace::faults::uses_uring)
         {
-            crate::process::sigterm_uring(&self.run, self.port)?;
+            crate::base::server::sigterm_uring(&self.run, self.port)?;
         }
         self.run.finish(libc::SIGTERM)?;
         drop(held);
@@ -210,17 +214,4 @@ fn at_rest(pid: i32, n: usize) -> bool {
         .iter()
         .all(|&t| blocked_in(pid, t, Call::Futex) || blocked_in(pid, t, Call::EpollWait))
         && procfs::sockets(pid) == 1 + n
-}
-
-/// A scratch directory for one counted run.
-pub fn scratch(name: &str) -> Result<PathBuf> {
-    crate::process::scratch(
-        &std::env::temp_dir(),
-        &format!("concserv-bench-{}-{name}", std::process::id()),
-    )
-}
-
-/// Removes a scratch directory.
-pub fn remove(dir: &Path) {
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -73,7 +73,7 @@ async fn serve(mut stream: TcpStream, peer: SocketAddr) {
         };
         println!("received from {} at PORT {}", peer.ip(), peer.port());
         buf[..n].make_ascii_uppercase();
-        crate::reference::echo_to_stdout(&buf[..n]);
+        crate::base::reference::echo_to_stdout(&buf[..n]);
         if let Err(e) = stream.write_all(&buf[..n]).await {
             eprintln!("write: {e}");
             return;

@@ -16,23 +16,16 @@
 //! calls (`make compare`, which only needs the innermost frame, traces the
 //! executables as built).
 
-pub mod check;
-pub mod elf;
 pub mod html;
 pub mod queued;
-pub mod stack;
-pub mod symbols;
 pub mod text;
 
-use crate::compare::{normalize, session};
-use crate::process::{Server, scratch};
+use crate::base::{dir::scratch, server::Server};
+use crate::trace::symbols::{Resolved, Site, Symbolizer};
+use crate::trace::{check, elf, normalize, session, stack};
 use crate::{Kind, Program, Result, Twin};
 use std::fs;
 use std::path::{Path, PathBuf};
-use symbols::{Resolved, Site, Symbolizer};
-
-/// strace's argument for a stack trace with each call.
-pub const STACKS: &str = "-k";
 
 /// One call (or signal, or exit) of one twin's task.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -218,7 +211,7 @@ pub fn run(program: &'static Program, dir: &Path) -> Result<Explained> {
 /// [`run`] with other executables in the twins' places: `rust` and `c`
 /// (a C twin built otherwise, say), through program `name`'s session.
 pub fn run_pair(program: &'static Program, rust: &Path, c: &Path, dir: &Path) -> Result<Explained> {
-    crate::process::require("strace", "strace")?;
+    crate::base::process::require("strace", "strace")?;
     fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let server = match program.kind {
         Kind::Client => Some(Server::start("process_server", Twin::Rust)?),
@@ -231,11 +224,11 @@ pub fn run_pair(program: &'static Program, rust: &Path, c: &Path, dir: &Path) ->
         }
     };
     let args: Vec<String> = program.session_args.iter().map(|s| s.to_string()).collect();
-    let stacks = [STACKS.to_string()];
+    let stacks = [stack::STACKS.to_string()];
     // One port for both, as in trace_compare: it shows in the calls.
     let port = server
         .as_ref()
-        .map_or_else(crate::process::free_port, |s| s.port);
+        .map_or_else(crate::base::port::free_port, |s| s.port);
     let mut sides = Vec::new();
     let mut traces = Vec::new();
     for (twin, exe) in [(Twin::Rust, rust), (Twin::C, c)] {
@@ -284,18 +277,7 @@ fn runnable(exe: &Path, dir: &Path, sub: &str) -> Result<PathBuf> {
 /// `trace_compare` normalises them, each with what its stack says.
 pub fn load(dir: &Path, keep_port: u16, exe: &Path) -> Result<Vec<Task>> {
     let sym = Symbolizer::new(exe)?;
-    let mut raw = Vec::new();
-    for entry in fs::read_dir(dir).map_err(|e| e.to_string())? {
-        let path = entry.map_err(|e| e.to_string())?.path();
-        let file = path.file_name().unwrap().to_string_lossy().into_owned();
-        if let Some(pid) = file
-            .strip_prefix("trace.")
-            .and_then(|p| p.parse::<u32>().ok())
-        {
-            raw.push((pid, fs::read_to_string(&path).map_err(|e| e.to_string())?));
-        }
-    }
-    raw.sort();
+    let raw = session::traces(dir)?;
     let plain: Vec<String> = raw.iter().map(|(_, t)| stack::strip(t)).collect();
     let mut run = normalize::Run {
         keep_port,

@@ -4,8 +4,8 @@
 //! its client. The scripted sessions step only from such a state, so that
 //! two runs make the same calls in the same order.
 
-use crate::process::wait_until;
-use crate::procfs::{self, blocked_in};
+use crate::base::procfs::{self, blocked_in};
+use crate::base::wait::wait_until;
 use crate::{Model, Result, Worker};
 
 /// The tasks that serve one connection each: the live children, and the

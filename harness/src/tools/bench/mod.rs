@@ -9,70 +9,28 @@
 //! and a chart per figure (`FIGURE.svg`).
 
 pub mod chart;
+pub mod format;
+pub mod goals;
 pub mod lifecycle;
 pub mod load;
 pub mod measure;
+pub mod options;
+pub use options::{FULL_CONNS, Options, QUICK_CONNS, RATE_CLIENTS};
 pub mod progress;
-pub mod report;
+pub mod render;
+pub mod results;
 
 use crate::{Model, Result, Worker};
 use lifecycle::{Bench, Measured, Server};
 use progress::Progress;
-use report::{Limit, Results, Run, Side};
+use render::Run;
+use results::{Limit, Results, Side};
 use std::fs;
-use std::path::PathBuf;
 use std::time::Instant;
 
-/// The curves' points with `--full`: connections open.
-pub const FULL_CONNS: [usize; 5] = [1, 10, 100, 1_000, 10_000];
-/// The quick default's.
-pub const QUICK_CONNS: [usize; 2] = [10, 1_000];
-/// Clients connecting at once, for the connection rate.
-pub const RATE_CLIENTS: [usize; 2] = [1, 8];
 /// Below this many connections, memory per connection is lost in the
 /// page granularity of the measure: not reported.
 const MEMORY_FROM: usize = 100;
-
-/// What to measure, and where.
-pub struct Options {
-    /// The length of each timed run, in seconds.
-    pub secs: f64,
-    /// Alternating runs per timed figure.
-    pub reps: usize,
-    /// The curves' points: connections open.
-    pub conns: Vec<usize>,
-    /// How many of them make round trips (all, when fewer are open).
-    pub active: usize,
-    pub out: PathBuf,
-    pub rust: PathBuf,
-    pub c: PathBuf,
-    /// The servers (short names); all of the table's when empty.
-    pub only: Vec<String>,
-}
-
-impl Default for Options {
-    fn default() -> Options {
-        Options {
-            secs: 1.0,
-            reps: 3,
-            conns: QUICK_CONNS.to_vec(),
-            active: 10,
-            out: PathBuf::from("target/bench"),
-            rust: crate::rust_dir(),
-            c: crate::c_dir(),
-            only: Vec::new(),
-        }
-    }
-}
-
-impl Options {
-    /// The full curves: every point from 1 to 10,000 connections, five runs of 2 s.
-    pub fn full(&mut self) {
-        self.conns = FULL_CONNS.to_vec();
-        self.reps = 5;
-        self.secs = 2.0;
-    }
-}
 
 /// The std reference server's model: a thread per connection.
 pub const STD_MODEL: Model = Model {
@@ -128,7 +86,7 @@ const COUNTED_COST: f64 = 12.0;
 const CPU_CONN_COST: f64 = 1.0;
 
 /// Runs the benchmark; writes the markdown table, the CSV and the charts;
-/// returns the summary, which fits [`report::SUMMARY_WIDTH`] columns.
+/// returns the summary, which fits [`render::SUMMARY_WIDTH`] columns.
 pub fn run(o: &Options) -> Result<String> {
     let started = Instant::now();
     let nofile = raise_nofile()?;
@@ -204,7 +162,7 @@ pub fn run(o: &Options) -> Result<String> {
         took: started.elapsed().as_secs_f64(),
         nofile,
     };
-    let (md, csv) = report::render(&results, &models, &run);
+    let (md, csv) = render::render(&results, &models, &run);
     fs::create_dir_all(&o.out).map_err(|e| format!("{}: {e}", o.out.display()))?;
     fs::write(o.out.join("results.md"), &md).map_err(|e| e.to_string())?;
     fs::write(o.out.join("results.csv"), &csv).map_err(|e| e.to_string())?;
@@ -214,7 +172,7 @@ pub fn run(o: &Options) -> Result<String> {
         o.out.display(),
         charts.len()
     );
-    let mut summary = report::summary(&results, &models, o, &md);
+    let mut summary = render::summary(&results, &models, o, &md);
     let whole = o.out.join("results.md");
     summary.push_str(&format!(
         "\nThe whole table, with each figure's run-to-run spread:\n  {}\n",
@@ -314,7 +272,7 @@ fn curve_point(
     if n >= MEMORY_FROM {
         let pss = measure::tree_pss_kb(pid);
         let per = (pss as f64 - pss_before as f64) / n as f64;
-        results.add(&report::MEMORY, n, s.short, s.side, per);
+        results.add(&results::MEMORY, n, s.short, s.side, per);
     }
     let active = open.spread(o.active.min(n));
     let cpu_before = measure::CpuSample::take(pid);
@@ -322,11 +280,11 @@ fn curve_point(
     let cpu = cpu_before.until(&measure::CpuSample::take(pid))?;
     server.stop()?;
     drop(open);
-    results.add(&report::ROUND_TRIPS, n, s.short, s.side, rt.per_sec);
-    results.add(&report::P50, n, s.short, s.side, rt.p50_us);
-    results.add(&report::P99, n, s.short, s.side, rt.p99_us);
+    results.add(&results::ROUND_TRIPS, n, s.short, s.side, rt.per_sec);
+    results.add(&results::P50, n, s.short, s.side, rt.p50_us);
+    results.add(&results::P99, n, s.short, s.side, rt.p99_us);
     let cpu_us = cpu as f64 / 1000.0 / rt.count as f64;
-    results.add(&report::CPU, n, s.short, s.side, cpu_us);
+    results.add(&results::CPU, n, s.short, s.side, cpu_us);
     Ok(Ok(()))
 }
 
@@ -354,7 +312,7 @@ fn rates(bench: &Bench, o: &Options, results: &mut Results, progress: &mut Progr
                     rate
                 });
                 match rate {
-                    Ok(rate) => results.add(&report::CONN_RATE, clients, s.short, s.side, rate),
+                    Ok(rate) => results.add(&results::CONN_RATE, clients, s.short, s.side, rate),
                     Err(e) => fail(
                         results,
                         progress,
@@ -380,7 +338,7 @@ fn cpu_per_connection(bench: &Bench, o: &Options, results: &mut Results, progres
                 CPU_CONN_COST,
             );
             match measure::cpu_per_connection(s, measure::CPU_CONN_COUNT) {
-                Ok(us) => results.add(&report::CPU_CONN, 0, s.short, s.side, us),
+                Ok(us) => results.add(&results::CPU_CONN, 0, s.short, s.side, us),
                 Err(e) => fail(
                     results,
                     progress,
@@ -404,24 +362,24 @@ fn counted(bench: &Bench, results: &mut Results, progress: &mut Progress) {
         );
         let mut one = |f, v| results.add(f, 0, s.short, s.side, v);
         let syscalls = measure::syscalls(s).map(|(conn, trip)| {
-            one(&report::SYSCALLS_CONN, conn);
-            one(&report::SYSCALLS_RT, trip);
+            one(&results::SYSCALLS_CONN, conn);
+            one(&results::SYSCALLS_RT, trip);
         });
-        let busy = measure::syscalls_busy(s).map(|trip| one(&report::SYSCALLS_RT_BUSY, trip));
+        let busy = measure::syscalls_busy(s).map(|trip| one(&results::SYSCALLS_RT_BUSY, trip));
         let instructions = measure::instructions(s).map(|(conn, trip)| {
-            one(&report::INSTR_CONN, conn);
-            one(&report::INSTR_RT, trip);
+            one(&results::INSTR_CONN, conn);
+            one(&results::INSTR_RT, trip);
         });
         // Memory at start: every server, whatever N it holds.
         let at_start = Server::start(s, &[]).and_then(|server| {
             let kb = measure::tree_pss_kb(server.pid());
             server.stop()?;
-            one(&report::MEMORY_START, kb as f64);
+            one(&results::MEMORY_START, kb as f64);
             Ok(())
         });
         let sizes = measure::sizes(s).map(|(built, stripped)| {
-            one(&report::SIZE, built);
-            one(&report::SIZE_STRIPPED, stripped);
+            one(&results::SIZE, built);
+            one(&results::SIZE_STRIPPED, stripped);
         });
         for (what, r) in [
             ("memory at start", at_start),

@@ -1,0 +1,17 @@
+//! The bottom layer: waiting against one deadline, what `/proc` says,
+//! processes and servers, each server's model, client connections, scratch
+//! directories, and what the reference servers share. It uses nothing of
+//! the crate's above it.
+
+pub mod client;
+pub mod dir;
+pub mod model;
+pub mod port;
+pub mod process;
+pub mod procfs;
+pub mod pty;
+pub mod reference;
+pub mod server;
+#[cfg(feature = "tokio")]
+pub mod tokio_echo;
+pub mod wait;

@@ -1,0 +1,8 @@
+//! The top layer: the tools. `trace_compare`, `explain`, `bench` and
+//! `mutants`, each on the layers below ([`crate::trace`], [`crate::base`])
+//! and none on another tool.
+
+pub mod bench;
+pub mod compare;
+pub mod explain;
+pub mod mutants;

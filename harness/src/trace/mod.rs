@@ -1,0 +1,13 @@
+//! The middle layer: tracing. strace's scripted session and its fault
+//! table, the normaliser of its lines, the kernel ring's reader, stack
+//! traces, symbols, ELF, and the check of each call's site. It uses the
+//! bottom layer ([`crate::base`]) alone; the tools use it.
+
+pub mod check;
+pub mod elf;
+pub mod faults;
+pub mod normalize;
+pub mod ring;
+pub mod session;
+pub mod stack;
+pub mod symbols;
