@@ -8,7 +8,7 @@
 
 use crate::fdutil::write_again;
 use crate::ffi::stderr;
-use crate::wrap::{Close, Write, errno};
+use crate::wrap::{Close, Write, errno, perror};
 use core::ffi::{c_char, c_int, c_ulong, c_void};
 use core::mem::MaybeUninit;
 use core::ptr;
@@ -178,8 +178,7 @@ pub fn out_put(o: &mut OutBuf, p: &[u8]) {
         let r = out_write(o, p);
         if r < 0 {
             if errno() != libc::EAGAIN {
-                // SAFETY: a NUL-terminated message.
-                unsafe { libc::perror(c"write".as_ptr()) };
+                perror(c"write");
                 return;
             }
         } else {
@@ -197,8 +196,7 @@ pub fn out_put(o: &mut OutBuf, p: &[u8]) {
         // SAFETY: malloc(3) takes no pointers.
         o.buf = unsafe { libc::malloc(OUTBUF_SIZE) }.cast::<u8>();
         if o.buf.is_null() {
-            // SAFETY: a NUL-terminated message.
-            unsafe { libc::perror(c"malloc".as_ptr()) };
+            perror(c"malloc");
             return;
         }
     }
@@ -230,8 +228,7 @@ pub fn out_flush(o: &mut OutBuf) {
         if errno() == libc::EAGAIN {
             return;
         }
-        // SAFETY: a NUL-terminated message.
-        unsafe { libc::perror(c"write".as_ptr()) };
+        perror(c"write");
         o.len
     } else {
         r as usize

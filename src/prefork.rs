@@ -4,7 +4,7 @@
 //! prefork_lock, prefork_mutex, prefork_passfd and herd servers.
 
 use crate::ffi::stderr;
-use crate::wrap::{errno, perr_exit};
+use crate::wrap::{errno, perr_exit, perror};
 use core::ffi::{c_int, c_void};
 use core::mem::{size_of, zeroed};
 use core::ptr;
@@ -147,8 +147,7 @@ pub fn child_make(pf: &mut Prefork, i: c_int) -> pid_t {
     // SAFETY: the process has one thread, so the child may go on running anything.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
-        // SAFETY: a NUL-terminated message.
-        unsafe { libc::perror(c"fork".as_ptr()) };
+        perror(c"fork");
         return -1;
     }
     if pid == 0 {

@@ -6,7 +6,7 @@
 use core::ffi::{CStr, c_int, c_void};
 use core::mem::{MaybeUninit, size_of};
 use core::ptr;
-use libc::{sockaddr, sockaddr_in, socklen_t, ssize_t};
+use libc::{in_addr, sockaddr, sockaddr_in, socklen_t, ssize_t};
 
 pub const MAXLINE: usize = 8192;
 
@@ -25,12 +25,26 @@ pub fn set_errno(e: c_int) {
     unsafe { *libc::__errno_location() = e }
 }
 
+/// `perror(3)`: `s`, a colon and the message of `errno` on stderr.
+pub fn perror(s: &CStr) {
+    // SAFETY: s is NUL-terminated.
+    unsafe { libc::perror(s.as_ptr()) }
+}
+
 /// `perror(3)` then `exit(3)` with status 1.
 pub fn perr_exit(s: &CStr) -> ! {
-    // SAFETY: s is NUL-terminated; exit(3) does not return.
-    unsafe {
-        libc::perror(s.as_ptr());
-        libc::exit(1)
+    perror(s);
+    // SAFETY: exit(3) takes no pointers and does not return.
+    unsafe { libc::exit(1) }
+}
+
+/// An all-zero `sockaddr_in`, as C's `memset(&sa, 0, sizeof(sa))` leaves it.
+pub const fn sockaddr_in_zero() -> sockaddr_in {
+    sockaddr_in {
+        sin_family: 0,
+        sin_port: 0,
+        sin_addr: in_addr { s_addr: 0 },
+        sin_zero: [0; 8],
     }
 }
 
@@ -97,11 +111,9 @@ pub fn Accept(fd: c_int, sa: &mut sockaddr_in, salenptr: &mut socklen_t) -> c_in
         }
         if e == libc::EMFILE || e == libc::ENFILE || e == libc::ENOBUFS || e == libc::ENOMEM {
             // The connection waits in the queue until resources free up.
-            // SAFETY: a NUL-terminated message; usleep(3) takes no pointers.
-            unsafe {
-                libc::perror(c"accept".as_ptr());
-                libc::usleep(ACCEPT_BACKOFF_USEC);
-            }
+            perror(c"accept");
+            // SAFETY: usleep(3) takes no pointers.
+            unsafe { libc::usleep(ACCEPT_BACKOFF_USEC) };
             continue;
         }
         perr_exit(c"accept");
@@ -136,8 +148,7 @@ pub fn ReadUninit(fd: c_int, buf: &mut [MaybeUninit<u8>]) -> ssize_t {
             if errno() == libc::EINTR {
                 continue;
             }
-            // SAFETY: the message is NUL-terminated.
-            unsafe { libc::perror(c"read".as_ptr()) };
+            perror(c"read");
         }
         return n;
     }
@@ -152,8 +163,7 @@ pub fn Write(fd: c_int, buf: &[u8]) -> ssize_t {
             if errno() == libc::EINTR {
                 continue;
             }
-            // SAFETY: the message is NUL-terminated.
-            unsafe { libc::perror(c"write".as_ptr()) };
+            perror(c"write");
         }
         return n;
     }
