@@ -106,13 +106,22 @@ pub fn prefork_init(
 }
 
 impl Prefork {
-    /// Slot `i`'s count of connections, in the shared mapping.
+    /// Slot `i`'s count of connections, in the shared mapping; `abort(3)`,
+    /// with a message, when `i` is no slot (C: `prefork_count`).
     pub fn count(&self, i: c_int) -> *mut libc::c_long {
-        // SAFETY: count maps MAXCHILDREN longs, and i < nchildren <= MAXCHILDREN.
+        if i < 0 || i as usize >= MAXCHILDREN {
+            // SAFETY: a format whose one %d gets a c_int; abort(3) does not return.
+            unsafe {
+                libc::fprintf(stderr, c"prefork: no slot %d\n".as_ptr(), i);
+                libc::abort();
+            }
+        }
+        // SAFETY: count maps MAXCHILDREN longs, and 0 <= i < MAXCHILDREN
+        // (checked above).
         unsafe { self.count.add(i as usize) }
     }
 
-    /// Slot `i`'s count, one more: a connection taken.
+    /// Slot `i`'s count, one more: a connection taken (C: `prefork_counted`).
     pub fn counted(&self, i: c_int) {
         // SAFETY: as in count(); only slot i's child (or the parent alone) writes it.
         unsafe { *self.count(i) += 1 };

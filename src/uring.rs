@@ -517,9 +517,18 @@ pub fn uring_cqe_seen(r: &mut Uring) {
     );
 }
 
-/// Buffer `bid` of the buffer ring.
+/// Buffer `bid` of the buffer ring; `abort(3)`, with a message, when the
+/// ring has no such buffer (the kernel named one it was never given).
 pub fn uring_buf(r: &Uring, bid: u32) -> *mut u8 {
-    // SAFETY: bufs has URING_NBUFS buffers of URING_BUFSIZE bytes; bid is one of them.
+    if bid as usize >= URING_NBUFS {
+        // SAFETY: a format whose one %u gets a c_uint; abort(3) does not return.
+        unsafe {
+            libc::fprintf(stderr, c"uring: no buffer %u\n".as_ptr(), bid);
+            libc::abort();
+        }
+    }
+    // SAFETY: bufs has URING_NBUFS buffers of URING_BUFSIZE bytes, and
+    // bid < URING_NBUFS (checked above).
     unsafe { r.bufs.add(bid as usize * URING_BUFSIZE) }
 }
 

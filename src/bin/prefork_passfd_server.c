@@ -220,7 +220,7 @@ static void pass_one(struct prefork *pf, struct passfd *ps)
 		ps->busy[i] = 1;
 		ps->nidle--;
 		if (send_conn(ps->fd[i], connfd, &cliaddr) == 0) {
-			pf->count[i]++;
+			prefork_counted(pf, i);
 			break;
 		}
 	}
