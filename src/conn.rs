@@ -4,9 +4,9 @@
 //! servers and the pool server's workers.
 
 use crate::echo::{ECHO_CLOSED, ECHO_LINEMAX, echo_reply};
-use crate::fdutil::{array_grow, read_again, write_again};
+use crate::fdutil::array_grow;
 use crate::outbuf::{OutBuf, out_put};
-use crate::wrap::{MAXLINE, errno, perror, sockaddr_in_zero};
+use crate::wrap::{MAXLINE, ReadUninit, Write, errno, perror, sockaddr_in_zero};
 use core::ffi::{c_char, c_int, c_void};
 use core::mem::{MaybeUninit, size_of};
 use core::ptr;
@@ -147,11 +147,10 @@ pub fn conn_wants(c: &Conn) -> ConnWant {
 /// buffer of its own until the socket is writable again.
 fn conn_send(c: &mut Conn, buf: &[u8]) -> ConnWant {
     let n = buf.len();
-    let mut nw = write_again(c.fd, buf);
+    let mut nw = Write(c.fd, buf);
 
     if nw < 0 {
         if errno() != libc::EAGAIN {
-            perror(c"write");
             return ConnWant::Close;
         }
         nw = 0;
@@ -183,7 +182,7 @@ fn conn_read(c: &mut Conn, o: &mut OutBuf) -> ConnWant {
     let mut buf = [MaybeUninit::<u8>::uninit(); MAXLINE];
     let mut line = [0 as c_char; ECHO_LINEMAX];
 
-    let n = read_again(c.fd, &mut buf);
+    let n = ReadUninit(c.fd, &mut buf);
     if n == 0 {
         out_put(o, ECHO_CLOSED.to_bytes());
         return ConnWant::Close;
@@ -192,7 +191,6 @@ fn conn_read(c: &mut Conn, o: &mut OutBuf) -> ConnWant {
         if errno() == libc::EAGAIN {
             return ConnWant::Read;
         }
-        perror(c"read");
         return ConnWant::Close;
     }
     // SAFETY: read(2) initialised the first n bytes.
@@ -210,12 +208,11 @@ fn conn_read(c: &mut Conn, o: &mut OutBuf) -> ConnWant {
 fn conn_flush(c: &mut Conn) -> ConnWant {
     // SAFETY: out holds outlen bytes, of which outpos are sent.
     let rest = unsafe { slice::from_raw_parts(c.out.add(c.outpos), c.outlen - c.outpos) };
-    let nw = write_again(c.fd, rest);
+    let nw = Write(c.fd, rest);
     if nw < 0 {
         if errno() == libc::EAGAIN {
             return ConnWant::Write;
         }
-        perror(c"write");
         return ConnWant::Close;
     }
     c.outpos += nw as usize;

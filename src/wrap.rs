@@ -129,7 +129,8 @@ pub fn Connect(fd: c_int, sa: &sockaddr_in) {
     }
 }
 
-/// `read(2)` into `buf`, retried after EINTR; -1 with a message on other failures.
+/// `read(2)` into `buf`, retried after EINTR; -1 with a message on other
+/// failures, but none on EAGAIN: a non-blocking descriptor had nothing yet.
 pub fn Read(fd: c_int, buf: &mut [u8]) -> ssize_t {
     // SAFETY: [u8] and [MaybeUninit<u8>] have the same layout, and ReadUninit
     // only writes initialised bytes into the buffer.
@@ -148,13 +149,16 @@ pub fn ReadUninit(fd: c_int, buf: &mut [MaybeUninit<u8>]) -> ssize_t {
             if errno() == libc::EINTR {
                 continue;
             }
-            perror(c"read");
+            if errno() != libc::EAGAIN {
+                perror(c"read");
+            }
         }
         return n;
     }
 }
 
-/// `write(2)` of `buf`, retried after EINTR; -1 with a message on other failures.
+/// `write(2)` of `buf`, retried after EINTR; -1 with a message on other
+/// failures, but none on EAGAIN: a non-blocking descriptor had no room.
 pub fn Write(fd: c_int, buf: &[u8]) -> ssize_t {
     loop {
         // SAFETY: buf is readable for buf.len() bytes.
@@ -163,7 +167,9 @@ pub fn Write(fd: c_int, buf: &[u8]) -> ssize_t {
             if errno() == libc::EINTR {
                 continue;
             }
-            perror(c"write");
+            if errno() != libc::EAGAIN {
+                perror(c"write");
+            }
         }
         return n;
     }

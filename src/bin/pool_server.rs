@@ -9,11 +9,11 @@ use concserv::accept::{MAXACCEPT, accept_nb, open_spare};
 use concserv::args::{check_args, port_arg, threads_arg};
 use concserv::conn::{ConnTable, conn_table_init};
 use concserv::epoll_loop::{epoll_add, epoll_open, epoll_pass};
-use concserv::fdutil::{read_again, set_nonblock};
+use concserv::fdutil::set_nonblock;
 use concserv::ffi::{stderr, stdout};
 use concserv::listen::tcp_listen;
 use concserv::outbuf::{OutBuf, out_close, out_init, out_open};
-use concserv::wrap::{Close, errno, perr_exit, perror, set_errno, sockaddr_in_zero};
+use concserv::wrap::{Close, ReadUninit, errno, perr_exit, perror, set_errno, sockaddr_in_zero};
 use core::cell::UnsafeCell;
 use core::ffi::{CStr, c_char, c_int, c_void};
 use core::mem::{MaybeUninit, size_of};
@@ -102,7 +102,7 @@ fn take_over(w: &worker) {
                 size_of::<[handoff; MAXACCEPT]>(),
             )
         };
-        let n = read_again(w.pipefd[0], bytes);
+        let n = ReadUninit(w.pipefd[0], bytes);
         if n < 0 && errno() == libc::EAGAIN {
             return;
         }

@@ -186,7 +186,7 @@ static void child_ready(struct prefork *pf, struct passfd *ps, int i)
 	char c;
 	int status;
 
-	if (read_again(ps->fd[i], &c, 1) == 1) {
+	if (Read(ps->fd[i], &c, 1) == 1) {
 		ps->busy[i] = 0;
 		ps->nidle++;
 		return;

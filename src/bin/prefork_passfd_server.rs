@@ -8,14 +8,14 @@
 use concserv::accept::accept_ready;
 use concserv::args::{check_args, children_arg, port_arg};
 use concserv::echo::echo_upper;
-use concserv::fdutil::{read_again, set_nonblock};
+use concserv::fdutil::set_nonblock;
 use concserv::ffi::{stderr, stdout};
 use concserv::listen::tcp_listen;
 use concserv::prefork::{
     CHILDREN_DEFAULT, FORK_RETRY_SEC, MAXCHILDREN, Prefork, child_ended, child_make, prefork_check,
     prefork_init, prefork_stop, prefork_stopping,
 };
-use concserv::wrap::{Close, Write, errno, perr_exit, perror, sockaddr_in_zero};
+use concserv::wrap::{Close, ReadUninit, Write, errno, perr_exit, perror, sockaddr_in_zero};
 use core::ffi::{CStr, c_char, c_int, c_void};
 use core::mem::{MaybeUninit, size_of, zeroed};
 use core::ptr;
@@ -228,7 +228,7 @@ fn child_ready(pf: &mut Prefork, ps: &mut Passfd, i: c_int) {
     let mut c = [MaybeUninit::<u8>::uninit(); 1];
     let mut status: c_int = 0;
 
-    if read_again(ps.fd[iu], &mut c) == 1 {
+    if ReadUninit(ps.fd[iu], &mut c) == 1 {
         ps.busy[iu] = false;
         ps.nidle += 1;
         return;
