@@ -93,7 +93,7 @@ pub fn accept_nb(listenfd: c_int, cliaddr: &mut sockaddr_in, spare: &mut c_int) 
             return -1;
         }
         if e == libc::EMFILE || e == libc::ENFILE || e == libc::ENOBUFS || e == libc::ENOMEM {
-            perror(c"accept");
+            perror!(c"accept");
             // SAFETY: usleep(3) takes no pointers.
             unsafe { libc::usleep(ACCEPT_BACKOFF_USEC) };
             return -1;
@@ -124,7 +124,7 @@ pub fn accept_ready(listenfd: c_int, cliaddr: &mut sockaddr_in) -> c_int {
         return -1;
     }
     if e == libc::EMFILE || e == libc::ENFILE || e == libc::ENOBUFS || e == libc::ENOMEM {
-        perror(c"accept");
+        perror!(c"accept");
         // SAFETY: usleep(3) takes no pointers.
         unsafe { libc::usleep(ACCEPT_BACKOFF_USEC) };
         return -1;

@@ -162,7 +162,7 @@ fn conn_send(c: &mut Conn, buf: &[u8]) -> ConnWant {
     // SAFETY: malloc(3) takes no pointers.
     c.out = unsafe { libc::malloc(n - nw) }.cast::<u8>();
     if c.out.is_null() {
-        perror(c"malloc");
+        perror!(c"malloc");
         return ConnWant::Close;
     }
     // SAFETY: out has room for the n - nw bytes of buf after nw, and is
@@ -243,7 +243,7 @@ pub fn conn_ready(c: &mut Conn, o: &mut OutBuf) -> ConnWant {
 pub fn conn_close(c: &mut Conn) {
     // SAFETY: close(2) takes no pointers; the slot owns c.fd.
     if unsafe { libc::close(c.fd) } < 0 {
-        perror(c"close");
+        perror!(c"close");
     }
     // SAFETY: out is null or came from malloc(3), and is not used again.
     unsafe { libc::free(c.out.cast::<c_void>()) };

@@ -22,7 +22,7 @@ pub const MAXEVENTS: usize = 64;
 fn epoll_drop(epfd: c_int, c: &mut Conn) {
     // SAFETY: EPOLL_CTL_DEL takes a null event.
     if unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_DEL, c.fd, ptr::null_mut()) } < 0 {
-        perror(c"epoll_ctl");
+        perror!(c"epoll_ctl");
     }
     conn_close(c);
 }
@@ -44,7 +44,7 @@ fn epoll_watch(epfd: c_int, c: &mut Conn, want: ConnWant) {
     };
     // SAFETY: ev is an epoll_event epoll_ctl(2) reads.
     if unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_MOD, c.fd, &mut ev) } < 0 {
-        perror(c"epoll_ctl");
+        perror!(c"epoll_ctl");
         epoll_drop(epfd, c);
     }
 }
@@ -65,7 +65,7 @@ fn epoll_out(epfd: c_int, o: &mut OutBuf) {
     };
     // SAFETY: ev is an epoll_event epoll_ctl(2) reads.
     if unsafe { libc::epoll_ctl(epfd, op, o.fd, &mut ev) } < 0 {
-        perror(c"epoll_ctl");
+        perror!(c"epoll_ctl");
         return;
     }
     o.watched = !o.watched;
@@ -115,7 +115,7 @@ pub fn epoll_add(epfd: c_int, t: &mut ConnTable, connfd: c_int, cliaddr: &sockad
     };
     // SAFETY: ev is an epoll_event epoll_ctl(2) reads.
     if unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_ADD, connfd, &mut ev) } < 0 {
-        perror(c"epoll_ctl");
+        perror!(c"epoll_ctl");
         Close(connfd);
         return;
     }

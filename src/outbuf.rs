@@ -154,7 +154,7 @@ fn out_write(o: &OutBuf, p: &[u8]) -> ssize_t {
             continue;
         }
         if r < 0 && errno() != libc::EAGAIN {
-            perror(c"send");
+            perror!(c"send");
         }
         return r;
     }
@@ -198,7 +198,7 @@ pub fn out_put(o: &mut OutBuf, p: &[u8]) {
         // SAFETY: malloc(3) takes no pointers.
         o.buf = unsafe { libc::malloc(OUTBUF_SIZE) }.cast::<u8>();
         if o.buf.is_null() {
-            perror(c"malloc");
+            perror!(c"malloc");
             return;
         }
     }

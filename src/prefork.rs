@@ -156,7 +156,7 @@ pub fn child_make(pf: &mut Prefork, i: c_int) -> pid_t {
     // SAFETY: the process has one thread, so the child may go on running anything.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
-        perror(c"fork");
+        perror!(c"fork");
         return -1;
     }
     if pid == 0 {

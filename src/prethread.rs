@@ -86,7 +86,7 @@ pub fn prethread_start(
         let ret = unsafe { libc::pthread_create(&mut tid, ptr::null(), do_work, arg) };
         if ret != 0 {
             set_errno(ret);
-            perror(c"pthread_create");
+            perror!(c"pthread_create");
             break;
         }
         // SAFETY: tid is the thread just created, not yet detached or joined.

@@ -25,15 +25,23 @@ pub fn set_errno(e: c_int) {
     unsafe { *libc::__errno_location() = e }
 }
 
-/// `perror(3)`: `s`, a colon and the message of `errno` on stderr.
-pub fn perror(s: &CStr) {
-    // SAFETY: s is NUL-terminated.
-    unsafe { libc::perror(s.as_ptr()) }
+/// `perror(3)`: the message `s` (a `&CStr`), a colon and the message of
+/// `errno` on stderr. A macro, not a function, so that the call is made
+/// from the caller's own function, as C's `perror` is: the call-site check
+/// of `make compare` names the function that called it in both twins.
+#[macro_export]
+macro_rules! perror {
+    ($s:expr) => {{
+        let s: &::core::ffi::CStr = $s;
+        // SAFETY: s is NUL-terminated.
+        unsafe { ::libc::perror(s.as_ptr()) }
+    }};
 }
+pub use crate::perror;
 
 /// `perror(3)` then `exit(3)` with status 1.
 pub fn perr_exit(s: &CStr) -> ! {
-    perror(s);
+    perror!(s);
     // SAFETY: exit(3) takes no pointers and does not return.
     unsafe { libc::exit(1) }
 }
@@ -111,7 +119,7 @@ pub fn Accept(fd: c_int, sa: &mut sockaddr_in, salenptr: &mut socklen_t) -> c_in
         }
         if e == libc::EMFILE || e == libc::ENFILE || e == libc::ENOBUFS || e == libc::ENOMEM {
             // The connection waits in the queue until resources free up.
-            perror(c"accept");
+            perror!(c"accept");
             // SAFETY: usleep(3) takes no pointers.
             unsafe { libc::usleep(ACCEPT_BACKOFF_USEC) };
             continue;
@@ -150,7 +158,7 @@ pub fn ReadUninit(fd: c_int, buf: &mut [MaybeUninit<u8>]) -> ssize_t {
                 continue;
             }
             if errno() != libc::EAGAIN {
-                perror(c"read");
+                perror!(c"read");
             }
         }
         return n;
@@ -168,7 +176,7 @@ pub fn Write(fd: c_int, buf: &[u8]) -> ssize_t {
                 continue;
             }
             if errno() != libc::EAGAIN {
-                perror(c"write");
+                perror!(c"write");
             }
         }
         return n;

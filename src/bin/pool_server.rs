@@ -156,7 +156,7 @@ fn hand_over(pipefd: c_int, connfd: c_int, cliaddr: &sockaddr_in) {
         != size_of::<handoff>() as isize
     {
         if errno() != libc::EINTR && errno() != libc::EAGAIN {
-            perror(c"hand-over");
+            perror!(c"hand-over");
             Close(connfd);
             return;
         }
@@ -211,7 +211,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         };
         if ret != 0 {
             set_errno(ret);
-            perror(c"pthread_create");
+            perror!(c"pthread_create");
             worker_free(w);
             break;
         }

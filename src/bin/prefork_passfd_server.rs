@@ -92,7 +92,7 @@ fn send_conn(fd: c_int, connfd: c_int, cliaddr: &mut sockaddr_in) -> c_int {
     // SAFETY: msg and every buffer it points to outlive the call.
     while unsafe { libc::sendmsg(fd, &msg, 0) } < 0 {
         if errno() != libc::EINTR {
-            perror(c"sendmsg");
+            perror!(c"sendmsg");
             return -1;
         }
     }
@@ -184,7 +184,7 @@ fn child_start(pf: &mut Prefork, ps: *mut Passfd, i: c_int) -> c_int {
     let mut sv = [0 as c_int; 2];
     // SAFETY: sv has room for the two descriptors.
     if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, sv.as_mut_ptr()) } < 0 {
-        perror(c"socketpair");
+        perror!(c"socketpair");
         return -1;
     }
     // SAFETY: ps is main's Passfd; no other reference to it is alive.

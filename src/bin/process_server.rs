@@ -68,7 +68,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         } else if pid > 0 {
             Close(connfd);
         } else {
-            perror(c"fork");
+            perror!(c"fork");
             Close(connfd);
         }
     }

@@ -67,7 +67,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         let ret = unsafe { libc::pthread_create(&mut tid, ptr::null(), do_work, arg) };
         if ret != 0 {
             set_errno(ret);
-            perror(c"pthread_create");
+            perror!(c"pthread_create");
             Close(connfd);
             release_slot(info);
             continue;

@@ -381,7 +381,7 @@ fn conn_new(s: &mut Server, connfd: c_int) {
     let c = unsafe { &mut *s.c.add(connfd as usize) };
     // SAFETY: cliaddr is writable for len bytes, its size.
     if unsafe { libc::getpeername(connfd, (&raw mut c.cliaddr).cast::<sockaddr>(), &mut len) } < 0 {
-        perror(c"getpeername");
+        perror!(c"getpeername");
         Close(connfd);
         return;
     }
@@ -476,7 +476,7 @@ fn conn_data(s: &mut Server, c: &mut UConn, bid: u32, n: usize) {
         c.out = unsafe { libc::malloc(OUTMAX) }.cast::<u8>();
         c.out.is_null()
     } {
-        perror(c"malloc");
+        perror!(c"malloc");
         c.eof = true;
     } else if c.outlen as usize + n > OUTMAX {
         // SAFETY: a format whose %d gets a c_int and %u a c_uint.
