@@ -4,7 +4,7 @@
 //! acceptor; `accept_ready` by the passfd, herd and prethread_queue servers.
 
 use crate::ffi::stderr;
-use crate::wrap::{ACCEPT_BACKOFF_USEC, Close, accept_transient, errno, perr_exit};
+use crate::wrap::{ACCEPT_BACKOFF_USEC, Close, accept_transient, errno, perr_exit, perror};
 use core::ffi::c_int;
 use core::mem::size_of;
 use core::ptr;
@@ -93,11 +93,9 @@ pub fn accept_nb(listenfd: c_int, cliaddr: &mut sockaddr_in, spare: &mut c_int) 
             return -1;
         }
         if e == libc::EMFILE || e == libc::ENFILE || e == libc::ENOBUFS || e == libc::ENOMEM {
-            // SAFETY: a NUL-terminated message; usleep(3) takes no pointers.
-            unsafe {
-                libc::perror(c"accept".as_ptr());
-                libc::usleep(ACCEPT_BACKOFF_USEC);
-            }
+            perror!(c"accept");
+            // SAFETY: usleep(3) takes no pointers.
+            unsafe { libc::usleep(ACCEPT_BACKOFF_USEC) };
             return -1;
         }
         perr_exit(c"accept");
@@ -126,11 +124,9 @@ pub fn accept_ready(listenfd: c_int, cliaddr: &mut sockaddr_in) -> c_int {
         return -1;
     }
     if e == libc::EMFILE || e == libc::ENFILE || e == libc::ENOBUFS || e == libc::ENOMEM {
-        // SAFETY: a NUL-terminated message; usleep(3) takes no pointers.
-        unsafe {
-            libc::perror(c"accept".as_ptr());
-            libc::usleep(ACCEPT_BACKOFF_USEC);
-        }
+        perror!(c"accept");
+        // SAFETY: usleep(3) takes no pointers.
+        unsafe { libc::usleep(ACCEPT_BACKOFF_USEC) };
         return -1;
     }
     perr_exit(c"accept");

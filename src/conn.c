@@ -70,11 +70,9 @@ static enum conn_want conn_send(struct conn *c, const char *buf, size_t n)
 {
 	ssize_t nw;
 
-	if ((nw = write_again(c->fd, buf, n)) < 0) {
-		if (errno != EAGAIN) {
-			perror("write");
+	if ((nw = Write(c->fd, buf, n)) < 0) {
+		if (errno != EAGAIN)
 			return CONN_CLOSE;
-		}
 		nw = 0;
 	}
 	if ((size_t)nw == n)
@@ -102,7 +100,7 @@ static enum conn_want conn_read(struct conn *c, struct outbuf *o)
 	size_t len;
 	ssize_t n;
 
-	n = read_again(c->fd, buf, MAXLINE);
+	n = Read(c->fd, buf, MAXLINE);
 	if (n == 0) {
 		out_put(o, ECHO_CLOSED, sizeof(ECHO_CLOSED) - 1);
 		return CONN_CLOSE;
@@ -110,7 +108,6 @@ static enum conn_want conn_read(struct conn *c, struct outbuf *o)
 	if (n < 0) {
 		if (errno == EAGAIN)
 			return CONN_READ;
-		perror("read");
 		return CONN_CLOSE;
 	}
 	len = echo_reply(line, sizeof(line), &c->cliaddr, buf, n);
@@ -124,10 +121,9 @@ static enum conn_want conn_flush(struct conn *c)
 {
 	ssize_t nw;
 
-	if ((nw = write_again(c->fd, c->out + c->outpos, c->outlen - c->outpos)) < 0) {
+	if ((nw = Write(c->fd, c->out + c->outpos, c->outlen - c->outpos)) < 0) {
 		if (errno == EAGAIN)
 			return CONN_WRITE;
-		perror("write");
 		return CONN_CLOSE;
 	}
 	c->outpos += nw;

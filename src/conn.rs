@@ -4,14 +4,14 @@
 //! servers and the pool server's workers.
 
 use crate::echo::{ECHO_CLOSED, ECHO_LINEMAX, echo_reply};
-use crate::fdutil::{array_grow, read_again, write_again};
+use crate::fdutil::array_grow;
 use crate::outbuf::{OutBuf, out_put};
-use crate::wrap::{MAXLINE, errno};
+use crate::wrap::{MAXLINE, ReadUninit, Write, errno, perror, sockaddr_in_zero};
 use core::ffi::{c_char, c_int, c_void};
 use core::mem::{MaybeUninit, size_of};
 use core::ptr;
 use core::slice;
-use libc::{in_addr, sockaddr_in};
+use libc::sockaddr_in;
 
 /// One client, served a read at a time. A reply the socket does not take at
 /// once waits in `out`, at most [`MAXLINE`] bytes, allocated only while it
@@ -35,12 +35,7 @@ impl Conn {
     pub const fn new() -> Conn {
         Conn {
             fd: -1,
-            cliaddr: sockaddr_in {
-                sin_family: 0,
-                sin_port: 0,
-                sin_addr: in_addr { s_addr: 0 },
-                sin_zero: [0; 8],
-            },
+            cliaddr: sockaddr_in_zero(),
             out: ptr::null_mut(),
             outpos: 0,
             outlen: 0,
@@ -152,12 +147,10 @@ pub fn conn_wants(c: &Conn) -> ConnWant {
 /// buffer of its own until the socket is writable again.
 fn conn_send(c: &mut Conn, buf: &[u8]) -> ConnWant {
     let n = buf.len();
-    let mut nw = write_again(c.fd, buf);
+    let mut nw = Write(c.fd, buf);
 
     if nw < 0 {
         if errno() != libc::EAGAIN {
-            // SAFETY: a NUL-terminated message.
-            unsafe { libc::perror(c"write".as_ptr()) };
             return ConnWant::Close;
         }
         nw = 0;
@@ -169,8 +162,7 @@ fn conn_send(c: &mut Conn, buf: &[u8]) -> ConnWant {
     // SAFETY: malloc(3) takes no pointers.
     c.out = unsafe { libc::malloc(n - nw) }.cast::<u8>();
     if c.out.is_null() {
-        // SAFETY: a NUL-terminated message.
-        unsafe { libc::perror(c"malloc".as_ptr()) };
+        perror!(c"malloc");
         return ConnWant::Close;
     }
     // SAFETY: out has room for the n - nw bytes of buf after nw, and is
@@ -190,7 +182,7 @@ fn conn_read(c: &mut Conn, o: &mut OutBuf) -> ConnWant {
     let mut buf = [MaybeUninit::<u8>::uninit(); MAXLINE];
     let mut line = [0 as c_char; ECHO_LINEMAX];
 
-    let n = read_again(c.fd, &mut buf);
+    let n = ReadUninit(c.fd, &mut buf);
     if n == 0 {
         out_put(o, ECHO_CLOSED.to_bytes());
         return ConnWant::Close;
@@ -199,8 +191,6 @@ fn conn_read(c: &mut Conn, o: &mut OutBuf) -> ConnWant {
         if errno() == libc::EAGAIN {
             return ConnWant::Read;
         }
-        // SAFETY: a NUL-terminated message.
-        unsafe { libc::perror(c"read".as_ptr()) };
         return ConnWant::Close;
     }
     // SAFETY: read(2) initialised the first n bytes.
@@ -218,13 +208,11 @@ fn conn_read(c: &mut Conn, o: &mut OutBuf) -> ConnWant {
 fn conn_flush(c: &mut Conn) -> ConnWant {
     // SAFETY: out holds outlen bytes, of which outpos are sent.
     let rest = unsafe { slice::from_raw_parts(c.out.add(c.outpos), c.outlen - c.outpos) };
-    let nw = write_again(c.fd, rest);
+    let nw = Write(c.fd, rest);
     if nw < 0 {
         if errno() == libc::EAGAIN {
             return ConnWant::Write;
         }
-        // SAFETY: a NUL-terminated message.
-        unsafe { libc::perror(c"write".as_ptr()) };
         return ConnWant::Close;
     }
     c.outpos += nw as usize;
@@ -255,8 +243,7 @@ pub fn conn_ready(c: &mut Conn, o: &mut OutBuf) -> ConnWant {
 pub fn conn_close(c: &mut Conn) {
     // SAFETY: close(2) takes no pointers; the slot owns c.fd.
     if unsafe { libc::close(c.fd) } < 0 {
-        // SAFETY: a NUL-terminated message.
-        unsafe { libc::perror(c"close".as_ptr()) };
+        perror!(c"close");
     }
     // SAFETY: out is null or came from malloc(3), and is not used again.
     unsafe { libc::free(c.out.cast::<c_void>()) };

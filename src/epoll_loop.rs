@@ -8,7 +8,7 @@ use crate::conn::{
 };
 use crate::ffi::stderr;
 use crate::outbuf::{OutBuf, out_flush, out_pending};
-use crate::wrap::{Close, errno, perr_exit};
+use crate::wrap::{Close, errno, perr_exit, perror};
 use core::ffi::c_int;
 use core::mem::MaybeUninit;
 use core::ptr;
@@ -22,8 +22,7 @@ pub const MAXEVENTS: usize = 64;
 fn epoll_drop(epfd: c_int, c: &mut Conn) {
     // SAFETY: EPOLL_CTL_DEL takes a null event.
     if unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_DEL, c.fd, ptr::null_mut()) } < 0 {
-        // SAFETY: a NUL-terminated message.
-        unsafe { libc::perror(c"epoll_ctl".as_ptr()) };
+        perror!(c"epoll_ctl");
     }
     conn_close(c);
 }
@@ -45,8 +44,7 @@ fn epoll_watch(epfd: c_int, c: &mut Conn, want: ConnWant) {
     };
     // SAFETY: ev is an epoll_event epoll_ctl(2) reads.
     if unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_MOD, c.fd, &mut ev) } < 0 {
-        // SAFETY: a NUL-terminated message.
-        unsafe { libc::perror(c"epoll_ctl".as_ptr()) };
+        perror!(c"epoll_ctl");
         epoll_drop(epfd, c);
     }
 }
@@ -67,8 +65,7 @@ fn epoll_out(epfd: c_int, o: &mut OutBuf) {
     };
     // SAFETY: ev is an epoll_event epoll_ctl(2) reads.
     if unsafe { libc::epoll_ctl(epfd, op, o.fd, &mut ev) } < 0 {
-        // SAFETY: a NUL-terminated message.
-        unsafe { libc::perror(c"epoll_ctl".as_ptr()) };
+        perror!(c"epoll_ctl");
         return;
     }
     o.watched = !o.watched;
@@ -118,8 +115,7 @@ pub fn epoll_add(epfd: c_int, t: &mut ConnTable, connfd: c_int, cliaddr: &sockad
     };
     // SAFETY: ev is an epoll_event epoll_ctl(2) reads.
     if unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_ADD, connfd, &mut ev) } < 0 {
-        // SAFETY: a NUL-terminated message.
-        unsafe { libc::perror(c"epoll_ctl".as_ptr()) };
+        perror!(c"epoll_ctl");
         Close(connfd);
         return;
     }

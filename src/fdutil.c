@@ -1,12 +1,10 @@
 /*
- * fdutil.c: descriptor helpers of the event loops: non-blocking mode, read
- * and write retried after EINTR, tables that grow (twin of fdutil.rs).
+ * fdutil.c: descriptor helpers of the event loops: non-blocking mode,
+ * tables that grow (twin of fdutil.rs).
  */
-#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "fdutil.h"
 #include "wrap.h"
@@ -18,28 +16,6 @@ void set_nonblock(int fd)
 
 	if ((flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
 		perr_exit("fcntl");
-}
-
-/* read(2), retried after EINTR. */
-ssize_t read_again(int fd, void *buf, size_t n)
-{
-	ssize_t r;
-
-	do
-		r = read(fd, buf, n);
-	while (r < 0 && errno == EINTR);
-	return r;
-}
-
-/* write(2), retried after EINTR. */
-ssize_t write_again(int fd, const void *buf, size_t n)
-{
-	ssize_t r;
-
-	do
-		r = write(fd, buf, n);
-	while (r < 0 && errno == EINTR);
-	return r;
 }
 
 /*

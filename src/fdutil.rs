@@ -1,12 +1,10 @@
-//! Descriptor helpers of the event loops: non-blocking mode, read and write
-//! retried after EINTR, and tables indexed by descriptor (or slot) that grow
-//! with them (twin of `fdutil.c`). Used by `accept`, `conn`, `outbuf`,
-//! `epoll_loop` and the select, poll, epoll and pool servers.
+//! Descriptor helpers of the event loops: non-blocking mode, and tables
+//! indexed by descriptor (or slot) that grow with them (twin of
+//! `fdutil.c`). Used by `accept`, `conn`, `epoll_loop` and the select,
+//! poll, epoll and pool servers.
 
-use crate::wrap::{errno, perr_exit};
+use crate::wrap::perr_exit;
 use core::ffi::{c_int, c_void};
-use core::mem::MaybeUninit;
-use libc::ssize_t;
 
 /// Slots a table starts with, the first time it grows.
 pub const TABLE_MIN: c_int = 8;
@@ -19,30 +17,6 @@ pub fn set_nonblock(fd: c_int) {
         if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
             perr_exit(c"fcntl");
         }
-    }
-}
-
-/// `read(2)`, retried after EINTR.
-pub fn read_again(fd: c_int, buf: &mut [MaybeUninit<u8>]) -> ssize_t {
-    loop {
-        // SAFETY: buf is writable for buf.len() bytes.
-        let r = unsafe { libc::read(fd, buf.as_mut_ptr().cast::<c_void>(), buf.len()) };
-        if r < 0 && errno() == libc::EINTR {
-            continue;
-        }
-        return r;
-    }
-}
-
-/// `write(2)`, retried after EINTR.
-pub fn write_again(fd: c_int, buf: &[u8]) -> ssize_t {
-    loop {
-        // SAFETY: buf is readable for buf.len() bytes.
-        let r = unsafe { libc::write(fd, buf.as_ptr().cast::<c_void>(), buf.len()) };
-        if r < 0 && errno() == libc::EINTR {
-            continue;
-        }
-        return r;
     }
 }
 

@@ -1,9 +1,9 @@
 //! The servers' listening socket (twin of `listen.c`).
 
-use crate::wrap::{Bind, Listen, Socket, perr_exit};
+use crate::wrap::{Bind, Listen, Socket, perr_exit, sockaddr_in_zero};
 use core::ffi::{c_int, c_void};
 use core::mem::size_of;
-use libc::{in_addr, sa_family_t, sockaddr_in, socklen_t};
+use libc::{sa_family_t, socklen_t};
 
 /// `setsockopt(2)` SOL_SOCKET `optname` to 1, or exit.
 fn sockopt_on(fd: c_int, optname: c_int) {
@@ -31,14 +31,10 @@ fn listen_on(port: c_int, reuseport: bool) -> c_int {
     if reuseport {
         sockopt_on(listenfd, libc::SO_REUSEPORT);
     }
-    let servaddr = sockaddr_in {
-        sin_family: libc::AF_INET as sa_family_t,
-        sin_port: libc::htons(port as u16),
-        sin_addr: in_addr {
-            s_addr: libc::htonl(libc::INADDR_ANY),
-        },
-        sin_zero: [0; 8],
-    };
+    let mut servaddr = sockaddr_in_zero();
+    servaddr.sin_family = libc::AF_INET as sa_family_t;
+    servaddr.sin_port = libc::htons(port as u16);
+    servaddr.sin_addr.s_addr = libc::htonl(libc::INADDR_ANY);
     Bind(listenfd, &servaddr);
     Listen(listenfd, 128);
     listenfd

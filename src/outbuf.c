@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fdutil.h"
 #include "outbuf.h"
 #include "wrap.h"
 
@@ -67,16 +66,21 @@ void out_close(struct outbuf *o)
 	o->len = 0;
 }
 
-/* write(2), or send(2) with MSG_DONTWAIT to a socket; retried after EINTR. */
+/*
+ * Write, or send(2) with MSG_DONTWAIT to a socket, retried after EINTR:
+ * -1 with a message on failure, but none on EAGAIN (stdout is full).
+ */
 static ssize_t out_write(struct outbuf *o, const void *p, size_t n)
 {
 	ssize_t r;
 
 	if (o->mode != OUT_SEND)
-		return write_again(o->fd, p, n);
+		return Write(o->fd, p, n);
 	do
 		r = send(o->fd, p, n, MSG_DONTWAIT);
 	while (r < 0 && errno == EINTR);
+	if (r < 0 && errno != EAGAIN)
+		perror("send");
 	return r;
 }
 
@@ -101,10 +105,8 @@ void out_put(struct outbuf *o, const char *p, size_t n)
 	}
 	if (o->buf == NULL) {
 		if ((nw = out_write(o, p, n)) < 0) {
-			if (errno != EAGAIN) {
-				perror("write");
+			if (errno != EAGAIN)
 				return;
-			}
 			nw = 0;
 		}
 		if ((size_t)nw == n)
@@ -145,7 +147,6 @@ void out_flush(struct outbuf *o)
 	if ((nw = out_write(o, o->buf, o->len)) < 0) {
 		if (errno == EAGAIN)
 			return;
-		perror("write");
 		nw = o->len;
 	}
 	memmove(o->buf, o->buf + nw, o->len - nw);

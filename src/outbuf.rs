@@ -6,9 +6,8 @@
 //! `epoll_loop`, and by the select, poll and epoll servers and each of the
 //! pool server's workers, one each.
 
-use crate::fdutil::write_again;
 use crate::ffi::stderr;
-use crate::wrap::{Close, Write, errno};
+use crate::wrap::{Close, Write, errno, perror};
 use core::ffi::{c_char, c_int, c_ulong, c_void};
 use core::mem::MaybeUninit;
 use core::ptr;
@@ -135,10 +134,11 @@ pub fn out_close(o: &mut OutBuf) {
     o.len = 0;
 }
 
-/// `write(2)`, or `send(2)` with MSG_DONTWAIT to a socket; retried after EINTR.
+/// [`Write`], or `send(2)` with MSG_DONTWAIT to a socket, retried after
+/// EINTR: -1 with a message on failure, but none on EAGAIN (stdout is full).
 fn out_write(o: &OutBuf, p: &[u8]) -> ssize_t {
     if o.mode != OutMode::Send {
-        return write_again(o.fd, p);
+        return Write(o.fd, p);
     }
     loop {
         // SAFETY: p is readable for p.len() bytes.
@@ -152,6 +152,9 @@ fn out_write(o: &OutBuf, p: &[u8]) -> ssize_t {
         };
         if r < 0 && errno() == libc::EINTR {
             continue;
+        }
+        if r < 0 && errno() != libc::EAGAIN {
+            perror!(c"send");
         }
         return r;
     }
@@ -178,8 +181,6 @@ pub fn out_put(o: &mut OutBuf, p: &[u8]) {
         let r = out_write(o, p);
         if r < 0 {
             if errno() != libc::EAGAIN {
-                // SAFETY: a NUL-terminated message.
-                unsafe { libc::perror(c"write".as_ptr()) };
                 return;
             }
         } else {
@@ -197,8 +198,7 @@ pub fn out_put(o: &mut OutBuf, p: &[u8]) {
         // SAFETY: malloc(3) takes no pointers.
         o.buf = unsafe { libc::malloc(OUTBUF_SIZE) }.cast::<u8>();
         if o.buf.is_null() {
-            // SAFETY: a NUL-terminated message.
-            unsafe { libc::perror(c"malloc".as_ptr()) };
+            perror!(c"malloc");
             return;
         }
     }
@@ -230,8 +230,6 @@ pub fn out_flush(o: &mut OutBuf) {
         if errno() == libc::EAGAIN {
             return;
         }
-        // SAFETY: a NUL-terminated message.
-        unsafe { libc::perror(c"write".as_ptr()) };
         o.len
     } else {
         r as usize

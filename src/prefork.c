@@ -71,6 +71,25 @@ void prefork_init(struct prefork *pf, int listenfd, int nchildren,
 }
 
 /*
+ * Slot i's count of connections, in the shared mapping; abort(3), with a
+ * message, when i is no slot.
+ */
+long *prefork_count(struct prefork *pf, int i)
+{
+	if (i < 0 || i >= MAXCHILDREN) {
+		fprintf(stderr, "prefork: no slot %d\n", i);
+		abort();
+	}
+	return &pf->count[i];
+}
+
+/* Slot i's count, one more: a connection taken. */
+void prefork_counted(struct prefork *pf, int i)
+{
+	(*prefork_count(pf, i))++;
+}
+
+/*
  * Take SIGTERM, SIGINT or SIGCHLD if one is pending (ppoll(2) with no
  * descriptor and no wait). A ppoll that finds a descriptor ready returns
  * without taking the signals it unblocks: a parent whose listener stays
@@ -169,7 +188,7 @@ _Noreturn void prefork_stop(struct prefork *pf)
 		waitpid(pf->pid[i], NULL, 0);
 	}
 	for (i = 0; i < pf->nchildren; i++)
-		printf("child %d: %ld connections\n", i, pf->count[i]);
+		printf("child %d: %ld connections\n", i, *prefork_count(pf, i));
 	exit(0);
 }
 

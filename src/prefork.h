@@ -31,6 +31,8 @@ struct prefork {
 
 void prefork_init(struct prefork *pf, int listenfd, int nchildren,
     void (*child_main)(struct prefork *, int), void *arg);
+long *prefork_count(struct prefork *pf, int i);
+void prefork_counted(struct prefork *pf, int i);
 void prefork_check(struct prefork *pf);
 int prefork_stopping(void);
 pid_t child_make(struct prefork *pf, int i);

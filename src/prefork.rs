@@ -4,7 +4,7 @@
 //! prefork_lock, prefork_mutex, prefork_passfd and herd servers.
 
 use crate::ffi::stderr;
-use crate::wrap::{errno, perr_exit};
+use crate::wrap::{errno, perr_exit, perror};
 use core::ffi::{c_int, c_void};
 use core::mem::{size_of, zeroed};
 use core::ptr;
@@ -106,13 +106,22 @@ pub fn prefork_init(
 }
 
 impl Prefork {
-    /// Slot `i`'s count of connections, in the shared mapping.
+    /// Slot `i`'s count of connections, in the shared mapping; `abort(3)`,
+    /// with a message, when `i` is no slot (C: `prefork_count`).
     pub fn count(&self, i: c_int) -> *mut libc::c_long {
-        // SAFETY: count maps MAXCHILDREN longs, and i < nchildren <= MAXCHILDREN.
+        if i < 0 || i as usize >= MAXCHILDREN {
+            // SAFETY: a format whose one %d gets a c_int; abort(3) does not return.
+            unsafe {
+                libc::fprintf(stderr, c"prefork: no slot %d\n".as_ptr(), i);
+                libc::abort();
+            }
+        }
+        // SAFETY: count maps MAXCHILDREN longs, and 0 <= i < MAXCHILDREN
+        // (checked above).
         unsafe { self.count.add(i as usize) }
     }
 
-    /// Slot `i`'s count, one more: a connection taken.
+    /// Slot `i`'s count, one more: a connection taken (C: `prefork_counted`).
     pub fn counted(&self, i: c_int) {
         // SAFETY: as in count(); only slot i's child (or the parent alone) writes it.
         unsafe { *self.count(i) += 1 };
@@ -147,8 +156,7 @@ pub fn child_make(pf: &mut Prefork, i: c_int) -> pid_t {
     // SAFETY: the process has one thread, so the child may go on running anything.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
-        // SAFETY: a NUL-terminated message.
-        unsafe { libc::perror(c"fork".as_ptr()) };
+        perror!(c"fork");
         return -1;
     }
     if pid == 0 {

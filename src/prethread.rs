@@ -4,7 +4,7 @@
 //! by the prethread, prethread_queue and reuseport servers.
 
 use crate::ffi::stderr;
-use crate::wrap::{errno, perr_exit, set_errno};
+use crate::wrap::{errno, perr_exit, perror, set_errno};
 use core::cell::UnsafeCell;
 use core::ffi::{CStr, c_int, c_long, c_void};
 use core::mem::zeroed;
@@ -86,8 +86,7 @@ pub fn prethread_start(
         let ret = unsafe { libc::pthread_create(&mut tid, ptr::null(), do_work, arg) };
         if ret != 0 {
             set_errno(ret);
-            // SAFETY: a NUL-terminated message.
-            unsafe { libc::perror(c"pthread_create".as_ptr()) };
+            perror!(c"pthread_create");
             break;
         }
         // SAFETY: tid is the thread just created, not yet detached or joined.

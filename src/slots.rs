@@ -6,9 +6,10 @@
 //! the prethreaded servers too.
 #![allow(non_camel_case_types, non_upper_case_globals)]
 
+use crate::wrap::sockaddr_in_zero;
 use core::cell::UnsafeCell;
 use core::ffi::{c_int, c_long};
-use libc::{in_addr, pthread_t, sockaddr_in};
+use libc::{pthread_t, sockaddr_in};
 
 pub const MAXSLOTS: usize = 256;
 
@@ -33,12 +34,7 @@ unsafe impl Sync for s_info {}
 
 pub static ts: [s_info; MAXSLOTS] = [const {
     s_info {
-        cliaddr: UnsafeCell::new(sockaddr_in {
-            sin_family: 0,
-            sin_port: 0,
-            sin_addr: in_addr { s_addr: 0 },
-            sin_zero: [0; 8],
-        }),
+        cliaddr: UnsafeCell::new(sockaddr_in_zero()),
         connfd: UnsafeCell::new(-1),
         num: UnsafeCell::new(0),
         tid: UnsafeCell::new(0),

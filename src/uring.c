@@ -183,9 +183,16 @@ void uring_cqe_seen(struct uring *r)
 	__atomic_store_n(r->cq_head, *r->cq_head + 1, __ATOMIC_RELEASE);
 }
 
-/* Buffer bid of the buffer ring. */
+/*
+ * Buffer bid of the buffer ring; abort(3), with a message, when the ring
+ * has no such buffer (the kernel named one it was never given).
+ */
 char *uring_buf(struct uring *r, unsigned bid)
 {
+	if (bid >= URING_NBUFS) {
+		fprintf(stderr, "uring: no buffer %u\n", bid);
+		abort();
+	}
 	return r->bufs + (size_t)bid * URING_BUFSIZE;
 }
 

@@ -8,6 +8,7 @@
 #ifndef URING_H
 #define URING_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* A submission queue entry: one operation for the kernel (64 bytes). */
@@ -27,6 +28,13 @@ struct io_uring_sqe {
 	uint64_t addr3;
 	uint64_t pad2;
 };
+_Static_assert(sizeof(struct io_uring_sqe) == 64, "struct io_uring_sqe: 64 bytes");
+_Static_assert(offsetof(struct io_uring_sqe, fd) == 4, "io_uring_sqe.fd at 4");
+_Static_assert(offsetof(struct io_uring_sqe, off) == 8, "io_uring_sqe.off at 8");
+_Static_assert(offsetof(struct io_uring_sqe, len) == 24, "io_uring_sqe.len at 24");
+_Static_assert(offsetof(struct io_uring_sqe, user_data) == 32, "io_uring_sqe.user_data at 32");
+_Static_assert(offsetof(struct io_uring_sqe, buf_group) == 40, "io_uring_sqe.buf_group at 40");
+_Static_assert(offsetof(struct io_uring_sqe, optlen) == 44, "io_uring_sqe.optlen at 44");
 
 /* A completion queue entry: one result (16 bytes). */
 struct io_uring_cqe {
@@ -34,16 +42,25 @@ struct io_uring_cqe {
 	int32_t res;             /* the call's return value, or -errno */
 	uint32_t flags;          /* IORING_CQE_F_*, the buffer id in the top 16 bits */
 };
+_Static_assert(sizeof(struct io_uring_cqe) == 16, "struct io_uring_cqe: 16 bytes");
+_Static_assert(offsetof(struct io_uring_cqe, res) == 8, "io_uring_cqe.res at 8");
+_Static_assert(offsetof(struct io_uring_cqe, flags) == 12, "io_uring_cqe.flags at 12");
 
 struct io_sqring_offsets {
 	uint32_t head, tail, ring_mask, ring_entries, flags, dropped, array, resv1;
 	uint64_t user_addr;
 };
+_Static_assert(sizeof(struct io_sqring_offsets) == 40, "struct io_sqring_offsets: 40 bytes");
+_Static_assert(offsetof(struct io_sqring_offsets, array) == 24, "io_sqring_offsets.array at 24");
+_Static_assert(offsetof(struct io_sqring_offsets, user_addr) == 32, "io_sqring_offsets.user_addr at 32");
 
 struct io_cqring_offsets {
 	uint32_t head, tail, ring_mask, ring_entries, overflow, cqes, flags, resv1;
 	uint64_t user_addr;
 };
+_Static_assert(sizeof(struct io_cqring_offsets) == 40, "struct io_cqring_offsets: 40 bytes");
+_Static_assert(offsetof(struct io_cqring_offsets, cqes) == 20, "io_cqring_offsets.cqes at 20");
+_Static_assert(offsetof(struct io_cqring_offsets, user_addr) == 32, "io_cqring_offsets.user_addr at 32");
 
 /* io_uring_setup(2)'s argument, filled in by the kernel (120 bytes). */
 struct io_uring_params {
@@ -52,6 +69,10 @@ struct io_uring_params {
 	struct io_sqring_offsets sq_off;
 	struct io_cqring_offsets cq_off;
 };
+_Static_assert(sizeof(struct io_uring_params) == 120, "struct io_uring_params: 120 bytes");
+_Static_assert(offsetof(struct io_uring_params, features) == 20, "io_uring_params.features at 20");
+_Static_assert(offsetof(struct io_uring_params, sq_off) == 40, "io_uring_params.sq_off at 40");
+_Static_assert(offsetof(struct io_uring_params, cq_off) == 80, "io_uring_params.cq_off at 80");
 
 /* One buffer of a buffer ring; the ring's tail is the first entry's resv. */
 struct io_uring_buf {
@@ -60,6 +81,10 @@ struct io_uring_buf {
 	uint16_t bid;
 	uint16_t resv;
 };
+_Static_assert(sizeof(struct io_uring_buf) == 16, "struct io_uring_buf: 16 bytes");
+_Static_assert(offsetof(struct io_uring_buf, len) == 8, "io_uring_buf.len at 8");
+_Static_assert(offsetof(struct io_uring_buf, bid) == 12, "io_uring_buf.bid at 12");
+_Static_assert(offsetof(struct io_uring_buf, resv) == 14, "io_uring_buf.resv at 14");
 
 /* IORING_REGISTER_PBUF_RING's argument. */
 struct io_uring_buf_reg {
@@ -69,12 +94,17 @@ struct io_uring_buf_reg {
 	uint16_t flags;
 	uint64_t resv[3];
 };
+_Static_assert(sizeof(struct io_uring_buf_reg) == 40, "struct io_uring_buf_reg: 40 bytes");
+_Static_assert(offsetof(struct io_uring_buf_reg, ring_entries) == 8, "io_uring_buf_reg.ring_entries at 8");
+_Static_assert(offsetof(struct io_uring_buf_reg, bgid) == 12, "io_uring_buf_reg.bgid at 12");
 
 /* struct __kernel_timespec, IORING_OP_TIMEOUT's argument. */
 struct uring_timespec {
 	int64_t tv_sec;
 	int64_t tv_nsec;
 };
+_Static_assert(sizeof(struct uring_timespec) == 16, "struct uring_timespec: 16 bytes");
+_Static_assert(offsetof(struct uring_timespec, tv_nsec) == 8, "uring_timespec.tv_nsec at 8");
 
 #define IORING_SETUP_CQSIZE        (1U << 3)   /* 5.5 */
 #define IORING_SETUP_SUBMIT_ALL    (1U << 7)   /* 5.18 */

@@ -7,6 +7,7 @@
 use crate::ffi::stderr;
 use crate::wrap::{errno, perr_exit};
 use core::ffi::{c_int, c_long, c_uint, c_void};
+use core::mem::offset_of;
 use core::ptr;
 use core::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 
@@ -37,6 +38,13 @@ pub struct IoUringSqe {
     pub addr3: u64,
     pub pad2: u64,
 }
+const _: () = assert!(size_of::<IoUringSqe>() == 64);
+const _: () = assert!(offset_of!(IoUringSqe, fd) == 4);
+const _: () = assert!(offset_of!(IoUringSqe, off) == 8);
+const _: () = assert!(offset_of!(IoUringSqe, len) == 24);
+const _: () = assert!(offset_of!(IoUringSqe, user_data) == 32);
+const _: () = assert!(offset_of!(IoUringSqe, buf_group) == 40);
+const _: () = assert!(offset_of!(IoUringSqe, optlen) == 44);
 
 /// A completion queue entry: one result (16 bytes).
 #[repr(C)]
@@ -47,6 +55,9 @@ pub struct IoUringCqe {
     /// `IORING_CQE_F_*`, the buffer id in the top 16 bits.
     pub flags: u32,
 }
+const _: () = assert!(size_of::<IoUringCqe>() == 16);
+const _: () = assert!(offset_of!(IoUringCqe, res) == 8);
+const _: () = assert!(offset_of!(IoUringCqe, flags) == 12);
 
 #[repr(C)]
 #[derive(Default)]
@@ -61,6 +72,9 @@ pub struct IoSqringOffsets {
     pub resv1: u32,
     pub user_addr: u64,
 }
+const _: () = assert!(size_of::<IoSqringOffsets>() == 40);
+const _: () = assert!(offset_of!(IoSqringOffsets, array) == 24);
+const _: () = assert!(offset_of!(IoSqringOffsets, user_addr) == 32);
 
 #[repr(C)]
 #[derive(Default)]
@@ -75,6 +89,9 @@ pub struct IoCqringOffsets {
     pub resv1: u32,
     pub user_addr: u64,
 }
+const _: () = assert!(size_of::<IoCqringOffsets>() == 40);
+const _: () = assert!(offset_of!(IoCqringOffsets, cqes) == 20);
+const _: () = assert!(offset_of!(IoCqringOffsets, user_addr) == 32);
 
 /// `io_uring_setup(2)`'s argument, filled in by the kernel (120 bytes).
 #[repr(C)]
@@ -91,6 +108,10 @@ pub struct IoUringParams {
     pub sq_off: IoSqringOffsets,
     pub cq_off: IoCqringOffsets,
 }
+const _: () = assert!(size_of::<IoUringParams>() == 120);
+const _: () = assert!(offset_of!(IoUringParams, features) == 20);
+const _: () = assert!(offset_of!(IoUringParams, sq_off) == 40);
+const _: () = assert!(offset_of!(IoUringParams, cq_off) == 80);
 
 /// One buffer of a buffer ring; the ring's tail is the first entry's `resv`.
 #[repr(C)]
@@ -100,6 +121,10 @@ pub struct IoUringBuf {
     pub bid: u16,
     pub resv: u16,
 }
+const _: () = assert!(size_of::<IoUringBuf>() == 16);
+const _: () = assert!(offset_of!(IoUringBuf, len) == 8);
+const _: () = assert!(offset_of!(IoUringBuf, bid) == 12);
+const _: () = assert!(offset_of!(IoUringBuf, resv) == 14);
 
 /// `IORING_REGISTER_PBUF_RING`'s argument.
 #[repr(C)]
@@ -111,6 +136,9 @@ pub struct IoUringBufReg {
     pub flags: u16,
     pub resv: [u64; 3],
 }
+const _: () = assert!(size_of::<IoUringBufReg>() == 40);
+const _: () = assert!(offset_of!(IoUringBufReg, ring_entries) == 8);
+const _: () = assert!(offset_of!(IoUringBufReg, bgid) == 12);
 
 /// `struct __kernel_timespec`, `IORING_OP_TIMEOUT`'s argument.
 #[repr(C)]
@@ -118,6 +146,8 @@ pub struct UringTimespec {
     pub tv_sec: i64,
     pub tv_nsec: i64,
 }
+const _: () = assert!(size_of::<UringTimespec>() == 16);
+const _: () = assert!(offset_of!(UringTimespec, tv_nsec) == 8);
 
 /// 5.5
 pub const IORING_SETUP_CQSIZE: u32 = 1 << 3;
@@ -487,9 +517,18 @@ pub fn uring_cqe_seen(r: &mut Uring) {
     );
 }
 
-/// Buffer `bid` of the buffer ring.
+/// Buffer `bid` of the buffer ring; `abort(3)`, with a message, when the
+/// ring has no such buffer (the kernel named one it was never given).
 pub fn uring_buf(r: &Uring, bid: u32) -> *mut u8 {
-    // SAFETY: bufs has URING_NBUFS buffers of URING_BUFSIZE bytes; bid is one of them.
+    if bid as usize >= URING_NBUFS {
+        // SAFETY: a format whose one %u gets a c_uint; abort(3) does not return.
+        unsafe {
+            libc::fprintf(stderr, c"uring: no buffer %u\n".as_ptr(), bid);
+            libc::abort();
+        }
+    }
+    // SAFETY: bufs has URING_NBUFS buffers of URING_BUFSIZE bytes, and
+    // bid < URING_NBUFS (checked above).
     unsafe { r.bufs.add(bid as usize * URING_BUFSIZE) }
 }
 

@@ -74,7 +74,8 @@ again:
 	if ((n = read(fd, ptr, nbytes)) < 0) {
 		if (errno == EINTR)
 			goto again;
-		perror("read");
+		if (errno != EAGAIN)
+			perror("read");
 	}
 	return n;
 }
@@ -87,7 +88,8 @@ again:
 	if ((n = write(fd, ptr, nbytes)) < 0) {
 		if (errno == EINTR)
 			goto again;
-		perror("write");
+		if (errno != EAGAIN)
+			perror("write");
 	}
 	return n;
 }

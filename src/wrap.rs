@@ -6,7 +6,7 @@
 use core::ffi::{CStr, c_int, c_void};
 use core::mem::{MaybeUninit, size_of};
 use core::ptr;
-use libc::{sockaddr, sockaddr_in, socklen_t, ssize_t};
+use libc::{in_addr, sockaddr, sockaddr_in, socklen_t, ssize_t};
 
 pub const MAXLINE: usize = 8192;
 
@@ -25,12 +25,34 @@ pub fn set_errno(e: c_int) {
     unsafe { *libc::__errno_location() = e }
 }
 
+/// `perror(3)`: the message `s` (a `&CStr`), a colon and the message of
+/// `errno` on stderr. A macro, not a function, so that the call is made
+/// from the caller's own function, as C's `perror` is: the call-site check
+/// of `make compare` names the function that called it in both twins.
+#[macro_export]
+macro_rules! perror {
+    ($s:expr) => {{
+        let s: &::core::ffi::CStr = $s;
+        // SAFETY: s is NUL-terminated.
+        unsafe { ::libc::perror(s.as_ptr()) }
+    }};
+}
+pub use crate::perror;
+
 /// `perror(3)` then `exit(3)` with status 1.
 pub fn perr_exit(s: &CStr) -> ! {
-    // SAFETY: s is NUL-terminated; exit(3) does not return.
-    unsafe {
-        libc::perror(s.as_ptr());
-        libc::exit(1)
+    perror!(s);
+    // SAFETY: exit(3) takes no pointers and does not return.
+    unsafe { libc::exit(1) }
+}
+
+/// An all-zero `sockaddr_in`, as C's `memset(&sa, 0, sizeof(sa))` leaves it.
+pub const fn sockaddr_in_zero() -> sockaddr_in {
+    sockaddr_in {
+        sin_family: 0,
+        sin_port: 0,
+        sin_addr: in_addr { s_addr: 0 },
+        sin_zero: [0; 8],
     }
 }
 
@@ -97,11 +119,9 @@ pub fn Accept(fd: c_int, sa: &mut sockaddr_in, salenptr: &mut socklen_t) -> c_in
         }
         if e == libc::EMFILE || e == libc::ENFILE || e == libc::ENOBUFS || e == libc::ENOMEM {
             // The connection waits in the queue until resources free up.
-            // SAFETY: a NUL-terminated message; usleep(3) takes no pointers.
-            unsafe {
-                libc::perror(c"accept".as_ptr());
-                libc::usleep(ACCEPT_BACKOFF_USEC);
-            }
+            perror!(c"accept");
+            // SAFETY: usleep(3) takes no pointers.
+            unsafe { libc::usleep(ACCEPT_BACKOFF_USEC) };
             continue;
         }
         perr_exit(c"accept");
@@ -117,7 +137,8 @@ pub fn Connect(fd: c_int, sa: &sockaddr_in) {
     }
 }
 
-/// `read(2)` into `buf`, retried after EINTR; -1 with a message on other failures.
+/// `read(2)` into `buf`, retried after EINTR; -1 with a message on other
+/// failures, but none on EAGAIN: a non-blocking descriptor had nothing yet.
 pub fn Read(fd: c_int, buf: &mut [u8]) -> ssize_t {
     // SAFETY: [u8] and [MaybeUninit<u8>] have the same layout, and ReadUninit
     // only writes initialised bytes into the buffer.
@@ -136,14 +157,16 @@ pub fn ReadUninit(fd: c_int, buf: &mut [MaybeUninit<u8>]) -> ssize_t {
             if errno() == libc::EINTR {
                 continue;
             }
-            // SAFETY: the message is NUL-terminated.
-            unsafe { libc::perror(c"read".as_ptr()) };
+            if errno() != libc::EAGAIN {
+                perror!(c"read");
+            }
         }
         return n;
     }
 }
 
-/// `write(2)` of `buf`, retried after EINTR; -1 with a message on other failures.
+/// `write(2)` of `buf`, retried after EINTR; -1 with a message on other
+/// failures, but none on EAGAIN: a non-blocking descriptor had no room.
 pub fn Write(fd: c_int, buf: &[u8]) -> ssize_t {
     loop {
         // SAFETY: buf is readable for buf.len() bytes.
@@ -152,8 +175,9 @@ pub fn Write(fd: c_int, buf: &[u8]) -> ssize_t {
             if errno() == libc::EINTR {
                 continue;
             }
-            // SAFETY: the message is NUL-terminated.
-            unsafe { libc::perror(c"write".as_ptr()) };
+            if errno() != libc::EAGAIN {
+                perror!(c"write");
+            }
         }
         return n;
     }

@@ -11,9 +11,9 @@ use concserv::ffi::stdout;
 use concserv::listen::tcp_listen;
 use concserv::outbuf::{OutBuf, out_open};
 
+use concserv::wrap::sockaddr_in_zero;
 use core::ffi::{CStr, c_char, c_int};
 use core::ptr;
-use libc::{in_addr, sockaddr_in};
 
 concserv::no_std_program!();
 
@@ -22,12 +22,7 @@ const USAGE: &CStr = c"[PORT]\n  listen on 0.0.0.0:PORT (default 8000), one thre
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let mut client = ConnTable::new();
-    let mut cliaddr = sockaddr_in {
-        sin_family: 0,
-        sin_port: 0,
-        sin_addr: in_addr { s_addr: 0 },
-        sin_zero: [0; 8],
-    };
+    let mut cliaddr = sockaddr_in_zero();
     let mut out = OutBuf::new();
     // SAFETY: argv is main's, as glibc's start-up passes it.
     let port = unsafe {

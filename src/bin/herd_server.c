@@ -48,7 +48,7 @@ static void child_main(struct prefork *pf, int i)
 		}
 		if ((connfd = accept_ready(pf->listenfd, &cliaddr)) < 0)
 			continue;
-		pf->count[i]++;
+		prefork_counted(pf, i);
 		echo_upper(connfd, &cliaddr);
 		Close(connfd);
 	}

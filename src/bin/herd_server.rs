@@ -12,10 +12,9 @@ use concserv::fdutil::set_nonblock;
 use concserv::ffi::stdout;
 use concserv::listen::tcp_listen;
 use concserv::prefork::{CHILDREN_DEFAULT, MAXCHILDREN, Prefork, prefork_init, prefork_wait};
-use concserv::wrap::{Close, errno, perr_exit};
+use concserv::wrap::{Close, errno, perr_exit, sockaddr_in_zero};
 use core::ffi::{CStr, c_char, c_int};
 use core::ptr;
-use libc::{in_addr, sockaddr_in};
 
 concserv::no_std_program!();
 
@@ -25,12 +24,7 @@ const USAGE: &CStr = c"[PORT [CHILDREN [exclusive]]]\n  listen on 0.0.0.0:PORT (
 /// wait, accept (EAGAIN when another child took the connection), serve;
 /// for ever.
 fn child_main(pf: &mut Prefork, i: c_int) -> ! {
-    let mut cliaddr = sockaddr_in {
-        sin_family: 0,
-        sin_port: 0,
-        sin_addr: in_addr { s_addr: 0 },
-        sin_zero: [0; 8],
-    };
+    let mut cliaddr = sockaddr_in_zero();
     // SAFETY: arg points to main's exclusive, which lives as long as the process.
     let exclusive = unsafe { *pf.arg.cast::<c_int>() };
 

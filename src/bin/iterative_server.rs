@@ -6,11 +6,11 @@ use concserv::args::{check_args, port_arg};
 use concserv::echo::echo_upper;
 use concserv::ffi::stdout;
 use concserv::listen::tcp_listen;
-use concserv::wrap::{Accept, Close};
+use concserv::wrap::{Accept, Close, sockaddr_in_zero};
 use core::ffi::{CStr, c_char, c_int};
 use core::mem::size_of;
 use core::ptr;
-use libc::{in_addr, sockaddr_in, socklen_t};
+use libc::{sockaddr_in, socklen_t};
 
 concserv::no_std_program!();
 
@@ -18,12 +18,7 @@ const USAGE: &CStr = c"[PORT]\n  listen on 0.0.0.0:PORT (default 8000), one clie
 
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
-    let mut cliaddr = sockaddr_in {
-        sin_family: 0,
-        sin_port: 0,
-        sin_addr: in_addr { s_addr: 0 },
-        sin_zero: [0; 8],
-    };
+    let mut cliaddr = sockaddr_in_zero();
     let mut cliaddr_len: socklen_t;
     // SAFETY: argv is main's, as glibc's start-up passes it.
     let port = unsafe {

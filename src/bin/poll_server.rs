@@ -11,12 +11,12 @@ use concserv::fdutil::{array_grow, set_nonblock};
 use concserv::ffi::{stderr, stdout};
 use concserv::listen::tcp_listen;
 use concserv::outbuf::{OutBuf, out_flush, out_open, out_pending};
-use concserv::wrap::{Close, errno, perr_exit};
+use concserv::wrap::{Close, errno, perr_exit, sockaddr_in_zero};
 use core::ffi::{CStr, c_char, c_int, c_void};
 use core::mem::size_of;
 use core::ptr;
 use core::slice;
-use libc::{in_addr, pollfd, sockaddr_in};
+use libc::pollfd;
 
 concserv::no_std_program!();
 
@@ -82,12 +82,7 @@ fn fit(fds: &mut *mut pollfd, nfds: &mut c_int, client: &mut ConnTable, i: usize
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let mut client = ConnTable::new();
-    let mut cliaddr = sockaddr_in {
-        sin_family: 0,
-        sin_port: 0,
-        sin_addr: in_addr { s_addr: 0 },
-        sin_zero: [0; 8],
-    };
+    let mut cliaddr = sockaddr_in_zero();
     let mut out = OutBuf::new();
     // SAFETY: argv is main's, as glibc's start-up passes it.
     let port = unsafe {

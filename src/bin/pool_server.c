@@ -78,7 +78,7 @@ static void take_over(struct worker *w)
 	size_t i;
 
 	for (;;) {
-		if ((n = read_again(w->pipefd[0], h, sizeof(h))) < 0 && errno == EAGAIN)
+		if ((n = Read(w->pipefd[0], h, sizeof(h))) < 0 && errno == EAGAIN)
 			return;
 		if (n <= 0 || n % sizeof(h[0]) != 0)
 			perr_exit("hand-over");  /* only a bug cuts a record, or closes the pipe */

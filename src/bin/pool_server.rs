@@ -9,16 +9,16 @@ use concserv::accept::{MAXACCEPT, accept_nb, open_spare};
 use concserv::args::{check_args, port_arg, threads_arg};
 use concserv::conn::{ConnTable, conn_table_init};
 use concserv::epoll_loop::{epoll_add, epoll_open, epoll_pass};
-use concserv::fdutil::{read_again, set_nonblock};
+use concserv::fdutil::set_nonblock;
 use concserv::ffi::{stderr, stdout};
 use concserv::listen::tcp_listen;
 use concserv::outbuf::{OutBuf, out_close, out_init, out_open};
-use concserv::wrap::{Close, errno, perr_exit, set_errno};
+use concserv::wrap::{Close, ReadUninit, errno, perr_exit, perror, set_errno, sockaddr_in_zero};
 use core::cell::UnsafeCell;
 use core::ffi::{CStr, c_char, c_int, c_void};
 use core::mem::{MaybeUninit, size_of};
 use core::{ptr, slice};
-use libc::{in_addr, sockaddr_in};
+use libc::sockaddr_in;
 
 concserv::no_std_program!();
 
@@ -102,7 +102,7 @@ fn take_over(w: &worker) {
                 size_of::<[handoff; MAXACCEPT]>(),
             )
         };
-        let n = read_again(w.pipefd[0], bytes);
+        let n = ReadUninit(w.pipefd[0], bytes);
         if n < 0 && errno() == libc::EAGAIN {
             return;
         }
@@ -156,8 +156,7 @@ fn hand_over(pipefd: c_int, connfd: c_int, cliaddr: &sockaddr_in) {
         != size_of::<handoff>() as isize
     {
         if errno() != libc::EINTR && errno() != libc::EAGAIN {
-            // SAFETY: a NUL-terminated message.
-            unsafe { libc::perror(c"hand-over".as_ptr()) };
+            perror!(c"hand-over");
             Close(connfd);
             return;
         }
@@ -166,12 +165,7 @@ fn hand_over(pipefd: c_int, connfd: c_int, cliaddr: &sockaddr_in) {
 
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
-    let mut cliaddr = sockaddr_in {
-        sin_family: 0,
-        sin_port: 0,
-        sin_addr: in_addr { s_addr: 0 },
-        sin_zero: [0; 8],
-    };
+    let mut cliaddr = sockaddr_in_zero();
     let mut noconn = ConnTable::new();
     let mut noout = OutBuf::new();
     let mut tid: libc::pthread_t = 0;
@@ -217,8 +211,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         };
         if ret != 0 {
             set_errno(ret);
-            // SAFETY: a NUL-terminated message.
-            unsafe { libc::perror(c"pthread_create".as_ptr()) };
+            perror!(c"pthread_create");
             worker_free(w);
             break;
         }

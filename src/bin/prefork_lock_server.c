@@ -62,7 +62,7 @@ static void child_main(struct prefork *pf, int i)
 		lock_set(lockfd, F_WRLCK);
 		connfd = Accept(pf->listenfd, (struct sockaddr *)&cliaddr, &cliaddr_len);
 		lock_set(lockfd, F_UNLCK);
-		pf->count[i]++;
+		prefork_counted(pf, i);
 		echo_upper(connfd, &cliaddr);
 		Close(connfd);
 	}

@@ -9,11 +9,11 @@ use concserv::echo::echo_upper;
 use concserv::ffi::stdout;
 use concserv::listen::tcp_listen;
 use concserv::prefork::{CHILDREN_DEFAULT, MAXCHILDREN, Prefork, prefork_init, prefork_wait};
-use concserv::wrap::{Accept, Close, errno, perr_exit};
+use concserv::wrap::{Accept, Close, errno, perr_exit, sockaddr_in_zero};
 use core::ffi::{CStr, c_char, c_int, c_short};
 use core::mem::{size_of, zeroed};
 use core::ptr;
-use libc::{in_addr, sockaddr_in, socklen_t};
+use libc::{sockaddr_in, socklen_t};
 
 concserv::no_std_program!();
 
@@ -58,12 +58,7 @@ fn lock_set(lockfd: c_int, ty: c_short) {
 
 /// A child: take the lock, accept, give the lock back, serve; for ever.
 fn child_main(pf: &mut Prefork, i: c_int) -> ! {
-    let mut cliaddr = sockaddr_in {
-        sin_family: 0,
-        sin_port: 0,
-        sin_addr: in_addr { s_addr: 0 },
-        sin_zero: [0; 8],
-    };
+    let mut cliaddr = sockaddr_in_zero();
     let mut cliaddr_len: socklen_t;
     // SAFETY: arg points to main's lockfd, which lives as long as the process.
     let lockfd = unsafe { *pf.arg.cast::<c_int>() };

@@ -74,7 +74,7 @@ static void child_main(struct prefork *pf, int i)
 		lock_take(mptr);
 		connfd = Accept(pf->listenfd, (struct sockaddr *)&cliaddr, &cliaddr_len);
 		pthread_mutex_unlock(mptr);
-		pf->count[i]++;
+		prefork_counted(pf, i);
 		echo_upper(connfd, &cliaddr);
 		Close(connfd);
 	}

@@ -9,11 +9,11 @@ use concserv::echo::echo_upper;
 use concserv::ffi::stdout;
 use concserv::listen::tcp_listen;
 use concserv::prefork::{CHILDREN_DEFAULT, MAXCHILDREN, Prefork, prefork_init, prefork_wait};
-use concserv::wrap::{Accept, Close, perr_exit, set_errno};
+use concserv::wrap::{Accept, Close, perr_exit, set_errno, sockaddr_in_zero};
 use core::ffi::{CStr, c_char, c_int};
 use core::mem::{MaybeUninit, size_of};
 use core::ptr;
-use libc::{in_addr, pthread_mutex_t, sockaddr_in, socklen_t};
+use libc::{pthread_mutex_t, sockaddr_in, socklen_t};
 
 concserv::no_std_program!();
 
@@ -72,12 +72,7 @@ fn lock_take(mptr: *mut pthread_mutex_t) {
 
 /// A child: take the mutex, accept, give the mutex back, serve; for ever.
 fn child_main(pf: &mut Prefork, i: c_int) -> ! {
-    let mut cliaddr = sockaddr_in {
-        sin_family: 0,
-        sin_port: 0,
-        sin_addr: in_addr { s_addr: 0 },
-        sin_zero: [0; 8],
-    };
+    let mut cliaddr = sockaddr_in_zero();
     let mut cliaddr_len: socklen_t;
     let mptr = pf.arg.cast::<pthread_mutex_t>();
 

@@ -186,7 +186,7 @@ static void child_ready(struct prefork *pf, struct passfd *ps, int i)
 	char c;
 	int status;
 
-	if (read_again(ps->fd[i], &c, 1) == 1) {
+	if (Read(ps->fd[i], &c, 1) == 1) {
 		ps->busy[i] = 0;
 		ps->nidle++;
 		return;
@@ -220,7 +220,7 @@ static void pass_one(struct prefork *pf, struct passfd *ps)
 		ps->busy[i] = 1;
 		ps->nidle--;
 		if (send_conn(ps->fd[i], connfd, &cliaddr) == 0) {
-			pf->count[i]++;
+			prefork_counted(pf, i);
 			break;
 		}
 	}

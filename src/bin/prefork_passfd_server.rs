@@ -8,18 +8,18 @@
 use concserv::accept::accept_ready;
 use concserv::args::{check_args, children_arg, port_arg};
 use concserv::echo::echo_upper;
-use concserv::fdutil::{read_again, set_nonblock};
+use concserv::fdutil::set_nonblock;
 use concserv::ffi::{stderr, stdout};
 use concserv::listen::tcp_listen;
 use concserv::prefork::{
     CHILDREN_DEFAULT, FORK_RETRY_SEC, MAXCHILDREN, Prefork, child_ended, child_make, prefork_check,
     prefork_init, prefork_stop, prefork_stopping,
 };
-use concserv::wrap::{Close, Write, errno, perr_exit};
+use concserv::wrap::{Close, ReadUninit, Write, errno, perr_exit, perror, sockaddr_in_zero};
 use core::ffi::{CStr, c_char, c_int, c_void};
 use core::mem::{MaybeUninit, size_of, zeroed};
 use core::ptr;
-use libc::{in_addr, sockaddr_in};
+use libc::sockaddr_in;
 
 concserv::no_std_program!();
 
@@ -92,8 +92,7 @@ fn send_conn(fd: c_int, connfd: c_int, cliaddr: &mut sockaddr_in) -> c_int {
     // SAFETY: msg and every buffer it points to outlive the call.
     while unsafe { libc::sendmsg(fd, &msg, 0) } < 0 {
         if errno() != libc::EINTR {
-            // SAFETY: a NUL-terminated message.
-            unsafe { libc::perror(c"sendmsg".as_ptr()) };
+            perror!(c"sendmsg");
             return -1;
         }
     }
@@ -152,12 +151,7 @@ fn recv_conn(fd: c_int, cliaddr: &mut sockaddr_in) -> c_int {
 fn child_main(pf: &mut Prefork, _i: c_int) -> ! {
     // SAFETY: arg points to main's Passfd, copied into this child by fork.
     let ps = unsafe { &*pf.arg.cast::<Passfd>() };
-    let mut cliaddr = sockaddr_in {
-        sin_family: 0,
-        sin_port: 0,
-        sin_addr: in_addr { s_addr: 0 },
-        sin_zero: [0; 8],
-    };
+    let mut cliaddr = sockaddr_in_zero();
     let sockfd = ps.childfd;
 
     Close(pf.listenfd);
@@ -190,8 +184,7 @@ fn child_start(pf: &mut Prefork, ps: *mut Passfd, i: c_int) -> c_int {
     let mut sv = [0 as c_int; 2];
     // SAFETY: sv has room for the two descriptors.
     if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, sv.as_mut_ptr()) } < 0 {
-        // SAFETY: a NUL-terminated message.
-        unsafe { libc::perror(c"socketpair".as_ptr()) };
+        perror!(c"socketpair");
         return -1;
     }
     // SAFETY: ps is main's Passfd; no other reference to it is alive.
@@ -235,7 +228,7 @@ fn child_ready(pf: &mut Prefork, ps: &mut Passfd, i: c_int) {
     let mut c = [MaybeUninit::<u8>::uninit(); 1];
     let mut status: c_int = 0;
 
-    if read_again(ps.fd[iu], &mut c) == 1 {
+    if ReadUninit(ps.fd[iu], &mut c) == 1 {
         ps.busy[iu] = false;
         ps.nidle += 1;
         return;
@@ -256,12 +249,7 @@ fn child_ready(pf: &mut Prefork, ps: &mut Passfd, i: c_int) {
 /// idle child, or, if that fails (the child is gone: its end of file comes
 /// next), to the next. A child given one is busy until its byte comes back.
 fn pass_one(pf: &mut Prefork, ps: &mut Passfd) {
-    let mut cliaddr = sockaddr_in {
-        sin_family: 0,
-        sin_port: 0,
-        sin_addr: in_addr { s_addr: 0 },
-        sin_zero: [0; 8],
-    };
+    let mut cliaddr = sockaddr_in_zero();
     let connfd = accept_ready(pf.listenfd, &mut cliaddr);
     if connfd < 0 {
         prefork_check(pf); // none after all, or a pause

@@ -26,7 +26,7 @@ static void child_main(struct prefork *pf, int i)
 	for (;;) {
 		cliaddr_len = sizeof(cliaddr);
 		connfd = Accept(pf->listenfd, (struct sockaddr *)&cliaddr, &cliaddr_len);
-		pf->count[i]++;
+		prefork_counted(pf, i);
 		echo_upper(connfd, &cliaddr);
 		Close(connfd);
 	}

@@ -8,11 +8,11 @@ use concserv::echo::echo_upper;
 use concserv::ffi::stdout;
 use concserv::listen::tcp_listen;
 use concserv::prefork::{CHILDREN_DEFAULT, MAXCHILDREN, Prefork, prefork_init, prefork_wait};
-use concserv::wrap::{Accept, Close};
+use concserv::wrap::{Accept, Close, sockaddr_in_zero};
 use core::ffi::{CStr, c_char, c_int};
 use core::mem::size_of;
 use core::ptr;
-use libc::{in_addr, sockaddr_in, socklen_t};
+use libc::{sockaddr_in, socklen_t};
 
 concserv::no_std_program!();
 
@@ -20,12 +20,7 @@ const USAGE: &CStr = c"[PORT [CHILDREN]]\n  listen on 0.0.0.0:PORT (default 8000
 
 /// A child: accept, serve, and again, for ever.
 fn child_main(pf: &mut Prefork, i: c_int) -> ! {
-    let mut cliaddr = sockaddr_in {
-        sin_family: 0,
-        sin_port: 0,
-        sin_addr: in_addr { s_addr: 0 },
-        sin_zero: [0; 8],
-    };
+    let mut cliaddr = sockaddr_in_zero();
     let mut cliaddr_len: socklen_t;
 
     loop {

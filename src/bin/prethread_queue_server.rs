@@ -15,13 +15,13 @@ use concserv::prethread::{
     threads_online,
 };
 use concserv::slots::{Cond, Mutex};
-use concserv::wrap::{Close, Read, Write, perr_exit};
+use concserv::wrap::{Close, Read, Write, perr_exit, sockaddr_in_zero};
 use core::cell::UnsafeCell;
 use core::ffi::{CStr, c_char, c_int, c_void};
 use core::mem::size_of;
 use core::ptr;
 use core::sync::atomic::{AtomicI32, Ordering};
-use libc::{in_addr, sockaddr_in};
+use libc::sockaddr_in;
 
 concserv::no_std_program!();
 
@@ -58,12 +58,7 @@ static QUEUE: Queue = Queue {
     ring: UnsafeCell::new(
         [Handoff {
             connfd: -1,
-            cliaddr: sockaddr_in {
-                sin_family: 0,
-                sin_port: 0,
-                sin_addr: in_addr { s_addr: 0 },
-                sin_zero: [0; 8],
-            },
+            cliaddr: sockaddr_in_zero(),
         }; QSIZE],
     ),
     head: UnsafeCell::new(0),
@@ -142,12 +137,7 @@ extern "C" fn do_work(arg: *mut c_void) -> *mut c_void {
 
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
-    let mut cliaddr = sockaddr_in {
-        sin_family: 0,
-        sin_port: 0,
-        sin_addr: in_addr { s_addr: 0 },
-        sin_zero: [0; 8],
-    };
+    let mut cliaddr = sockaddr_in_zero();
     let mut room = [0u8; size_of::<u64>()];
     // SAFETY: argv is main's, as glibc's start-up passes it.
     let (port, mut nthreads) = unsafe {

@@ -11,13 +11,13 @@ use concserv::prethread::{
     MAXTHREADS, prethread_init, prethread_served, prethread_start, prethread_wait, threads_online,
 };
 use concserv::slots::Mutex;
-use concserv::wrap::{Accept, Close};
+use concserv::wrap::{Accept, Close, sockaddr_in_zero};
 use core::cell::UnsafeCell;
 use core::ffi::{CStr, c_char, c_int, c_void};
 use core::mem::size_of;
 use core::ptr;
 use core::sync::atomic::{AtomicI32, Ordering};
-use libc::{in_addr, sockaddr_in, socklen_t};
+use libc::{sockaddr_in, socklen_t};
 
 concserv::no_std_program!();
 
@@ -34,12 +34,7 @@ static ACCEPT_LOCK: Mutex = Mutex(UnsafeCell::new(libc::PTHREAD_MUTEX_INITIALIZE
 
 /// Thread `i`: take the mutex, accept, give the mutex back, serve; for ever.
 extern "C" fn do_work(arg: *mut c_void) -> *mut c_void {
-    let mut cliaddr = sockaddr_in {
-        sin_family: 0,
-        sin_port: 0,
-        sin_addr: in_addr { s_addr: 0 },
-        sin_zero: [0; 8],
-    };
+    let mut cliaddr = sockaddr_in_zero();
     let mut cliaddr_len: socklen_t;
     let i = arg.addr() as c_int;
     let listenfd = LISTENFD.load(Ordering::Relaxed);

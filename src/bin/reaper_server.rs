@@ -8,12 +8,12 @@ use concserv::echo::echo_upper;
 use concserv::ffi::stdout;
 use concserv::listen::tcp_listen;
 use concserv::slots::{MAXSLOTS, Mutex, find_slot, release_slot, s_info};
-use concserv::wrap::{Accept, Close, errno, perr_exit, set_errno};
+use concserv::wrap::{Accept, Close, errno, perr_exit, perror, set_errno, sockaddr_in_zero};
 use core::cell::UnsafeCell;
 use core::ffi::{CStr, c_char, c_int, c_long, c_void};
 use core::mem::{size_of, zeroed};
 use core::ptr;
-use libc::{in_addr, pthread_t, sockaddr_in, socklen_t};
+use libc::{pthread_t, sockaddr_in, socklen_t};
 
 concserv::no_std_program!();
 
@@ -138,12 +138,7 @@ extern "C" fn do_reap(_arg: *mut c_void) -> *mut c_void {
 
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
-    let mut cliaddr = sockaddr_in {
-        sin_family: 0,
-        sin_port: 0,
-        sin_addr: in_addr { s_addr: 0 },
-        sin_zero: [0; 8],
-    };
+    let mut cliaddr = sockaddr_in_zero();
     let mut cliaddr_len: socklen_t;
     let mut tid: pthread_t = 0;
     let mut nconn: c_long = 0;
@@ -190,8 +185,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         let ret = unsafe { libc::pthread_create(&mut tid, ptr::null(), do_work, arg) };
         if ret != 0 {
             set_errno(ret);
-            // SAFETY: a NUL-terminated message.
-            unsafe { libc::perror(c"pthread_create".as_ptr()) };
+            perror!(c"pthread_create");
             Close(connfd);
             release_slot(info);
         }

@@ -16,11 +16,10 @@ use concserv::outbuf::{OutBuf, out_close, out_open};
 use concserv::prethread::{
     MAXTHREADS, prethread_init, prethread_served, prethread_start, prethread_wait, threads_online,
 };
-use concserv::wrap::Close;
+use concserv::wrap::{Close, sockaddr_in_zero};
 use core::cell::UnsafeCell;
 use core::ffi::{CStr, c_char, c_int, c_void};
 use core::ptr;
-use libc::{in_addr, sockaddr_in};
 
 concserv::no_std_program!();
 
@@ -84,12 +83,7 @@ fn listener_free(l: &mut Listener) {
 
 /// Thread `i`: serves the connections of its own socket with epoll; for ever.
 extern "C" fn do_work(arg: *mut c_void) -> *mut c_void {
-    let mut cliaddr = sockaddr_in {
-        sin_family: 0,
-        sin_port: 0,
-        sin_addr: in_addr { s_addr: 0 },
-        sin_zero: [0; 8],
-    };
+    let mut cliaddr = sockaddr_in_zero();
     let i = arg.addr() as c_int;
     // SAFETY: main set up ls[i] before starting this thread, which alone
     // touches it from now on.

@@ -9,11 +9,11 @@ use concserv::fdutil::set_nonblock;
 use concserv::ffi::{stderr, stdout};
 use concserv::listen::tcp_listen;
 use concserv::outbuf::{OutBuf, out_flush, out_open, out_pending};
-use concserv::wrap::{Close, errno, perr_exit};
+use concserv::wrap::{Close, errno, perr_exit, sockaddr_in_zero};
 use core::ffi::{CStr, c_char, c_int};
 use core::mem::zeroed;
 use core::ptr;
-use libc::{FD_SETSIZE, fd_set, in_addr, sockaddr_in};
+use libc::{FD_SETSIZE, fd_set};
 
 concserv::no_std_program!();
 
@@ -63,12 +63,7 @@ fn watch(c: &mut Conn, want: ConnWant, allrset: &mut fd_set, allwset: &mut fd_se
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let mut client = [const { Conn::new() }; FD_SETSIZE];
-    let mut cliaddr = sockaddr_in {
-        sin_family: 0,
-        sin_port: 0,
-        sin_addr: in_addr { s_addr: 0 },
-        sin_zero: [0; 8],
-    };
+    let mut cliaddr = sockaddr_in_zero();
     let mut out = OutBuf::new();
     // SAFETY: argv is main's, as glibc's start-up passes it.
     let port = unsafe {

@@ -21,12 +21,14 @@ use concserv::uring::{
     IOSQE_CQE_SKIP_SUCCESS, URING_BGID, URING_BUFSIZE, Uring, UringTimespec, uring_buf,
     uring_buf_put, uring_cqe, uring_cqe_seen, uring_enter, uring_open, uring_sqe,
 };
-use concserv::wrap::{ACCEPT_BACKOFF_USEC, Close, accept_transient, errno, perr_exit};
+use concserv::wrap::{
+    ACCEPT_BACKOFF_USEC, Close, accept_transient, errno, perr_exit, perror, sockaddr_in_zero,
+};
 
 use core::ffi::{CStr, c_char, c_int, c_void};
 use core::ptr;
 use core::slice;
-use libc::{in_addr, sockaddr, sockaddr_in, socklen_t};
+use libc::{sockaddr, sockaddr_in, socklen_t};
 
 concserv::no_std_program!();
 
@@ -74,12 +76,7 @@ impl UConn {
         UConn {
             fd: -1,
             serial: 0,
-            cliaddr: sockaddr_in {
-                sin_family: 0,
-                sin_port: 0,
-                sin_addr: in_addr { s_addr: 0 },
-                sin_zero: [0; 8],
-            },
+            cliaddr: sockaddr_in_zero(),
             recv: false,
             starved: false,
             eof: false,
@@ -384,8 +381,7 @@ fn conn_new(s: &mut Server, connfd: c_int) {
     let c = unsafe { &mut *s.c.add(connfd as usize) };
     // SAFETY: cliaddr is writable for len bytes, its size.
     if unsafe { libc::getpeername(connfd, (&raw mut c.cliaddr).cast::<sockaddr>(), &mut len) } < 0 {
-        // SAFETY: a NUL-terminated message.
-        unsafe { libc::perror(c"getpeername".as_ptr()) };
+        perror!(c"getpeername");
         Close(connfd);
         return;
     }
@@ -480,8 +476,7 @@ fn conn_data(s: &mut Server, c: &mut UConn, bid: u32, n: usize) {
         c.out = unsafe { libc::malloc(OUTMAX) }.cast::<u8>();
         c.out.is_null()
     } {
-        // SAFETY: a NUL-terminated message.
-        unsafe { libc::perror(c"malloc".as_ptr()) };
+        perror!(c"malloc");
         c.eof = true;
     } else if c.outlen as usize + n > OUTMAX {
         // SAFETY: a format whose %d gets a c_int and %u a c_uint.

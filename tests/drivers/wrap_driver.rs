@@ -16,7 +16,7 @@
 #![allow(non_upper_case_globals)]
 
 use concserv::ffi::{stderr, stdout};
-use concserv::wrap::{Accept, Readline, Readn, Rline, Writen, perr_exit};
+use concserv::wrap::{Accept, Readline, Readn, Rline, Writen, perr_exit, sockaddr_in_zero};
 use core::cell::UnsafeCell;
 use core::ffi::{CStr, c_char, c_int};
 use core::ptr;
@@ -64,12 +64,7 @@ fn unix_addr(name: &[u8]) -> (libc::sockaddr_un, libc::socklen_t) {
 /// length and whether the canary after `cliaddr` survived.
 fn accept_long_address(len: c_int) {
     let mut g = Guarded {
-        cliaddr: libc::sockaddr_in {
-            sin_family: 0,
-            sin_port: 0,
-            sin_addr: libc::in_addr { s_addr: 0 },
-            sin_zero: [0; 8],
-        },
+        cliaddr: sockaddr_in_zero(),
         canary: [0xaa; 64],
     };
     let mut salen = len as libc::socklen_t;

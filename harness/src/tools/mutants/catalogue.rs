@@ -161,7 +161,7 @@ pub const MUTANTS: &[Mutant] = &[
         name: "pool-one-handover",
         breaks: "a pool worker takes in every connection waiting in its pipe in one pass",
         edits: &[
-            edit!("src/bin/pool_server.c", "read_again(w->pipefd[0], h, sizeof(h))" => "read_again(w->pipefd[0], h, sizeof(h[0]))"),
+            edit!("src/bin/pool_server.c", "Read(w->pipefd[0], h, sizeof(h))" => "Read(w->pipefd[0], h, sizeof(h[0]))"),
             edit!("src/bin/pool_server.rs", "                size_of::<[handoff; MAXACCEPT]>(),\n            )" => "                size_of::<handoff>(),\n            )"),
         ],
         tests: &[&[
@@ -224,8 +224,8 @@ pub const MUTANTS: &[Mutant] = &[
         name: "loop-waits-for-a-reader",
         breaks: "back-pressure: a reply the socket cannot take waits in the connection's buffer, and the loop goes on serving the others",
         edits: &[
-            edit!("src/conn.c", "\tif ((size_t)nw == n)\n\t\treturn CONN_READ;\n\tif ((c->out = malloc" => "\twhile ((size_t)nw < n) {\n\t\tssize_t k = write_again(c->fd, buf + nw, n - nw);\n\t\tif (k > 0)\n\t\t\tnw += k;\n\t}\n\tif ((size_t)nw == n)\n\t\treturn CONN_READ;\n\tif ((c->out = malloc"),
-            edit!("src/conn.rs", "    let nw = nw as usize;\n    if nw == n {" => "    let mut nw = nw as usize;\n    while nw < n {\n        let k = write_again(c.fd, &buf[nw..]);\n        if k > 0 {\n            nw += k as usize;\n        }\n    }\n    if nw == n {"),
+            edit!("src/conn.c", "\tif ((size_t)nw == n)\n\t\treturn CONN_READ;\n\tif ((c->out = malloc" => "\twhile ((size_t)nw < n) {\n\t\tssize_t k = Write(c->fd, buf + nw, n - nw);\n\t\tif (k > 0)\n\t\t\tnw += k;\n\t}\n\tif ((size_t)nw == n)\n\t\treturn CONN_READ;\n\tif ((c->out = malloc"),
+            edit!("src/conn.rs", "    let nw = nw as usize;\n    if nw == n {" => "    let mut nw = nw as usize;\n    while nw < n {\n        let k = Write(c.fd, &buf[nw..]);\n        if k > 0 {\n            nw += k as usize;\n        }\n    }\n    if nw == n {"),
         ],
         tests: &[&["--test", "multiplexing", "--", "slow_reader_stalls_no_one"]],
     },
