@@ -112,7 +112,28 @@ void out_put(struct outbuf *o, const char *p, size_t n)
 		if ((size_t)nw == n)
 			return;
 	}
-	if (n - nw > OUTBUF_SIZE - o->len) {
+	out_add(o, p + nw, n - nw);
+}
+
+/* malloc(3) of the buffer before the first line; exits on failure. */
+void out_alloc(struct outbuf *o)
+{
+	if (o->buf == NULL && (o->buf = malloc(OUTBUF_SIZE)) == NULL)
+		perr_exit("malloc");
+}
+
+/*
+ * p's n bytes wait in the buffer, behind what waits already. No room for
+ * them: they are dropped and counted, and so is every line after them
+ * until the buffer has drained.
+ */
+void out_add(struct outbuf *o, const char *p, size_t n)
+{
+	if (o->dropped > 0) {
+		o->dropped++;
+		return;
+	}
+	if (n > OUTBUF_SIZE - o->len) {
 		o->dropped = 1;
 		return;
 	}
@@ -120,27 +141,45 @@ void out_put(struct outbuf *o, const char *p, size_t n)
 		perror("malloc");
 		return;
 	}
-	memcpy(o->buf + o->len, p + nw, n - nw);
-	o->len += n - nw;
+	memcpy(o->buf + o->len, p, n);
+	o->len += n;
 }
 
 /* Whether lines wait: the loop is to watch o->fd for writing. */
 int out_pending(const struct outbuf *o)
 {
-	return o->buf != NULL;
+	return o->len > 0;
+}
+
+/*
+ * The first nw bytes of what waits have gone (at most all of it): the
+ * rest moves up. Once it has all gone, if lines were dropped, a line that
+ * says how many waits in their place.
+ */
+void out_sent(struct outbuf *o, size_t nw)
+{
+	char line[OUT_LINEMAX];
+	int len;
+
+	if (nw > o->len)
+		nw = o->len;
+	memmove(o->buf, o->buf + nw, o->len - nw);
+	o->len -= nw;
+	if (o->len > 0 || o->dropped == 0)
+		return;
+	len = snprintf(line, sizeof(line), "[%lu lines not printed: stdout was full]\n", o->dropped);
+	o->dropped = 0;
+	out_add(o, line, len);
 }
 
 /*
  * write(2) (send(2) to a socket) of what waits, stdout being writable (or
- * having an error to report). Once it has all gone, the buffer is freed
- * and, if lines were dropped, a line says how many. An error (the reader
- * gone) loses what waited.
+ * having an error to report), and out_sent of what went. Once it has all
+ * gone, the buffer is freed. An error (the reader gone) loses what waited.
  */
 void out_flush(struct outbuf *o)
 {
-	char line[OUT_LINEMAX];
 	ssize_t nw;
-	int len;
 
 	if (o->buf == NULL)
 		return;
@@ -149,16 +188,9 @@ void out_flush(struct outbuf *o)
 			return;
 		nw = o->len;
 	}
-	memmove(o->buf, o->buf + nw, o->len - nw);
-	o->len -= nw;
+	out_sent(o, nw);
 	if (o->len > 0)
 		return;
 	free(o->buf);
 	o->buf = NULL;
-	if (o->dropped > 0) {
-		len = snprintf(line, sizeof(line), "[%lu lines not printed: stdout was full]\n",
-		    o->dropped);
-		o->dropped = 0;
-		out_put(o, line, len);
-	}
 }

@@ -5,7 +5,8 @@
  * watches stdout for writing. While the buffer is full, lines are dropped
  * and counted; once it has drained, a line says how many. Used by conn.c
  * and epoll_loop.c, and by the select, poll and epoll servers and each of
- * the pool server's workers, one each.
+ * the pool server's workers, one each; and by the io_uring server, whose
+ * ring writes what waits (out_add, out_sent).
  */
 #ifndef OUTBUF_H
 #define OUTBUF_H
@@ -38,7 +39,10 @@ void out_init(struct outbuf *o);
 void out_open(struct outbuf *o);
 void out_close(struct outbuf *o);
 void out_put(struct outbuf *o, const char *p, size_t n);
+void out_alloc(struct outbuf *o);
+void out_add(struct outbuf *o, const char *p, size_t n);
 int out_pending(const struct outbuf *o);
+void out_sent(struct outbuf *o, size_t nw);
 void out_flush(struct outbuf *o);
 
 #endif

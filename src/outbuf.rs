@@ -4,10 +4,11 @@
 //! for writing. While the buffer is full, lines are dropped and counted;
 //! once it has drained, a line says how many. Used by `conn` and
 //! `epoll_loop`, and by the select, poll and epoll servers and each of the
-//! pool server's workers, one each.
+//! pool server's workers, one each; and by the io_uring server, whose ring
+//! writes what waits ([`out_add`], [`out_sent`]).
 
 use crate::ffi::stderr;
-use crate::wrap::{Close, Write, errno, perror};
+use crate::wrap::{Close, Write, errno, perr_exit, perror};
 use core::ffi::{c_char, c_int, c_ulong, c_void};
 use core::mem::MaybeUninit;
 use core::ptr;
@@ -190,7 +191,31 @@ pub fn out_put(o: &mut OutBuf, p: &[u8]) {
             return;
         }
     }
-    if n - nw > OUTBUF_SIZE - o.len {
+    out_add(o, &p[nw..]);
+}
+
+/// `malloc(3)` of the buffer before the first line; exits on failure.
+pub fn out_alloc(o: &mut OutBuf) {
+    if o.buf.is_null() {
+        // SAFETY: malloc(3) takes no pointers.
+        o.buf = unsafe { libc::malloc(OUTBUF_SIZE) }.cast::<u8>();
+        if o.buf.is_null() {
+            perr_exit(c"malloc");
+        }
+    }
+}
+
+/// `p` waits in the buffer, behind what waits already. No room for it:
+/// it is dropped and counted, and so is every line after it until the
+/// buffer has drained.
+pub fn out_add(o: &mut OutBuf, p: &[u8]) {
+    let n = p.len();
+
+    if o.dropped > 0 {
+        o.dropped += 1;
+        return;
+    }
+    if n > OUTBUF_SIZE - o.len {
         o.dropped = 1;
         return;
     }
@@ -203,23 +228,61 @@ pub fn out_put(o: &mut OutBuf, p: &[u8]) {
         }
     }
     // SAFETY: buf has OUTBUF_SIZE bytes, of which len are used, and room
-    // for the n - nw after them (checked above); p is apart from it.
-    unsafe { ptr::copy_nonoverlapping(p.as_ptr().add(nw), o.buf.add(o.len), n - nw) };
-    o.len += n - nw;
+    // for the n after them (checked above); p is apart from it.
+    unsafe { ptr::copy_nonoverlapping(p.as_ptr(), o.buf.add(o.len), n) };
+    o.len += n;
 }
 
 /// Whether lines wait: the loop is to watch `o.fd` for writing.
 pub fn out_pending(o: &OutBuf) -> bool {
-    !o.buf.is_null()
+    o.len > 0
+}
+
+/// What waits, for a write the caller makes (C: `o->buf`, `o->len`).
+pub fn out_waiting(o: &OutBuf) -> &[u8] {
+    if o.buf.is_null() {
+        return &[];
+    }
+    // SAFETY: buf holds len bytes that wait.
+    unsafe { slice::from_raw_parts(o.buf, o.len) }
+}
+
+/// The first `nw` bytes of what waits have gone (at most all of it): the
+/// rest moves up. Once it has all gone, if lines were dropped, a line that
+/// says how many waits in their place.
+pub fn out_sent(o: &mut OutBuf, nw: usize) {
+    let mut line = [0 as c_char; OUT_LINEMAX];
+
+    let nw = nw.min(o.len);
+    if nw > 0 {
+        // SAFETY: buf holds len bytes (len > 0: it is not null), of which
+        // nw have gone: the rest moves to its start (the ranges may overlap).
+        unsafe { ptr::copy(o.buf.add(nw), o.buf, o.len - nw) };
+    }
+    o.len -= nw;
+    if o.len > 0 || o.dropped == 0 {
+        return;
+    }
+    // SAFETY: line has the room given; the format's one %lu gets a c_ulong.
+    let len = unsafe {
+        libc::snprintf(
+            line.as_mut_ptr(),
+            line.len(),
+            c"[%lu lines not printed: stdout was full]\n".as_ptr(),
+            o.dropped,
+        )
+    };
+    o.dropped = 0;
+    // SAFETY: snprintf(3) wrote len bytes (and a NUL) into line.
+    let line = unsafe { slice::from_raw_parts(line.as_ptr().cast::<u8>(), len as usize) };
+    out_add(o, line);
 }
 
 /// `write(2)` (`send(2)` to a socket) of what waits, stdout being writable
-/// (or having an error to report). Once it has all gone, the buffer is
-/// freed and, if lines were dropped, a line says how many. An error (the
-/// reader gone) loses what waited.
+/// (or having an error to report), and [`out_sent`] of what went. Once it
+/// has all gone, the buffer is freed. An error (the reader gone) loses
+/// what waited.
 pub fn out_flush(o: &mut OutBuf) {
-    let mut line = [0 as c_char; OUT_LINEMAX];
-
     if o.buf.is_null() {
         return;
     }
@@ -234,29 +297,11 @@ pub fn out_flush(o: &mut OutBuf) {
     } else {
         r as usize
     };
-    // SAFETY: buf holds len bytes, of which nw are sent: the rest moves to
-    // its start (the two ranges may overlap).
-    unsafe { ptr::copy(o.buf.add(nw), o.buf, o.len - nw) };
-    o.len -= nw;
+    out_sent(o, nw);
     if o.len > 0 {
         return;
     }
     // SAFETY: buf came from malloc(3) and nothing points into it any more.
     unsafe { libc::free(o.buf.cast::<c_void>()) };
     o.buf = ptr::null_mut();
-    if o.dropped > 0 {
-        // SAFETY: line has the room given; the format's one %lu gets a c_ulong.
-        let len = unsafe {
-            libc::snprintf(
-                line.as_mut_ptr(),
-                line.len(),
-                c"[%lu lines not printed: stdout was full]\n".as_ptr(),
-                o.dropped,
-            )
-        };
-        o.dropped = 0;
-        // SAFETY: snprintf(3) wrote len bytes (and a NUL) into line.
-        let line = unsafe { slice::from_raw_parts(line.as_ptr().cast::<u8>(), len as usize) };
-        out_put(o, line);
-    }
 }

@@ -480,7 +480,12 @@ pub const PROGRAMS: &[Program] = &[
         name: "uring_server",
         short: "uring",
         about: "one thread, every read, write and accept queued in an io_uring ring",
-        c_sources: server_sources!("src/bin/uring_server.c", "src/uring.c", "src/fdutil.c"),
+        c_sources: server_sources!(
+            "src/bin/uring_server.c",
+            "src/uring.c",
+            "src/fdutil.c",
+            "src/outbuf.c"
+        ),
         kind: Kind::Server(Model {
             main_idle_in: Call::UringEnter,
             worker: Worker::Loop,

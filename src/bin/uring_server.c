@@ -12,10 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../args.h"
@@ -51,17 +49,6 @@ struct uconn {
 	unsigned sent;                /* out[0..sent) has been sent back */
 };
 
-/* stdout: lines gather in one buffer while the other is being written. */
-struct ustdout {
-	int fd;                       /* where the lines go (out_fd) */
-	char *buf[2];                 /* OUTBUF_SIZE bytes each */
-	size_t len[2];
-	int fill;                     /* the buffer lines go to */
-	int busy;                     /* a write of buf[!fill] is in flight */
-	size_t done;                  /* bytes of it written */
-	unsigned long dropped;        /* lines not printed since fill was full */
-};
-
 struct server {
 	struct uring ring;
 	int listenfd;
@@ -70,7 +57,8 @@ struct server {
 	unsigned serial;
 	int starved;                  /* connections whose recv waits for a buffer */
 	int returned;                 /* buffers went back to the ring since the last pass */
-	struct ustdout out;
+	struct outbuf out;            /* stdout's lines, which the ring writes */
+	int writing;                  /* a write of them (or a poll for room) is in flight */
 };
 
 static uint64_t tag(enum op op, unsigned serial, int fd)
@@ -114,16 +102,15 @@ static void queue_send(struct server *s, struct uconn *c)
 	c->sending = 1;
 }
 
-/* IORING_OP_WRITE to stdout of what remains of the buffer being written, at the current offset. */
+/* IORING_OP_WRITE to stdout of the lines that wait, at the current offset. */
 static void queue_write(struct server *s)
 {
-	struct ustdout *o = &s->out;
-	struct io_uring_sqe *sqe = uring_sqe(&s->ring, IORING_OP_WRITE, o->fd, tag(OP_WRITE, 0, 0));
+	struct io_uring_sqe *sqe = uring_sqe(&s->ring, IORING_OP_WRITE, s->out.fd, tag(OP_WRITE, 0, 0));
 
-	sqe->addr = (uintptr_t)(o->buf[!o->fill] + o->done);
-	sqe->len = o->len[!o->fill] - o->done;
+	sqe->addr = (uintptr_t)s->out.buf;
+	sqe->len = s->out.len;
 	sqe->off = (uint64_t)-1;
-	o->busy = 1;
+	s->writing = 1;
 }
 
 /* IORING_OP_POLL_ADD: a completion once stdout takes more (its write failed with EAGAIN). */
@@ -132,7 +119,7 @@ static void queue_poll(struct server *s)
 	struct io_uring_sqe *sqe = uring_sqe(&s->ring, IORING_OP_POLL_ADD, s->out.fd, tag(OP_POLL, 0, 0));
 
 	sqe->op_flags = POLLOUT;
-	s->out.busy = 1;
+	s->writing = 1;
 }
 
 /* IORING_OP_TIMEOUT: a completion in 100 ms, after which accepting starts again. */
@@ -145,77 +132,11 @@ static void queue_pause(struct server *s)
 	sqe->len = 1;
 }
 
-/*
- * fstat(2) of stdout, and the descriptor to write the lines to: stdout
- * itself for a regular file or a socket; for anything else (a terminal, a
- * pipe), open(2) of /proc/self/fd/1, a new open file description of it,
- * O_NONBLOCK on it alone: a terminal's write would otherwise block the
- * loop inside io_uring_enter while nobody reads the terminal.
- */
-static int out_fd(void)
-{
-	struct stat st;
-	int fd;
-
-	if (fstat(STDOUT_FILENO, &st) < 0 || S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) ||
-	    S_ISSOCK(st.st_mode))
-		return STDOUT_FILENO;
-	if ((fd = open("/proc/self/fd/1", O_WRONLY | O_NONBLOCK | O_NOCTTY)) < 0) {
-		fprintf(stderr, "stdout: /proc/self/fd/1: %s: printing blocks, "
-		    "and a stdout nobody reads stalls the server\n", strerror(errno));
-		return STDOUT_FILENO;
-	}
-	return fd;
-}
-
-/* stdout's descriptor (out_fd), and malloc(3) of its two buffers, nothing in them; exits on failure. */
-static void out_alloc(struct ustdout *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->fd = out_fd();
-	if ((o->buf[0] = malloc(OUTBUF_SIZE)) == NULL || (o->buf[1] = malloc(OUTBUF_SIZE)) == NULL)
-		perr_exit("malloc");
-}
-
-static void out_kick(struct server *s);
-
-/*
- * One of the server's lines for stdout, added to the buffer being filled.
- * When it has no room and no write is in flight, what it holds goes out
- * first (out_kick); when a write is in flight too, the line is dropped and
- * counted, and so is every line after it until the buffer has gone.
- */
-static void out_line(struct server *s, const char *p, size_t n)
-{
-	struct ustdout *o = &s->out;
-
-	if (o->dropped == 0 && o->len[o->fill] + n > OUTBUF_SIZE && !o->busy)
-		out_kick(s);
-	if (o->dropped > 0 || o->len[o->fill] + n > OUTBUF_SIZE) {
-		o->dropped++;
-		return;
-	}
-	memcpy(o->buf[o->fill] + o->len[o->fill], p, n);
-	o->len[o->fill] += n;
-}
-
-/* With no write in flight, the lines gathered go out: the buffers swap. */
+/* With no write in flight, the lines that wait go out. */
 static void out_kick(struct server *s)
 {
-	struct ustdout *o = &s->out;
-	char line[OUT_LINEMAX];
-	int len;
-
-	if (o->busy || o->len[o->fill] == 0)
-		return;
-	o->fill = !o->fill;
-	o->done = 0;
-	queue_write(s);
-	if (o->dropped > 0) {
-		len = snprintf(line, sizeof(line), "[%lu lines not printed: stdout was full]\n", o->dropped);
-		o->dropped = 0;
-		out_line(s, line, len);
-	}
+	if (!s->writing && out_pending(&s->out))
+		queue_write(s);
 }
 
 /* A message for stderr: what: strerror(e). */
@@ -224,30 +145,25 @@ static void report(const char *what, int e)
 	fprintf(stderr, "%s: %s\n", what, strerror(e));
 }
 
-/* A write to stdout completed: go on with what it left, or free the buffer for lines. */
+/*
+ * A write of stdout's lines completed: what went leaves the buffer
+ * (out_sent); the rest goes with the next out_kick. No room (EAGAIN): a
+ * poll waits for some. An error (the reader gone) loses what waited.
+ */
 static void out_done(struct server *s, int res)
 {
-	struct ustdout *o = &s->out;
-
-	o->busy = 0;
-	if (res == -EINTR) {
-		queue_write(s);
+	s->writing = 0;
+	if (res == -EINTR)
 		return;
-	}
 	if (res == -EAGAIN) {
 		queue_poll(s);
 		return;
 	}
 	if (res < 0) {
 		report("write", -res);
-		res = o->len[!o->fill] - o->done;
+		res = s->out.len;
 	}
-	o->done += res;
-	if (o->done < o->len[!o->fill]) {
-		queue_write(s);
-		return;
-	}
-	o->len[!o->fill] = 0;
+	out_sent(&s->out, res);
 }
 
 /*
@@ -351,8 +267,8 @@ static void conn_data(struct server *s, struct uconn *c, unsigned bid, unsigned 
 	size_t len;
 
 	len = echo_reply(line, sizeof(line), &c->cliaddr, buf, n);
-	out_line(s, line, len);
-	out_line(s, buf, n);
+	out_add(&s->out, line, len);
+	out_add(&s->out, buf, n);
 	if (c->out == NULL && (c->out = malloc(OUTMAX)) == NULL) {
 		perror("malloc");
 		c->eof = 1;
@@ -380,7 +296,7 @@ static void recv_done(struct server *s, struct uconn *c, int res, unsigned flags
 	if (res > 0)
 		conn_data(s, c, flags >> IORING_CQE_BUFFER_SHIFT, res);
 	else if (res == 0) {
-		out_line(s, ECHO_CLOSED, sizeof(ECHO_CLOSED) - 1);
+		out_add(&s->out, ECHO_CLOSED, sizeof(ECHO_CLOSED) - 1);
 		c->eof = 1;
 	} else if (res == -ENOBUFS && c->outlen == 0) {
 		c->starved = 1;
@@ -492,7 +408,9 @@ int main(int argc, char *argv[])
 	s.n = 0;
 	s.serial = 0;
 	s.starved = s.returned = 0;
+	out_open(&s.out);
 	out_alloc(&s.out);
+	s.writing = 0;
 	queue_accept(&s);
 
 	printf("listening on 0.0.0.0:%d\n", port);

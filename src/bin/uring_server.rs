@@ -13,7 +13,7 @@ use concserv::echo::{ECHO_CLOSED, ECHO_LINEMAX, echo_reply};
 use concserv::fdutil::array_grow;
 use concserv::ffi::{stderr, stdout};
 use concserv::listen::tcp_listen;
-use concserv::outbuf::{OUT_LINEMAX, OUTBUF_SIZE};
+use concserv::outbuf::{OutBuf, out_add, out_alloc, out_open, out_pending, out_sent, out_waiting};
 use concserv::uring::{
     IORING_ACCEPT_MULTISHOT, IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE,
     IORING_OP_ACCEPT, IORING_OP_ASYNC_CANCEL, IORING_OP_CLOSE, IORING_OP_POLL_ADD, IORING_OP_RECV,
@@ -88,23 +88,6 @@ impl UConn {
     }
 }
 
-/// stdout: lines gather in one buffer while the other is being written.
-struct UStdout {
-    /// Where the lines go (`out_fd`).
-    fd: c_int,
-    /// `OUTBUF_SIZE` bytes each.
-    buf: [*mut u8; 2],
-    len: [usize; 2],
-    /// The buffer lines go to.
-    fill: usize,
-    /// A write of `buf[1 - fill]` is in flight.
-    busy: bool,
-    /// Bytes of it written.
-    done: usize,
-    /// Lines not printed since `fill` was full.
-    dropped: u64,
-}
-
 struct Server {
     ring: Uring,
     listenfd: c_int,
@@ -116,7 +99,10 @@ struct Server {
     starved: c_int,
     /// Buffers went back to the ring since the last pass.
     returned: c_int,
-    out: UStdout,
+    /// stdout's lines, which the ring writes.
+    out: OutBuf,
+    /// A write of them (or a poll for room) is in flight.
+    writing: bool,
 }
 
 fn tag(op: u64, serial: u32, fd: c_int) -> u64 {
@@ -166,16 +152,14 @@ fn queue_send(s: &mut Server, c: &mut UConn) {
     c.sending = true;
 }
 
-/// `IORING_OP_WRITE` to stdout of what remains of the buffer being
-/// written, at the current offset.
+/// `IORING_OP_WRITE` to stdout of the lines that wait, at the current offset.
 fn queue_write(s: &mut Server) {
-    let o = &mut s.out;
-    let w = 1 - o.fill;
-    let sqe = uring_sqe(&mut s.ring, IORING_OP_WRITE, o.fd, tag(OP_WRITE, 0, 0));
-    sqe.addr = o.buf[w].wrapping_add(o.done) as u64;
-    sqe.len = (o.len[w] - o.done) as u32;
+    let sqe = uring_sqe(&mut s.ring, IORING_OP_WRITE, s.out.fd, tag(OP_WRITE, 0, 0));
+    let w = out_waiting(&s.out);
+    sqe.addr = w.as_ptr() as u64;
+    sqe.len = w.len() as u32;
     sqe.off = u64::MAX;
-    o.busy = true;
+    s.writing = true;
 }
 
 /// `IORING_OP_POLL_ADD`: a completion once stdout takes more (its write
@@ -188,7 +172,7 @@ fn queue_poll(s: &mut Server) {
         tag(OP_POLL, 0, 0),
     );
     sqe.op_flags = libc::POLLOUT as u32;
-    s.out.busy = true;
+    s.writing = true;
 }
 
 /// `IORING_OP_TIMEOUT`: a completion in 100 ms, after which accepting starts again.
@@ -202,110 +186,10 @@ fn queue_pause(s: &mut Server) {
     sqe.len = 1;
 }
 
-/// `fstat(2)` of stdout, and the descriptor to write the lines to: stdout
-/// itself for a regular file or a socket; for anything else (a terminal, a
-/// pipe), `open(2)` of /proc/self/fd/1, a new open file description of it,
-/// O_NONBLOCK on it alone: a terminal's write would otherwise block the
-/// loop inside `io_uring_enter` while nobody reads the terminal.
-fn out_fd() -> c_int {
-    // SAFETY: an all-zero stat is a valid value for fstat(2) to overwrite.
-    let mut st: libc::stat = unsafe { core::mem::zeroed() };
-    // SAFETY: fstat(2) writes one stat into st.
-    if unsafe { libc::fstat(libc::STDOUT_FILENO, &mut st) } < 0 {
-        return libc::STDOUT_FILENO;
-    }
-    let kind = st.st_mode & libc::S_IFMT;
-    if kind == libc::S_IFREG || kind == libc::S_IFBLK || kind == libc::S_IFSOCK {
-        return libc::STDOUT_FILENO;
-    }
-    // SAFETY: a NUL-terminated path; open(2) takes no other pointer.
-    let fd = unsafe {
-        libc::open(
-            c"/proc/self/fd/1".as_ptr(),
-            libc::O_WRONLY | libc::O_NONBLOCK | libc::O_NOCTTY,
-        )
-    };
-    if fd < 0 {
-        // SAFETY: a format whose one %s gets strerror(3)'s C string.
-        unsafe {
-            libc::fprintf(
-                stderr,
-                c"stdout: /proc/self/fd/1: %s: printing blocks, and a stdout nobody reads stalls the server\n"
-                    .as_ptr(),
-                libc::strerror(errno()),
-            )
-        };
-        return libc::STDOUT_FILENO;
-    }
-    fd
-}
-
-/// stdout's descriptor ([`out_fd`]), and `malloc(3)` of its two buffers,
-/// nothing in them; exits on failure.
-fn out_alloc(o: &mut UStdout) {
-    *o = UStdout {
-        fd: out_fd(),
-        buf: [ptr::null_mut(); 2],
-        len: [0; 2],
-        fill: 0,
-        busy: false,
-        done: 0,
-        dropped: 0,
-    };
-    for i in 0..2 {
-        // SAFETY: malloc(3) takes no pointers.
-        o.buf[i] = unsafe { libc::malloc(OUTBUF_SIZE) }.cast::<u8>();
-        if o.buf[i].is_null() {
-            perr_exit(c"malloc");
-        }
-    }
-}
-
-/// One of the server's lines for stdout, added to the buffer being filled.
-/// When it has no room and no write is in flight, what it holds goes out
-/// first ([`out_kick`]); when a write is in flight too, the line is dropped
-/// and counted, and so is every line after it until the buffer has gone.
-fn out_line(s: &mut Server, p: &[u8]) {
-    if s.out.dropped == 0 && s.out.len[s.out.fill] + p.len() > OUTBUF_SIZE && !s.out.busy {
-        out_kick(s);
-    }
-    let o = &mut s.out;
-    let f = o.fill;
-
-    if o.dropped > 0 || o.len[f] + p.len() > OUTBUF_SIZE {
-        o.dropped += 1;
-        return;
-    }
-    // SAFETY: buf[f] has OUTBUF_SIZE bytes, len[f] used and room for p
-    // after them (checked above); p is apart from it.
-    unsafe { ptr::copy_nonoverlapping(p.as_ptr(), o.buf[f].add(o.len[f]), p.len()) };
-    o.len[f] += p.len();
-}
-
-/// With no write in flight, the lines gathered go out: the buffers swap.
+/// With no write in flight, the lines that wait go out.
 fn out_kick(s: &mut Server) {
-    let mut line = [0 as c_char; OUT_LINEMAX];
-
-    if s.out.busy || s.out.len[s.out.fill] == 0 {
-        return;
-    }
-    s.out.fill = 1 - s.out.fill;
-    s.out.done = 0;
-    queue_write(s);
-    if s.out.dropped > 0 {
-        // SAFETY: line has the room given; the format's one %lu gets a c_ulong.
-        let len = unsafe {
-            libc::snprintf(
-                line.as_mut_ptr(),
-                line.len(),
-                c"[%lu lines not printed: stdout was full]\n".as_ptr(),
-                s.out.dropped,
-            )
-        };
-        s.out.dropped = 0;
-        // SAFETY: snprintf(3) wrote len bytes (and a NUL) into line.
-        let text = unsafe { slice::from_raw_parts(line.as_ptr().cast::<u8>(), len as usize) };
-        out_line(s, text);
+    if !s.writing && out_pending(&s.out) {
+        queue_write(s);
     }
 }
 
@@ -322,13 +206,13 @@ fn report(what: &CStr, e: c_int) {
     };
 }
 
-/// A write to stdout completed: go on with what it left, or free the buffer for lines.
+/// A write of stdout's lines completed: what went leaves the buffer
+/// ([`out_sent`]); the rest goes with the next [`out_kick`]. No room
+/// (EAGAIN): a poll waits for some. An error (the reader gone) loses what
+/// waited.
 fn out_done(s: &mut Server, mut res: c_int) {
-    let w = 1 - s.out.fill;
-
-    s.out.busy = false;
+    s.writing = false;
     if res == -libc::EINTR {
-        queue_write(s);
         return;
     }
     if res == -libc::EAGAIN {
@@ -337,14 +221,9 @@ fn out_done(s: &mut Server, mut res: c_int) {
     }
     if res < 0 {
         report(c"write", -res);
-        res = (s.out.len[w] - s.out.done) as c_int;
+        res = out_waiting(&s.out).len() as c_int;
     }
-    s.out.done += res as usize;
-    if s.out.done < s.out.len[w] {
-        queue_write(s);
-        return;
-    }
-    s.out.len[w] = 0;
+    out_sent(&mut s.out, res as usize);
 }
 
 /// The slot of a new connection `connfd`, grown to hold it: its address
@@ -467,10 +346,10 @@ fn conn_data(s: &mut Server, c: &mut UConn, bid: u32, n: usize) {
     let data = unsafe { slice::from_raw_parts_mut(buf, n) };
     let len = echo_reply(&mut line, &c.cliaddr, data);
     // SAFETY: echo_reply wrote len bytes of line.
-    out_line(s, unsafe {
+    out_add(&mut s.out, unsafe {
         slice::from_raw_parts(line.as_ptr().cast::<u8>(), len)
     });
-    out_line(s, data);
+    out_add(&mut s.out, data);
     if c.out.is_null() && {
         // SAFETY: malloc(3) takes no pointers.
         c.out = unsafe { libc::malloc(OUTMAX) }.cast::<u8>();
@@ -510,7 +389,7 @@ fn recv_done(s: &mut Server, c: &mut UConn, res: c_int, flags: u32) {
     if res > 0 {
         conn_data(s, c, flags >> IORING_CQE_BUFFER_SHIFT, res as usize);
     } else if res == 0 {
-        out_line(s, ECHO_CLOSED.to_bytes());
+        out_add(&mut s.out, ECHO_CLOSED.to_bytes());
         c.eof = true;
     } else if res == -libc::ENOBUFS && c.outlen == 0 {
         c.starved = true;
@@ -644,18 +523,13 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         serial: 0,
         starved: 0,
         returned: 0,
-        out: UStdout {
-            fd: libc::STDOUT_FILENO,
-            buf: [ptr::null_mut(); 2],
-            len: [0; 2],
-            fill: 0,
-            busy: false,
-            done: 0,
-            dropped: 0,
-        },
+        out: OutBuf::new(),
+        writing: false,
     };
     uring_open(&mut s.ring);
+    out_open(&mut s.out);
     out_alloc(&mut s.out);
+    s.writing = false;
     queue_accept(&mut s);
 
     // SAFETY: the format's one conversion, %d, gets a c_int.
