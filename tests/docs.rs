@@ -290,3 +290,28 @@ fn no_page_speaks_of_seeds() {
         .collect();
     assert!(said.is_empty(), "\"seeds\" in {said:?}");
 }
+
+/// The house rule of docs/harness.md: every commit since the rule was
+/// written has a subject line of at most 72 characters.
+#[test]
+fn commit_subjects_fit_on_one_line() {
+    // The last commit before the rule; older subjects are left as they are.
+    const RULE_SINCE: &str = "fd15ffa";
+    let out = std::process::Command::new("git")
+        .args(["log", "--format=%h %s", &format!("{RULE_SINCE}..HEAD")])
+        .current_dir(root())
+        .output()
+        .expect("git, to read the commit subjects");
+    assert!(
+        out.status.success(),
+        "git log: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let long: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(_, subject)| subject.chars().count() > 72)
+        .map(|(hash, subject)| format!("{hash}: {} characters", subject.chars().count()))
+        .collect();
+    assert!(long.is_empty(), "subjects over 72 characters: {long:?}");
+}

@@ -394,6 +394,27 @@ pub const MUTANTS: &[Mutant] = &[
         ],
         tests: &[&["-p", "harness", "--test", "layers"]],
     },
+    Mutant {
+        name: "client-end-unsaid",
+        breaks: "a failed wait names the state of the client's end of a socket a task reads",
+        edits: &[
+            edit!("harness/src/base/procfs.rs", "Some(c) => format!(\"its client's end {}\", state(c))," => "Some(_) => String::new(),"),
+        ],
+        tests: &[&[
+            "--test",
+            "servers",
+            "--",
+            "a_task_in_read_is_described_with_both_ends",
+        ]],
+    },
+    Mutant {
+        name: "seeds-said",
+        breaks: "no page of the docs speaks of \"the seeds\"",
+        edits: &[
+            edit!("docs/per-connection.md", "# A process or a thread per connection\n" => "# The seeds' two servers\n"),
+        ],
+        tests: &[&["--test", "docs", "--", "no_page_speaks_of_seeds"]],
+    },
 ];
 
 #[cfg(test)]
