@@ -409,37 +409,43 @@ fn a_short_benchmark_fills_the_table_and_draws_the_charts() {
                 );
             }
         }
-        // A pool's thread that joins the workers races each worker's exit:
-        // its wait for it happens, or not, in either twin. Preforked
-        // children that queue for a lock (fcntl, a process-shared mutex) or
-        // wake on epoll (EPOLLEXCLUSIVE wakes "one or more", epoll_ctl(2))
-        // vary the same way, by a call or two in 200 connections, from one
-        // run of the same program to the next: the lock's hand-over and
-        // the wake-ups race the children's own steps. (Why, for the fcntl
-        // lock, is not pinned down; `make compare`'s session, settled at
-        // every step, makes the same calls every run.)
+        // Some calls race, and happen in one run and not in the next, in
+        // either twin: the reaper's sem_post wakes the reaper only if it
+        // already sleeps, its sem_wait sleeps only if nothing was posted
+        // yet, and its pthread_join waits only if the worker has not yet
+        // exited (three calls a connection at most). A pool's hand-over,
+        // preforked children that queue for a lock (fcntl, a
+        // process-shared mutex) or wake on epoll (EPOLLEXCLUSIVE wakes
+        // "one or more", epoll_ctl(2)), and prethreaded threads behind a
+        // mutex (glibc's is not fair: the thread that has just served may
+        // take it back before the one it woke runs) race the same way,
+        // by a wait and its wake-up. Idle, a call or two in 200
+        // connections differs; on a loaded machine, nearly one in each.
+        // `make compare`'s session, settled at every step, makes the same
+        // calls every run: there they must be equal.
         let model = server.model().unwrap();
-        // Prethreaded threads behind a mutex or a condition variable race
-        // likewise: the thread that has just served may take the mutex back
-        // before the one it woke runs (glibc's mutex is not fair).
         let wake_race = matches!(
             model.worker,
             harness::Worker::Prefork(c)
                 if c.queued_in.is_some() || c.idle_in == harness::Call::EpollWait
         ) || matches!(model.worker, harness::Worker::Prethread(_));
-        let tolerance = if model.pool.is_some() || wake_race {
-            0.02
-        } else {
-            0.0
-        };
-        for figure in [report::SYSCALLS_CONN.id, report::SYSCALLS_RT.id] {
-            let r = row(figure, 0, m).unwrap();
-            let ratio: f64 = r[8].parse().unwrap();
-            assert!(
-                (ratio - 1.0).abs() <= tolerance,
-                "Rust and C make the same system calls: {r:?}"
-            );
-        }
+        let racing = model.pool.is_some() || wake_race;
+        let conn = row(report::SYSCALLS_CONN.id, 0, m).unwrap();
+        let (rust, c): (f64, f64) = (conn[3].parse().unwrap(), conn[4].parse().unwrap());
+        let per_conn = if racing { 3.0 } else { 0.0 };
+        assert!(
+            (rust - c).abs() <= per_conn,
+            "Rust and C make the same system calls per connection (within {per_conn}): {conn:?}"
+        );
+        // A race is a connection's: over 200 round trips it is a few
+        // hundredths of a call each.
+        let trip = row(report::SYSCALLS_RT.id, 0, m).unwrap();
+        let ratio: f64 = trip[8].parse().unwrap();
+        let tolerance = if racing { 0.02 } else { 0.0 };
+        assert!(
+            (ratio - 1.0).abs() <= tolerance,
+            "Rust and C make the same system calls per round trip: {trip:?}"
+        );
     }
     // The reference servers, beside every model.
     for (figure, x) in [
