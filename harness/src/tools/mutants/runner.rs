@@ -103,7 +103,30 @@ pub fn mutate(
         fs::create_dir_all(to.parent().unwrap()).map_err(|e| e.to_string())?;
         fs::write(&to, want).map_err(|e| format!("{}: {e}", to.display()))?;
     }
+    prune(tree, dir, Path::new(""))?;
     Ok(Ok(()))
+}
+
+/// Removes from the copy in `dir` every file under `sub` that the tree no
+/// longer has (one deleted or moved since an earlier run): a stale page
+/// or module would fail, or pass, a test the tree itself would not.
+fn prune(tree: &Snapshot, dir: &Path, sub: &Path) -> Result<()> {
+    let Ok(entries) = fs::read_dir(dir.join(sub)) else {
+        return Ok(());
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let rel = sub.join(entry.file_name());
+        let kind = entry.file_type().map_err(|e| e.to_string())?;
+        if kind.is_dir() {
+            if rel != Path::new("target") {
+                prune(tree, dir, &rel)?;
+            }
+        } else if !tree.files.iter().any(|(f, _)| *f == rel) {
+            fs::remove_file(dir.join(&rel)).map_err(|e| format!("{}: {e}", rel.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// cargo in the scratch copy `dir`, with the target directory `target`,
@@ -211,6 +234,33 @@ pub fn try_mutant(dir: &Path, target: &Path, m: &Mutant, log: &Path) -> Result<F
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_copy_loses_what_the_tree_no_longer_has() {
+        let dir = std::env::temp_dir().join(format!("mutants-prune-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        for stale in ["gone.md", "docs/gone.md", "target/kept"] {
+            fs::create_dir_all(dir.join(stale).parent().unwrap()).unwrap();
+            fs::write(dir.join(stale), "old").unwrap();
+        }
+        let tree = Snapshot {
+            files: vec![
+                (PathBuf::from("kept.md"), b"new".to_vec()),
+                (PathBuf::from("docs/kept.md"), b"new".to_vec()),
+            ],
+        };
+        mutate(&tree, &dir, None).unwrap().unwrap();
+        let there = |f: &str| dir.join(f).exists();
+        let found = (
+            there("kept.md"),
+            there("docs/kept.md"),
+            there("gone.md"),
+            there("docs/gone.md"),
+            there("target/kept"),
+        );
+        let _ = fs::remove_dir_all(&dir);
+        assert_eq!(found, (true, true, false, false, true));
+    }
 
     #[test]
     fn the_tests_a_run_ran_are_counted_from_its_lines() {
