@@ -16,15 +16,18 @@ const NAME: &str = "pool_server";
 
 /// Starts the pool server with `threads` workers, behind `wrapper` if any.
 fn start(twin: Twin, threads: &str, wrapper: &[&str]) -> Result<Server> {
-    let exe = exe(NAME, twin);
-    let make_cmd = || {
-        let mut cmd = Command::new(wrapper.first().copied().unwrap_or(exe.to_str().unwrap()));
-        if !wrapper.is_empty() {
-            cmd.args(&wrapper[1..]).arg(&exe);
-        }
-        cmd
-    };
-    Server::start_fresh(NAME, make_cmd, &exe, &[threads])
+    let args = [threads];
+    let build = Server::build(NAME, twin).args(&args);
+    match wrapper.split_first() {
+        Some((first, rest)) => build
+            .wrap(|exe| {
+                let mut cmd = Command::new(first);
+                cmd.args(rest).arg(exe);
+                cmd
+            })
+            .start(),
+        None => build.start(),
+    }
 }
 
 /// The sockets each epoll set of `pid` watches, by the epoll descriptor:

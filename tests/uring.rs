@@ -90,7 +90,7 @@ fn a_round_trip_makes_no_system_call_of_its_own() {
     pass(|| {
         for twin in [Twin::Rust, Twin::C] {
             let trace = dir(&format!("trips-{twin:?}")).join("trace");
-            let server = Server::start_traced(NAME, twin, &[], &trace)?;
+            let server = Server::build(NAME, twin).traced(&[], &trace).start()?;
             let mut c = server.connect()?;
             const TRIPS: usize = 20;
             for i in 0..TRIPS {

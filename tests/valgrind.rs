@@ -28,22 +28,24 @@ fn valgrind_finds_no_error(tool: &str, name: &str, twin: Twin) -> Result<()> {
         Path::new(env!("CARGO_TARGET_TMPDIR")),
         &format!("valgrind-{tool}-{name}-{twin:?}"),
     )?;
-    let exe = harness::exe(name, twin);
-    let mut cmd = Command::new("valgrind");
-    cmd.arg(format!("--tool={tool}"))
-        .arg(format!("--log-file={}/vg.%p", dir.display()));
-    if tool == "memcheck" {
-        cmd.args(["--leak-check=full", "--errors-for-leak-kinds=definite"]);
-    } else {
-        // Two reports of designs, not races (each explained in the file).
-        cmd.arg(concat!(
-            "--suppressions=",
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/helgrind.supp"
-        ));
-    }
-    cmd.arg(&exe);
-    let server = Server::start_with(name, cmd, &exe, harness::base::port::free_port())?;
+    let valgrind = |exe: &Path| {
+        let mut cmd = Command::new("valgrind");
+        cmd.arg(format!("--tool={tool}"))
+            .arg(format!("--log-file={}/vg.%p", dir.display()));
+        if tool == "memcheck" {
+            cmd.args(["--leak-check=full", "--errors-for-leak-kinds=definite"]);
+        } else {
+            // Two reports of designs, not races (each explained in the file).
+            cmd.arg(concat!(
+                "--suppressions=",
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/helgrind.supp"
+            ));
+        }
+        cmd.arg(exe);
+        cmd
+    };
+    let server = Server::build(name, twin).wrap(valgrind).start()?;
 
     let conns = (0..clients)
         .map(|_| server.connect())

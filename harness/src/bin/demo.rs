@@ -6,7 +6,8 @@
 
 use harness::base::client::Conn;
 use harness::base::procfs;
-use harness::base::{server::Server, wait::wait_until};
+use harness::base::server::{Build, Server};
+use harness::base::wait::wait_until;
 use harness::{Call, DEMOS, Result, Twin};
 use std::io::{Read, Write};
 use std::process::{Command, ExitCode};
@@ -134,29 +135,10 @@ fn reaper(twin: Twin, t: &Clock) -> Result<()> {
     Ok(())
 }
 
-/// Starts server `name` with `args` after the port, perhaps under
-/// `strace -f -o trace` (tracing `calls`), and waits until its `n`
-/// children each wait in `call`.
-fn start_children(
-    name: &str,
-    twin: Twin,
-    args: &[&str],
-    traced: Option<(&std::path::Path, &str)>,
-    n: usize,
-    call: Call,
-) -> Result<Server> {
-    let exe = harness::exe(name, twin);
-    let make_cmd = || match traced {
-        Some((trace, calls)) => {
-            let mut cmd = Command::new("strace");
-            cmd.args(["-f", "-qq", "-e", &format!("trace={calls}"), "-o"])
-                .arg(trace)
-                .arg(&exe);
-            cmd
-        }
-        None => Command::new(&exe),
-    };
-    let server = Server::start_fresh(name, make_cmd, &exe, args)?;
+/// Starts the server `build` says and waits until its `n` children each
+/// wait in `call`.
+fn start_children(build: Build, n: usize, call: Call) -> Result<Server> {
+    let server = build.start()?;
     children_wait(&server, n, call)?;
     Ok(server)
 }
@@ -189,7 +171,11 @@ fn show_meter(server: Server, t: &Clock) -> Result<()> {
 /// Twelve clients one after another against four children blocked in
 /// accept: which child takes each, and the meter.
 fn prefork(twin: Twin, t: &Clock) -> Result<()> {
-    let server = start_children("prefork_server", twin, &["4"], None, 4, Call::Accept)?;
+    let server = start_children(
+        Server::build("prefork_server", twin).args(&["4"]),
+        4,
+        Call::Accept,
+    )?;
     let kids = children_made(&server);
     t.say(&format!(
         "prefork_server on port {}: parent {}, four children made before any client, each blocked in accept: {kids:?}",
@@ -229,10 +215,9 @@ fn herd(twin: Twin, t: &Clock, exclusive: bool) -> Result<()> {
         &["4"]
     };
     let server = start_children(
-        "herd_server",
-        twin,
-        args,
-        Some((&trace, "epoll_wait,accept")),
+        Server::build("herd_server", twin)
+            .args(args)
+            .traced(&["-e", "trace=epoll_wait,accept"], &trace),
         4,
         Call::EpollWait,
     )?;
@@ -333,13 +318,10 @@ fn prethread_design(
     t: &Clock,
 ) -> Result<()> {
     let trace = dir.join(name);
-    let exe = harness::exe(name, twin);
-    let make_cmd = || {
-        let mut cmd = Command::new("strace");
-        cmd.args(["-f", "-qq", "-o"]).arg(&trace).arg(&exe);
-        cmd
-    };
-    let server = Server::start_fresh(name, make_cmd, &exe, &["4"])?;
+    let server = Server::build(name, twin)
+        .args(&["4"])
+        .traced(&[], &trace)
+        .start()?;
     let text = || std::fs::read_to_string(&trace).unwrap_or_default();
     wait_until("four threads made", || {
         threads_made(&text(), server.pid).len() == 4
