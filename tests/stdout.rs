@@ -5,7 +5,8 @@
 //! reopened non-blocking is said so.
 
 use harness::base::client::{Conn, upper};
-use harness::base::{dir::scratch, server::Server, wait::wait_until};
+use harness::base::{server::Server, wait::wait_until};
+use harness::scratch;
 use harness::testing::each_server;
 use harness::{Model, Result, Twin, Worker};
 use std::fs::{self, File};
@@ -212,10 +213,7 @@ fn stdout_a_socket_nobody_reads_stalls_no_event_loop() {
 /// would start at offset 0, over the ready line): after a round trip the
 /// file holds the ready line, the report and the echo, in that order.
 fn stdout_a_file_is_written_in_place(name: &str, twin: Twin) -> Result<()> {
-    let dir = scratch(
-        Path::new(env!("CARGO_TARGET_TMPDIR")),
-        &format!("stdout-file-{name}-{twin:?}"),
-    )?;
+    let dir = scratch!("stdout-file-{name}-{twin:?}");
     let path = dir.join("out");
     let server = Server::build(name, twin)
         .stdout(|| {

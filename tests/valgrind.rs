@@ -3,7 +3,8 @@
 //! no error.
 
 use harness::base::client::{at_once, talk};
-use harness::base::{dir::scratch, process::require, server::Server};
+use harness::base::{process::require, server::Server};
+use harness::scratch;
 use harness::testing::{all, each_server_by};
 use harness::{Model, Result, Twin, Worker};
 use std::fs;
@@ -24,10 +25,7 @@ fn valgrind_finds_no_error(tool: &str, name: &str, twin: Twin) -> Result<()> {
         8
     };
     require("valgrind", "valgrind")?;
-    let dir = scratch(
-        Path::new(env!("CARGO_TARGET_TMPDIR")),
-        &format!("valgrind-{tool}-{name}-{twin:?}"),
-    )?;
+    let dir = scratch!("valgrind-{tool}-{name}-{twin:?}");
     let valgrind = |exe: &Path| {
         let mut cmd = Command::new("valgrind");
         cmd.arg(format!("--tool={tool}"))
