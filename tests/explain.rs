@@ -9,18 +9,11 @@ use harness::base::process::require;
 use harness::tools::compare::{self, Job};
 use harness::tools::explain::text::View;
 use harness::tools::explain::{self, Call, Explained, Origin, Row, html, text};
-use harness::{Kind, PROGRAMS, Program, Result, Twin, exe, program};
+use harness::{Kind, PROGRAMS, Program, Result, Twin, exe, program, scratch};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{LazyLock, OnceLock};
-
-/// A directory of the test's own.
-fn dir(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("explain")
-        .join(name)
-}
 
 /// The repository's file `rel`.
 fn repo(rel: &str) -> PathBuf {
@@ -55,7 +48,8 @@ fn explained(name: &str) -> &'static Explained {
         .unwrap_or_else(|| panic!("no program {name}"));
     RUNS[i].get_or_init(|| {
         let p = &PROGRAMS[i];
-        explain::run(p, &dir(p.name)).unwrap_or_else(|e| panic!("explain {}: {e}", p.name))
+        explain::run(p, &scratch!("explain/{}", p.name))
+            .unwrap_or_else(|e| panic!("explain {}: {e}", p.name))
     })
 }
 
@@ -609,7 +603,7 @@ fn every_mapped_call_is_made_by_the_lines_it_names() {
                     programs.get(next.fetch_add(1, std::sync::atomic::Ordering::SeqCst))
                 {
                     explained(p.name);
-                    let d = dir(&format!("{}-O0", p.name));
+                    let d = scratch!("explain/{}-O0", p.name);
                     let o0 = build_c_o0(p, &d.join("cc"));
                     let e = explain::run_pair(p, &exe(p.name, Twin::Rust), &o0, &d)
                         .unwrap_or_else(|e| panic!("explain {} at -O0: {e}", p.name));
@@ -856,8 +850,7 @@ fn the_page_is_valid_and_self_contained() {
 fn chromium_renders_every_call_and_both_sources() {
     require("chromium", "chromium").unwrap_or_else(|e| panic!("{e} (make deps installs it)"));
     let e = explained("process_server");
-    let d = dir("page");
-    fs::create_dir_all(&d).unwrap();
+    let d = scratch!("explain/page");
     let file = d.join("process_server.html");
     fs::write(&file, html::page(e)).unwrap();
 
@@ -988,7 +981,7 @@ fn the_aligned_copy_makes_the_same_calls() {
         let mut job = Job::twins(program(name).unwrap(), None);
         job.a = e.rust.exe.clone();
         job.b = e.rust.traced.clone();
-        let outcome = compare::run(&job, &dir(&format!("aligned-{name}"))).unwrap();
+        let outcome = compare::run(&job, &scratch!("explain/aligned-{name}")).unwrap();
         assert!(outcome.identical, "{}", outcome.report);
     }
 }
@@ -1034,9 +1027,9 @@ fn call_site_check_fails_a_twin_that_calls_from_elsewhere() {
         let mut job = Job::twins(program("process_server")?, None);
         job.a = exe("process_server", Twin::Rust);
         job.b = b;
-        compare::run(&job, &dir(test).join("traces"))
+        compare::run(&job, &scratch!("explain/{test}/traces"))
     };
-    let same = build_c_variant(&dir("site-same"), str::to_string);
+    let same = build_c_variant(&scratch!("explain/site-same"), str::to_string);
     let outcome = pair(same, "site-same").unwrap();
     assert!(outcome.identical, "{}", outcome.report);
     assert!(
@@ -1047,7 +1040,7 @@ fn call_site_check_fails_a_twin_that_calls_from_elsewhere() {
     );
 
     let needle = "\t\tif (pid == 0) {\n\t\t\tClose(listenfd);";
-    let variant = build_c_variant(&dir("site-variant"), |s| {
+    let variant = build_c_variant(&scratch!("explain/site-variant"), |s| {
         assert!(s.contains(needle));
         s.replace(needle, "\t\tif (pid == 0) {\n\t\t\tclose(listenfd);")
     });
@@ -1084,8 +1077,7 @@ fn call_site_check_fails_a_twin_that_calls_from_elsewhere() {
 #[test]
 fn line_tables_add_nothing_to_the_stripped_binaries() {
     require("strip", "binutils").unwrap();
-    let d = dir("stripped");
-    fs::create_dir_all(&d).unwrap();
+    let d = scratch!("explain/stripped");
     let strip = |from: &Path, to: PathBuf| -> PathBuf {
         let ok = Command::new("strip")
             .arg("-o")

@@ -101,7 +101,9 @@ fn zombie_server_keeps_one_zombie_per_client(twin: Twin) -> Result<()> {
 fn sigign_server_leaves_no_zombie_and_never_waits(twin: Twin) -> Result<()> {
     const N: usize = 5;
     let trace = trace_file("sigign", twin);
-    let server = Server::start_traced("sigign_server", twin, &[], &trace)?;
+    let server = Server::build("sigign_server", twin)
+        .traced(&[], &trace)
+        .start()?;
     for i in 0..N {
         let mut c = server.connect()?;
         c.check(format!("client {i}\n").as_bytes())?;

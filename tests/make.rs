@@ -15,22 +15,12 @@ use harness::base::{
     process::{Output, Running},
     wait::wait_until,
 };
-use harness::{Kind, PROGRAMS, c_dir, rust_dir};
+use harness::{Kind, PROGRAMS, c_dir, rust_dir, scratch};
 use std::fs;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Once;
-
-/// A directory of the test's own, empty.
-fn tmp(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("make")
-        .join(name);
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// The Makefile's table (target/programs.mk, from the programs crate's
 /// binary), made once with the real cargo: the tests' make has none.
@@ -250,7 +240,7 @@ fn the_makefile_reads_no_rust_source() {
 #[test]
 fn a_first_build_says_what_it_builds() {
     table();
-    let empty = tmp("first_build");
+    let empty = scratch!("make/first_build");
     let say = "make: building the programs and their C twins (the first time: ";
     for (rust, says) in [(empty, true), (rust_dir(), false)] {
         let out = Command::new("make")
@@ -365,7 +355,7 @@ fn ctrl_c_ends_a_run_target_quietly() {
 /// the test's own, once the server's first line is there: the run, the
 /// server's executable, the file of its output, and the port.
 fn strace_target(name: &str) -> (Running, PathBuf, PathBuf, u16) {
-    let out_dir = tmp(&format!("strace-{name}"));
+    let out_dir = scratch!("make/strace-{name}");
     let port = free_port();
     let exe = rust_dir().join(harness::program(name).unwrap().name);
     let mut cmd = make(&[&format!("strace-{name}")]);
@@ -526,7 +516,7 @@ fn demos_are_named_after_their_programs() {
 /// one line naming the packages, status 2, before any test runs.
 #[test]
 fn deps_names_what_it_cannot_install() {
-    let bin = tmp("bin");
+    let bin = scratch!("make/bin");
     for tool in ["awk", "sed", "tr", "grep", "id"] {
         let found = Command::new("sh")
             .args(["-c", &format!("command -v {tool}")])

@@ -204,7 +204,7 @@ fn hard_nofile() -> u64 {
 /// from files (libc's pages) varies by up to 150 kB from run to run.
 fn memory_at_start_does_not_depend_on_the_limit(name: &str, twin: Twin, high: u64) -> Result<()> {
     let rss = |limit: u64| -> Result<u64> {
-        let server = Server::start_limited(name, twin, limit)?;
+        let server = Server::build(name, twin).nofile(limit).start()?;
         server.settled()?;
         procfs::kb(server.pid, "status", "RssAnon").ok_or_else(|| "no RssAnon".to_string())
     };
@@ -253,7 +253,7 @@ fn ten_thousand_idle_connections_and_one_active() {
 /// select_server at FD_SETSIZE: a connection whose descriptor would not fit
 /// an fd_set is closed with a message; the others go on.
 fn select_past_fd_setsize(twin: Twin) -> Result<()> {
-    let server = Server::start_limited("select_server", twin, 2048)?;
+    let server = Server::build("select_server", twin).nofile(2048).start()?;
     let mut conns = Vec::new();
     let mut refused = None;
     for _ in 0..(libc::FD_SETSIZE + 8) {
@@ -349,7 +349,7 @@ fn select_server_past_fd_setsize() {
 /// neither exits nor spins (its CPU time stays under a tenth of the time
 /// it spends exhausted), and serves normally once clients leave.
 fn out_of_descriptors_neither_exits_nor_spins(name: &str, twin: Twin) -> Result<()> {
-    let server = Server::start_limited(name, twin, 32)?;
+    let server = Server::build(name, twin).nofile(32).start()?;
     let fds_at_start = server.fds();
     let mut conns = Vec::new();
     for _ in 0..100 {
@@ -412,13 +412,13 @@ fn spare_reopened_after_a_failed_reopen(name: &str, twin: Twin) -> Result<()> {
         Some(p) if p.listens => &["1"][..],
         _ => program.session_args,
     };
-    let server = Server::start_traced_args(
-        name,
-        twin,
-        &["-P", "/dev/null", "-e", "inject=openat:error=EMFILE:when=2"],
-        &trace,
-        args,
-    )?;
+    let server = Server::build(name, twin)
+        .args(args)
+        .traced(
+            &["-P", "/dev/null", "-e", "inject=openat:error=EMFILE:when=2"],
+            &trace,
+        )
+        .start()?;
     set_nofile(server.pid, 32)?;
     let mut bystander = server.connect()?;
     bystander.check(b"before\n")?;
@@ -547,7 +547,9 @@ fn injected_faults_are_survived(name: &str, twin: Twin) -> Result<()> {
     for fault in faults {
         let trace = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("mux-fault-{name}-{twin:?}.trace"));
-        let server = Server::start_traced(name, twin, &["-e", fault], &trace)?;
+        let server = Server::build(name, twin)
+            .traced(&["-e", fault], &trace)
+            .start()?;
         for id in 0..4 {
             talk(id, 5, server.connect()?).map_err(|e| format!("under {fault}: {e}"))?;
         }

@@ -6,7 +6,7 @@
 
 use harness::base::port::free_port;
 use harness::tools::compare::{self, Job, Outcome};
-use harness::{Result, Twin, exe, program};
+use harness::{Result, Twin, exe, program, scratch};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,13 +36,6 @@ const ORIGINALS: [Original; 3] = [
         twin: "client",
     },
 ];
-
-/// A directory of the test's own.
-fn dir(test: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("originals")
-        .join(test)
-}
 
 /// Compiles `source` as a learner does (`cc -g`: with line tables), its
 /// port fixed at `port`.
@@ -91,7 +84,7 @@ fn each_original(test: &str, f: impl Fn(&Original, u16, &Path) -> Result<()> + S
                 let f = &f;
                 (
                     o.source,
-                    s.spawn(move || f(o, free_port(), &dir(test).join(o.model))),
+                    s.spawn(move || f(o, free_port(), &scratch!("originals/{test}/{}", o.model))),
                 )
             })
             .collect();
@@ -355,7 +348,7 @@ fn as_the_chapter_shows(report: &str, port: u16) -> Result<()> {
 /// would keep them in its buffer, and the kill would lose them).
 #[test]
 fn an_originals_printf_lines_come_out_as_on_a_terminal() {
-    let out = dir("terminal");
+    let out = scratch!("originals/terminal");
     let port = free_port();
     let server = build("server.c", port, &out);
     let outcome = pair("process", &server, &server, port, &out.join("trace")).unwrap();

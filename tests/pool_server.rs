@@ -3,28 +3,28 @@
 
 use harness::base::client::{Conn, at_once, talk};
 use harness::base::procfs;
-use harness::base::{
-    dir::scratch, port::free_port, process::require, server::Server, wait::wait_until,
-};
-use harness::{Result, Twin, exe, twin_tests};
+use harness::base::{port::free_port, process::require, server::Server, wait::wait_until};
+use harness::{Result, Twin, exe, scratch, twin_tests};
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
 use std::process::Command;
 
 const NAME: &str = "pool_server";
 
 /// Starts the pool server with `threads` workers, behind `wrapper` if any.
 fn start(twin: Twin, threads: &str, wrapper: &[&str]) -> Result<Server> {
-    let exe = exe(NAME, twin);
-    let make_cmd = || {
-        let mut cmd = Command::new(wrapper.first().copied().unwrap_or(exe.to_str().unwrap()));
-        if !wrapper.is_empty() {
-            cmd.args(&wrapper[1..]).arg(&exe);
-        }
-        cmd
-    };
-    Server::start_fresh(NAME, make_cmd, &exe, &[threads])
+    let args = [threads];
+    let build = Server::build(NAME, twin).args(&args);
+    match wrapper.split_first() {
+        Some((first, rest)) => build
+            .wrap(|exe| {
+                let mut cmd = Command::new(first);
+                cmd.args(rest).arg(exe);
+                cmd
+            })
+            .start(),
+        None => build.start(),
+    }
 }
 
 /// The sockets each epoll set of `pid` watches, by the epoll descriptor:
@@ -83,10 +83,7 @@ fn connections_spread_over_the_workers(twin: Twin) -> Result<()> {
 /// the others; with none, it says so and exits.
 fn a_worker_that_cannot_start(twin: Twin) -> Result<()> {
     require("strace", "strace")?;
-    let dir = scratch(
-        Path::new(env!("CARGO_TARGET_TMPDIR")),
-        &format!("pool-spawn-{twin:?}"),
-    )?;
+    let dir = scratch!("pool-spawn-{twin:?}");
     let trace = dir.join("trace").display().to_string();
     let second = [
         "strace",
@@ -138,10 +135,7 @@ fn a_worker_that_cannot_start(twin: Twin) -> Result<()> {
 /// lock guards a connection, because one thread owns it.
 fn helgrind_under_fifty_clients(twin: Twin) -> Result<()> {
     require("valgrind", "valgrind")?;
-    let dir = scratch(
-        Path::new(env!("CARGO_TARGET_TMPDIR")),
-        &format!("pool-helgrind-{twin:?}"),
-    )?;
+    let dir = scratch!("pool-helgrind-{twin:?}");
     let log = format!("--log-file={}/vg.%p", dir.display());
     let server = start(twin, "4", &["valgrind", "--tool=helgrind", &log])?;
     let conns = (0..50)
@@ -190,10 +184,7 @@ fn pipe_read_ends(trace: &str) -> Vec<String> {
 fn a_burst_is_taken_in_with_one_read(twin: Twin) -> Result<()> {
     const RECORD: usize = 20; // an int and a sockaddr_in
     require("strace", "strace")?;
-    let dir = scratch(
-        Path::new(env!("CARGO_TARGET_TMPDIR")),
-        &format!("pool-burst-{twin:?}"),
-    )?;
+    let dir = scratch!("pool-burst-{twin:?}");
     let t = dir.join("trace").display().to_string();
     let held = [
         "strace",

@@ -105,12 +105,12 @@ fn spread_ok(name: &str, m: &[usize]) -> bool {
 /// as the design spreads them.
 fn sigterm_stops_them_all_and_prints_the_meter(name: &str, twin: Twin) -> Result<()> {
     let trace = trace_file("sigterm", name, twin);
-    let server = Server::start_traced(
-        name,
-        twin,
-        &["-e", "trace=kill,wait4,exit_group", "-e", "signal=none"],
-        &trace,
-    )?;
+    let server = Server::build(name, twin)
+        .traced(
+            &["-e", "trace=kill,wait4,exit_group", "-e", "signal=none"],
+            &trace,
+        )
+        .start()?;
     server.settled()?;
     one_after_another(&server, 6)?;
     let children = server.children();
@@ -227,24 +227,18 @@ fn three_hundred_clients_at_once(name: &str, twin: Twin) -> Result<()> {
 /// and SIGTERM still stops it.
 fn a_failed_fork_is_tried_again(name: &str, twin: Twin) -> Result<()> {
     let trace = trace_file("fork", name, twin);
-    let once = Server::start_traced(
-        name,
-        twin,
-        &["-e", "inject=clone:error=EAGAIN:when=2"],
-        &trace,
-    )?;
+    let once = Server::build(name, twin)
+        .traced(&["-e", "inject=clone:error=EAGAIN:when=2"], &trace)
+        .start()?;
     once.settled()?;
     once.connect()?.check(b"after a failed fork\n")?;
     let (_, stderr) = once.stop();
     if stderr != "fork: Resource temporarily unavailable\n" {
         return Err(format!("one failure: stderr {stderr:?}"));
     }
-    let always = Server::start_traced(
-        name,
-        twin,
-        &["-e", "inject=clone:error=EAGAIN:when=2+"],
-        &trace,
-    )?;
+    let always = Server::build(name, twin)
+        .traced(&["-e", "inject=clone:error=EAGAIN:when=2+"], &trace)
+        .start()?;
     wait_until("the fork tried three times", || {
         always.stderr().matches("fork: ").count() >= 3
     })?;
@@ -304,13 +298,10 @@ fn all_children_in(pid: i32, n: usize, call: Call) -> bool {
 /// woken, accepts that found nothing).
 fn herd_counts(twin: Twin, args: &[&str]) -> Result<(usize, usize)> {
     let trace = trace_file(&format!("herd-{}", args.join("-")), "herd_server", twin);
-    let server = Server::start_traced_args(
-        "herd_server",
-        twin,
-        &["-e", "trace=epoll_wait,accept"],
-        &trace,
-        args,
-    )?;
+    let server = Server::build("herd_server", twin)
+        .args(args)
+        .traced(&["-e", "trace=epoll_wait,accept"], &trace)
+        .start()?;
     for i in 0..10 {
         wait_until("four children in epoll_wait", || {
             all_children_in(server.pid, 4, Call::EpollWait)

@@ -149,12 +149,9 @@ fn three_hundred_clients_at_once_every_prethreaded_server() {
 /// made, it exits 1 and says why.
 fn a_thread_not_made_leaves_the_others_serving(name: &str, twin: Twin) -> Result<()> {
     let trace = trace_file("clone3", name, twin);
-    let server = Server::start_traced(
-        name,
-        twin,
-        &["-e", "inject=clone3:error=EAGAIN:when=2"],
-        &trace,
-    )?;
+    let server = Server::build(name, twin)
+        .traced(&["-e", "inject=clone3:error=EAGAIN:when=2"], &trace)
+        .start()?;
     for i in 0..4 {
         let mut c = server.connect()?;
         c.check(format!("served by the one thread, {i}\n").as_bytes())?;
@@ -290,8 +287,7 @@ fn out_of_descriptors_is_waited_out_every_blocking_prethreaded_server() {
 fn a_full_queue_makes_the_main_thread_wait(twin: Twin) -> Result<()> {
     const QSIZE: usize = 32;
     let name = "prethread_queue_server";
-    let exe = harness::exe(name, twin);
-    let server = Server::start_fresh(name, || Command::new(&exe), &exe, &["1"])?;
+    let server = Server::build(name, twin).args(&["1"]).start()?;
     let mut first = server.connect()?;
     first.check(b"first, served at once\n")?;
     let mut waiting = Vec::new();

@@ -120,7 +120,7 @@ fn reset_after_half_close_is_survived(name: &str, twin: Twin) -> Result<()> {
             "inject=io_uring_enter:delay_enter=300000",
         ];
     }
-    let server = Server::start_traced(name, twin, &args, &trace)?;
+    let server = Server::build(name, twin).traced(&args, &trace).start()?;
     let mut bystander = None;
     if concurrent(server.model) {
         let mut b = server.connect()?;
@@ -269,13 +269,13 @@ fn accept_out_of_descriptors_is_survived(name: &str, twin: Twin) -> Result<()> {
     ] {
         let trace = trace_file(&format!("accept-{errno}"), name, twin);
         let inject = format!("inject=accept:error={errno}:when=1..3");
-        let server = Server::start_traced_args(
-            name,
-            twin,
-            &["-e", "trace=accept,clock_nanosleep", "-e", &inject],
-            &trace,
-            args,
-        )?;
+        let server = Server::build(name, twin)
+            .args(args)
+            .traced(
+                &["-e", "trace=accept,clock_nanosleep", "-e", &inject],
+                &trace,
+            )
+            .start()?;
         server.connect()?.check(b"served after three failures\n")?;
         let (_, stderr) = server.stop();
         assert_eq!(stderr, format!("accept: {message}\n").repeat(3));
@@ -318,12 +318,9 @@ fn accept_network_errors_are_retried(name: &str, twin: Twin) -> Result<()> {
     for errno in ["EPROTO", "ENETDOWN", "EHOSTUNREACH", "ENONET"] {
         let trace = trace_file(&format!("accept-{errno}"), name, twin);
         let inject = format!("inject=accept,accept4:error={errno}:when=1");
-        let server = Server::start_traced(
-            name,
-            twin,
-            &["-e", "trace=accept,accept4", "-e", &inject],
-            &trace,
-        )?;
+        let server = Server::build(name, twin)
+            .traced(&["-e", "trace=accept,accept4", "-e", &inject], &trace)
+            .start()?;
         server.connect()?.check(b"served after the failure\n")?;
         assert!(server.alive(), "{errno} ended the server");
         server.stop();
@@ -340,7 +337,7 @@ fn accept_network_errors_are_retried(name: &str, twin: Twin) -> Result<()> {
 /// four connections): the fifth waits, the server reports EMFILE and pauses
 /// rather than spins, and serves the fifth once one of the four leaves.
 fn descriptor_limit_is_waited_out(twin: Twin) -> Result<()> {
-    let server = Server::start_limited("thread_server", twin, 8)?;
+    let server = Server::build("thread_server", twin).nofile(8).start()?;
     let fds_at_start = server.fds();
     let mut four = (0..4)
         .map(|_| server.connect())
@@ -375,12 +372,9 @@ fn failed_spawn_closes_only_that_connection(name: &str, twin: Twin) -> Result<()
     // The first worker's: a pool's threads are created before it.
     let first = 1 + server_model.pool.map_or(0, |p| p.threads);
     let inject = format!("inject={call}:error=EAGAIN:when={first}");
-    let server = Server::start_traced(
-        name,
-        twin,
-        &["-e", &format!("trace={call}"), "-e", &inject],
-        &trace,
-    )?;
+    let server = Server::build(name, twin)
+        .traced(&["-e", &format!("trace={call}"), "-e", &inject], &trace)
+        .start()?;
     let fds_at_start = server.fds();
 
     // (Nothing is sent: closing a socket with unread data resets it.)
@@ -422,7 +416,7 @@ fn interrupted_reads_and_writes_are_retried(name: &str, twin: Twin) -> Result<()
         "-e",
         "inject=write:error=EINTR:when=2+2",
     ];
-    let server = Server::start_traced(name, twin, &args, &trace)?;
+    let server = Server::build(name, twin).traced(&args, &trace).start()?;
     let mut conn = server.connect()?;
     for msg in messages(3, 10) {
         conn.check(&msg)?;

@@ -59,7 +59,7 @@ fn restart_on_same_port(name: &str, twin: Twin) -> Result<()> {
         !harness::base::procfs::port_listened(first.port)
     })?;
 
-    let second = Server::start_on(name, twin, first.port)?;
+    let second = Server::build(name, twin).port(first.port).start()?;
     second.connect()?.check(b"served again\n")?;
     drop(conn);
     Ok(())
@@ -79,7 +79,7 @@ fn stdout_same_as_twin(name: &str, _: Twin) -> Result<()> {
                 wait_until("nothing listening on the port", || {
                     !harness::base::procfs::port_listened(p)
                 })?;
-                Server::start_on(name, twin, p)?
+                Server::build(name, twin).port(p).start()?
             }
         };
         port = Some(server.port);

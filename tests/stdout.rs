@@ -5,7 +5,8 @@
 //! reopened non-blocking is said so.
 
 use harness::base::client::{Conn, upper};
-use harness::base::{dir::scratch, server::Server, wait::wait_until};
+use harness::base::{server::Server, wait::wait_until};
+use harness::scratch;
 use harness::testing::each_server;
 use harness::{Model, Result, Twin, Worker};
 use std::fs::{self, File};
@@ -133,12 +134,14 @@ fn push(conn: &mut Conn, n: usize) -> Result<()> {
 /// come out again after it.
 fn stdout_nobody_reads(name: &str, twin: Twin, kind: &str) -> Result<()> {
     let (sink, theirs) = sink(kind)?;
-    let server = Server::start_stdout_to(name, twin, || {
-        theirs
-            .try_clone()
-            .map(Stdio::from)
-            .map_err(|e| e.to_string())
-    })?;
+    let server = Server::build(name, twin)
+        .stdout(|| {
+            theirs
+                .try_clone()
+                .map(Stdio::from)
+                .map_err(|e| e.to_string())
+        })
+        .start()?;
     drop(theirs);
     let flags = fd_flags(server.pid, 1)?;
     if flags & libc::O_NONBLOCK != 0 {
@@ -210,16 +213,15 @@ fn stdout_a_socket_nobody_reads_stalls_no_event_loop() {
 /// would start at offset 0, over the ready line): after a round trip the
 /// file holds the ready line, the report and the echo, in that order.
 fn stdout_a_file_is_written_in_place(name: &str, twin: Twin) -> Result<()> {
-    let dir = scratch(
-        Path::new(env!("CARGO_TARGET_TMPDIR")),
-        &format!("stdout-file-{name}-{twin:?}"),
-    )?;
+    let dir = scratch!("stdout-file-{name}-{twin:?}");
     let path = dir.join("out");
-    let server = Server::start_stdout_to(name, twin, || {
-        File::create(&path)
-            .map(Stdio::from)
-            .map_err(|e| e.to_string())
-    })?;
+    let server = Server::build(name, twin)
+        .stdout(|| {
+            File::create(&path)
+                .map(Stdio::from)
+                .map_err(|e| e.to_string())
+        })
+        .start()?;
     let mut c = server.connect()?;
     c.check(b"to a file\n")?;
     c.finish()?;
@@ -251,12 +253,12 @@ fn stdout_a_file_is_written_in_place_every_event_loop() {
 fn stdout_that_cannot_be_reopened_is_said_so(name: &str, twin: Twin) -> Result<()> {
     let trace =
         Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("stdout-eacces-{name}-{twin:?}.trace"));
-    let server = Server::start_traced(
-        name,
-        twin,
-        &["-P", "/proc/self/fd/1", "-e", "inject=openat:error=EACCES"],
-        &trace,
-    )?;
+    let server = Server::build(name, twin)
+        .traced(
+            &["-P", "/proc/self/fd/1", "-e", "inject=openat:error=EACCES"],
+            &trace,
+        )
+        .start()?;
     let mut c = server.connect()?;
     c.check(b"blocking stdout\n")?;
     wait_until("the echo on stdout", || {

@@ -3,6 +3,7 @@
 //! tell two different programs apart; and the traces show what the
 //! programs teach.
 
+use harness::scratch;
 use harness::testing::pass;
 use harness::tools::compare::{self, Job, Outcome};
 use harness::trace::faults::FAULTS;
@@ -11,16 +12,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::thread;
 
-/// A directory of the test's own (tests run in parallel).
-fn dir(test: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("strace")
-        .join(test)
-}
-
 /// Runs `job`, tracing into a directory named by `test`.
 fn run(job: &Job, test: &str) -> Result<Outcome> {
-    compare::run(job, &dir(test).join(job.label().replace(' ', "-")))
+    compare::run(
+        job,
+        &scratch!("strace/{test}/{}", job.label().replace(' ', "-")),
+    )
 }
 
 /// Compares program `name` with its twin; the traces' directory.
@@ -188,7 +185,7 @@ fn every_program_identical_to_its_twin() {
             job.port = Some(harness::base::port::free_port());
             let mut first: Option<Vec<Vec<String>>> = None;
             for run in 1..=RUNS {
-                let outcome = compare::run(&job, &dir(&format!("plain-{run}")).join(p.name))?;
+                let outcome = compare::run(&job, &scratch!("strace/plain-{run}/{}", p.name))?;
                 if !outcome.identical {
                     return Err(format!("run {run} of {RUNS}: {}", outcome.report));
                 }
@@ -455,8 +452,7 @@ fn raw_tasks(dir: &Path) -> (String, Vec<u32>) {
 #[test]
 fn sessions_run_with_randomisation_off() {
     pass(|| {
-        let d = dir("personality");
-        fs::create_dir_all(&d).map_err(|e| e.to_string())?;
+        let d = scratch!("strace/personality");
         let found = d.join("personality");
         let source = d.join("client.c");
         fs::write(

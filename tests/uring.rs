@@ -5,6 +5,7 @@
 //! them alone. A kernel that refuses io_uring ends the server with a reason.
 
 use harness::base::{port::free_port, server::Server};
+use harness::scratch;
 use harness::testing::pass;
 use harness::tools::compare::{self, Job};
 use harness::{Result, Twin, exe, program};
@@ -13,14 +14,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const NAME: &str = "uring_server";
-
-/// A directory of the test's own (tests run in parallel).
-fn dir(test: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("uring-{test}"));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// io_uring_setup failing with ENOSYS (no io_uring in this kernel) or EPERM
 /// (kernel.io_uring_disabled): the server says so and exits 1, in both
@@ -33,7 +26,7 @@ fn a_kernel_that_refuses_io_uring_ends_the_server_with_the_reason() {
                 ("ENOSYS", "Function not implemented"),
                 ("EPERM", "Operation not permitted"),
             ] {
-                let d = dir(&format!("refused-{errno}-{twin:?}"));
+                let d = scratch!("uring/refused-{errno}-{twin:?}");
                 let out = Command::new("strace")
                     .args(["-f", "-qq", "-o"])
                     .arg(d.join("trace"))
@@ -89,8 +82,8 @@ fn calls_after(trace: &Path, from: &str) -> Result<Vec<String>> {
 fn a_round_trip_makes_no_system_call_of_its_own() {
     pass(|| {
         for twin in [Twin::Rust, Twin::C] {
-            let trace = dir(&format!("trips-{twin:?}")).join("trace");
-            let server = Server::start_traced(NAME, twin, &[], &trace)?;
+            let trace = scratch!("uring/trips-{twin:?}").join("trace");
+            let server = Server::build(NAME, twin).traced(&[], &trace).start()?;
             let mut c = server.connect()?;
             const TRIPS: usize = 20;
             for i in 0..TRIPS {
@@ -173,9 +166,9 @@ fn queued_operations_are_compared_and_can_differ() {
         let pair = |b: PathBuf, test: &str| -> Result<compare::Outcome> {
             let mut job = Job::twins(program(NAME)?, None);
             job.b = b;
-            compare::run(&job, &dir(test))
+            compare::run(&job, &scratch!("uring/{test}"))
         };
-        let same = build_c_variant(&dir("ops-same-build"), str::to_string)?;
+        let same = build_c_variant(&scratch!("uring/ops-same-build"), str::to_string)?;
         let outcome = pair(same, "ops-same")?;
         assert!(outcome.identical, "{}", outcome.report);
         assert!(
@@ -190,7 +183,7 @@ fn queued_operations_are_compared_and_can_differ() {
             assert!(src.contains(from), "the edit no longer applies");
             src.replace(from, "sqe->optlen = URING_BUFSIZE / 2;")
         };
-        let half = build_c_variant(&dir("ops-half-build"), edited)?;
+        let half = build_c_variant(&scratch!("uring/ops-half-build"), edited)?;
         let outcome = pair(half, "ops-half")?;
         assert!(!outcome.identical, "{}", outcome.report);
         let (calls, ops) = outcome
@@ -213,7 +206,7 @@ fn queued_operations_are_compared_and_can_differ() {
 fn explain_shows_each_queued_operation_beside_the_lines_that_queued_it() {
     pass(|| {
         let p = program(NAME)?;
-        let d = dir("explain");
+        let d = scratch!("uring/explain");
         let e = harness::tools::explain::run(p, &d)?;
         let text = harness::tools::explain::queued::render(p, &e.dir)?
             .ok_or("no operations for the io_uring server")?;

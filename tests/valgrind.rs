@@ -3,7 +3,8 @@
 //! no error.
 
 use harness::base::client::{at_once, talk};
-use harness::base::{dir::scratch, process::require, server::Server};
+use harness::base::{process::require, server::Server};
+use harness::scratch;
 use harness::testing::{all, each_server_by};
 use harness::{Model, Result, Twin, Worker};
 use std::fs;
@@ -24,26 +25,25 @@ fn valgrind_finds_no_error(tool: &str, name: &str, twin: Twin) -> Result<()> {
         8
     };
     require("valgrind", "valgrind")?;
-    let dir = scratch(
-        Path::new(env!("CARGO_TARGET_TMPDIR")),
-        &format!("valgrind-{tool}-{name}-{twin:?}"),
-    )?;
-    let exe = harness::exe(name, twin);
-    let mut cmd = Command::new("valgrind");
-    cmd.arg(format!("--tool={tool}"))
-        .arg(format!("--log-file={}/vg.%p", dir.display()));
-    if tool == "memcheck" {
-        cmd.args(["--leak-check=full", "--errors-for-leak-kinds=definite"]);
-    } else {
-        // Two reports of designs, not races (each explained in the file).
-        cmd.arg(concat!(
-            "--suppressions=",
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/helgrind.supp"
-        ));
-    }
-    cmd.arg(&exe);
-    let server = Server::start_with(name, cmd, &exe, harness::base::port::free_port())?;
+    let dir = scratch!("valgrind-{tool}-{name}-{twin:?}");
+    let valgrind = |exe: &Path| {
+        let mut cmd = Command::new("valgrind");
+        cmd.arg(format!("--tool={tool}"))
+            .arg(format!("--log-file={}/vg.%p", dir.display()));
+        if tool == "memcheck" {
+            cmd.args(["--leak-check=full", "--errors-for-leak-kinds=definite"]);
+        } else {
+            // Two reports of designs, not races (each explained in the file).
+            cmd.arg(concat!(
+                "--suppressions=",
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/helgrind.supp"
+            ));
+        }
+        cmd.arg(exe);
+        cmd
+    };
+    let server = Server::build(name, twin).wrap(valgrind).start()?;
 
     let conns = (0..clients)
         .map(|_| server.connect())

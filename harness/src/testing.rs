@@ -5,6 +5,7 @@
 use crate::base::server::Server;
 use crate::base::wait::wait_until;
 use crate::{Model, Result, Twin};
+use std::path::{Path, PathBuf};
 use std::thread;
 
 /// Runs `story`: passes, or fails the test with the error as it reads.
@@ -103,6 +104,23 @@ pub fn cannot_run(why: &str) {
 /// Every server.
 pub fn all(_: &Model) -> bool {
     true
+}
+
+/// A fresh, empty directory `root/name` (`name` may hold a `/`), made
+/// for one test (tests run in parallel); fails the test if it cannot be
+/// made. Called through [`scratch!`](crate::scratch), with `root` the test
+/// crate's CARGO_TARGET_TMPDIR.
+pub fn scratch(root: &str, name: &str) -> PathBuf {
+    crate::base::dir::scratch(Path::new(root), name).unwrap_or_else(|e| panic!("scratch: {e}"))
+}
+
+/// `scratch!("strace/{test}")`: a fresh, empty directory of that name, as
+/// `format!` spells it, under the calling test crate's CARGO_TARGET_TMPDIR.
+#[macro_export]
+macro_rules! scratch {
+    ($($name:tt)+) => {
+        $crate::testing::scratch(env!("CARGO_TARGET_TMPDIR"), &format!($($name)+))
+    };
 }
 
 /// Declares each named story `fn name(twin: Twin) -> Result<()>` as two

@@ -8,7 +8,7 @@ use harness::base::port::free_port;
 use harness::base::process::{Output, Running, require};
 use harness::base::wait::wait_until;
 use harness::testing::pass;
-use harness::{Result, Twin, exe};
+use harness::{Result, Twin, exe, scratch};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
@@ -16,15 +16,6 @@ use std::process::{Command, ExitStatus};
 /// Clients at once, and messages from each.
 const CLIENTS: usize = 20;
 const MESSAGES: usize = 8;
-
-fn dir(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("peers")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// `monoio_server`, built as `make build` builds it: apart, with the
 /// harness's monoio feature (see harness/Cargo.toml).
@@ -121,7 +112,7 @@ fn the_floor_makes_three_calls_per_round_trip() {
     require("strace", "strace").unwrap();
     pass(|| {
         const TRIPS: usize = 50;
-        let trace = dir("floor").join("trace");
+        let trace = scratch!("peers/floor").join("trace");
         let trace_arg = trace.to_str().unwrap();
         let floor = Path::new(env!("CARGO_BIN_EXE_floor_server"));
         let (run, port) = start(floor, &["strace", "-f", "-qq", "-o", trace_arg])?;
@@ -171,7 +162,7 @@ fn monoio_serves_twenty_clients_at_once_on_io_uring() {
     require("strace", "strace").unwrap();
     let exe = monoio_server();
     pass(|| {
-        let trace = dir("monoio").join("trace");
+        let trace = scratch!("peers/monoio").join("trace");
         let traced = "trace=io_uring_setup,io_uring_enter,read,recvfrom,recvmsg,write,sendto,\
             sendmsg,epoll_wait,epoll_pwait,?epoll_pwait2,poll,ppoll,select,pselect6";
         let trace_arg = trace.to_str().unwrap();
@@ -241,7 +232,7 @@ fn monoio_on_a_kernel_that_refuses_io_uring_says_so_and_exits_1() {
     ] {
         let out = Command::new("strace")
             .args(["-f", "-qq", "-o"])
-            .arg(dir(&format!("refused-{errno}")).join("trace"))
+            .arg(scratch!("peers/refused-{errno}").join("trace"))
             .arg("-e")
             .arg(format!("inject=io_uring_setup:error={errno}"))
             .arg(&exe)

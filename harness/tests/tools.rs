@@ -4,13 +4,9 @@
 use harness::base::process::require;
 use harness::tools::bench::render::SUMMARY_WIDTH;
 use harness::tools::bench::results::{self as report, Axis, FIGURES};
-use harness::{Twin, exe, servers};
+use harness::{Twin, exe, scratch, servers};
 use std::path::PathBuf;
 use std::process::{Command, Output};
-
-fn tmp(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name)
-}
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -39,7 +35,7 @@ fn trace_compare(args: &[&str]) -> Output {
 /// identical for a program and its twin, different for two programs.
 #[test]
 fn compare_pair_tells_alike_from_different() {
-    let dir = tmp("compare-pair");
+    let dir = scratch!("tools/compare-pair");
     let dir = dir.to_str().unwrap();
     let rust = exe("process_server", Twin::Rust);
     let c = exe("process_server", Twin::C);
@@ -87,8 +83,7 @@ fn compare_pair_tells_alike_from_different() {
 /// the backlog and SIGPIPE.
 #[test]
 fn compare_pair_takes_a_classic_server_on_its_own_port() {
-    let dir = tmp("compare-classic");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch!("tools/compare-classic");
     let port = harness::base::port::free_port();
     let server = dir.join("server");
     let built = Command::new("cc")
@@ -158,8 +153,7 @@ fn compare_pair_refuses_a_port_or_fault_out_of_place() {
 /// stripped, the same, naming that side.
 #[test]
 fn a_stripped_pair_says_its_call_sites_are_not_checked() {
-    let dir = tmp("compare-stripped");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch!("tools/compare-stripped");
     let strip = |twin: Twin| {
         let out = dir.join(format!("process_server.{}.stripped", twin.label()));
         let st = Command::new("strip")
@@ -313,8 +307,7 @@ fn a_short_benchmark_fills_the_table_and_draws_the_charts() {
     require("strace", "strace").unwrap();
     require("valgrind", "valgrind").unwrap();
     build_tokio_servers();
-    let out = tmp("bench");
-    let _ = std::fs::remove_dir_all(&out);
+    let out = scratch!("tools/bench");
     let run = Command::new(env!("CARGO_BIN_EXE_bench"))
         .args(["--seconds", "0.2", "--reps", "1", "--conns", "1,100"])
         .args(["--active", "4", "--out"])
@@ -495,7 +488,7 @@ fn explain_prints_three_columns_and_writes_the_page() {
     assert_eq!(wrong.status.code(), Some(2));
     assert!(text(&wrong.stderr).contains("usage: "));
 
-    let dir = tmp("explain");
+    let dir = scratch!("tools/explain");
     let run = Command::new(explain)
         .arg("--dir")
         .arg(&dir)

@@ -40,30 +40,80 @@ pub struct Server {
     pub model: &'static Model,
 }
 
-impl Server {
-    /// Starts server `name` on a free port and waits for its ready line.
-    pub fn start(name: &str, twin: Twin) -> Result<Server> {
-        let exe = crate::exe(name, twin);
-        let args = crate::program(name)?.session_args;
-        Server::start_fresh(name, || Command::new(&exe), &exe, args)
+/// A command that runs an executable under a wrapper (valgrind, say).
+type Wrap<'a> = Box<dyn Fn(&Path) -> Command + 'a>;
+
+/// How to start a server of the table: [`Server::build`], then what
+/// differs from the common case, then [`start`](Build::start).
+pub struct Build<'a> {
+    name: &'a str,
+    twin: Twin,
+    port: Option<u16>,
+    args: Option<&'a [&'a str]>,
+    wrap: Option<Wrap<'a>>,
+    traced: Option<(&'a [&'a str], &'a Path)>,
+    stdout: Option<Box<dyn Fn() -> Result<Stdio> + 'a>>,
+    nofile: Option<u64>,
+}
+
+impl<'a> Build<'a> {
+    /// On `port` (once: no other if it is taken) rather than a free one.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = Some(port);
+        self
     }
 
-    /// Starts `make_cmd()` (server `name`, `exe`, or a wrapper around it)
-    /// on a free port, with `args` after it; on another, if something took
-    /// that one meanwhile.
-    /// Starts server `name` (`exe`, run by the command `make_cmd` makes:
-    /// the executable, or a wrapper around it) on a free port, with `args`
-    /// after the port. A port free a moment ago may be taken by another
+    /// With `args` after the port rather than the table's session
+    /// arguments (a pool's size, say).
+    pub fn args(mut self, args: &'a [&'a str]) -> Self {
+        self.args = Some(args);
+        self
+    }
+
+    /// Run by the command `wrap(exe)` makes: a wrapper (valgrind, say)
+    /// with the executable last.
+    pub fn wrap(mut self, wrap: impl Fn(&Path) -> Command + 'a) -> Self {
+        self.wrap = Some(Box::new(wrap));
+        self
+    }
+
+    /// Under `strace -f -qq STRACE_ARGS -o TRACE` (fault injection, say);
+    /// the server's `pid` is the server's, not strace's.
+    pub fn traced(mut self, strace_args: &'a [&'a str], trace: &'a Path) -> Self {
+        self.traced = Some((strace_args, trace));
+        self
+    }
+
+    /// With its stdout sent where `stdout()` says (a pipe nobody reads,
+    /// say: its ready line cannot be read there) and its stderr collected;
+    /// ready once its main task waits for clients where its model says.
+    pub fn stdout(mut self, stdout: impl Fn() -> Result<Stdio> + 'a) -> Self {
+        self.stdout = Some(Box::new(stdout));
+        self
+    }
+
+    /// With RLIMIT_NOFILE `n`, soft and hard: at most `n` descriptors.
+    pub fn nofile(mut self, n: u64) -> Self {
+        self.nofile = Some(n);
+        self
+    }
+
+    /// Starts the server and waits until it is ready. With no port given,
+    /// on a free one; a port free a moment ago may be taken by another
     /// program before the server binds it: then again, on another port.
-    pub fn start_fresh(
-        name: &str,
-        make_cmd: impl Fn() -> Command,
-        exe: &Path,
-        args: &[&str],
-    ) -> Result<Server> {
+    pub fn start(self) -> Result<Server> {
+        let program = crate::program(self.name)?;
+        let model = program
+            .model()
+            .ok_or_else(|| format!("{} is not a server", self.name))?;
+        if self.traced.is_some() {
+            require("strace", "strace")?;
+        }
+        let args = self.args.unwrap_or(program.session_args);
         let mut last = String::new();
-        for _ in 0..5 {
-            match Server::start_with_args(name, make_cmd(), exe, free_port(), args) {
+        for _ in 0..if self.port.is_some() { 1 } else { 5 } {
+            let port = self.port.unwrap_or_else(free_port);
+            match self.start_on(port, args, model) {
                 Err(e) if e.contains("Address already in use") => last = e,
                 other => return other,
             }
@@ -71,34 +121,22 @@ impl Server {
         Err(last)
     }
 
-    /// Starts server `name` on `port` and waits for its ready line.
-    pub fn start_on(name: &str, twin: Twin, port: u16) -> Result<Server> {
-        let exe = crate::exe(name, twin);
-        Server::start_with(name, Command::new(&exe), &exe, port)
-    }
-
-    /// Starts `cmd`, server `name` (`exe`) or a wrapper around it, with the
-    /// port and the table's session arguments last, and waits for the ready line.
-    pub fn start_with(name: &str, cmd: Command, exe: &Path, port: u16) -> Result<Server> {
-        let args = crate::program(name)?.session_args;
-        Server::start_with_args(name, cmd, exe, port, args)
-    }
-
-    /// [`start_with`](Self::start_with), with `args` after the port rather
-    /// than the table's (a pool's size, say).
-    pub fn start_with_args(
-        name: &str,
-        mut cmd: Command,
-        exe: &Path,
-        port: u16,
-        args: &[&str],
-    ) -> Result<Server> {
-        let model = crate::program(name)?
-            .model()
-            .ok_or_else(|| format!("{name} is not a server"))?;
+    /// One try of [`start`](Self::start), on `port`.
+    fn start_on(&self, port: u16, args: &[&str], model: &'static Model) -> Result<Server> {
+        let exe = crate::exe(self.name, self.twin);
+        let mut cmd = self.command(&exe);
         cmd.arg(port.to_string()).args(args);
-        let run = Running::spawn(cmd, exe, Output::Capture, None)?;
-        run.wait_for_stdout(&format!("listening on 0.0.0.0:{port}\n"))?;
+        let run = match &self.stdout {
+            None => {
+                let run = Running::spawn(cmd, &exe, Output::Capture, None)?;
+                run.wait_for_stdout(&format!("listening on 0.0.0.0:{port}\n"))?;
+                run
+            }
+            Some(stdout) => {
+                let run = Running::spawn(cmd, &exe, Output::CaptureStderr(stdout()?), None)?;
+                self.wait_idle(run, model)?
+            }
+        };
         Ok(Server {
             pid: run.pid,
             run,
@@ -107,56 +145,22 @@ impl Server {
         })
     }
 
-    /// Starts server `name` on a free port with its stdout sent where
-    /// `stdout()` says (a pipe nobody reads, say: its ready line cannot be
-    /// read there) and its stderr collected; ready once its main task waits
-    /// for clients where its model says. On another port if something took
-    /// that one meanwhile.
-    pub fn start_stdout_to(
-        name: &str,
-        twin: Twin,
-        stdout: impl Fn() -> Result<Stdio>,
-    ) -> Result<Server> {
-        let exe = crate::exe(name, twin);
-        let program = crate::program(name)?;
-        let model = program
-            .model()
-            .ok_or_else(|| format!("{name} is not a server"))?;
-        let mut last = String::new();
-        for _ in 0..5 {
-            let port = free_port();
-            let mut cmd = Command::new(&exe);
-            cmd.arg(port.to_string()).args(program.session_args);
-            let run = Running::spawn(cmd, &exe, Output::CaptureStderr(stdout()?), None)?;
-            let pid = run.pid;
-            let gone = || procfs::stat(pid).is_none_or(|s| s.state == 'Z');
-            wait_until(&format!("{name} to wait for clients"), || {
-                procfs::blocked_in(pid, pid, model.main_idle_in) || gone()
-            })
-            .map_err(|e| format!("{e}; stderr: {}", run.stderr()))?;
-            if !gone() {
-                return Ok(Server {
-                    pid,
-                    run,
-                    port,
-                    model,
-                });
+    /// The command that runs `exe`, before the port and arguments.
+    fn command(&self, exe: &Path) -> Command {
+        let mut cmd = match (&self.traced, &self.wrap) {
+            (Some((strace_args, trace)), _) => {
+                let mut cmd = Command::new("strace");
+                cmd.args(["-f", "-qq"])
+                    .args(*strace_args)
+                    .arg("-o")
+                    .arg(trace)
+                    .arg(exe);
+                cmd
             }
-            let (_, err) = run.stop();
-            if !err.contains("Address already in use") {
-                return Err(format!("{name} ended at start; stderr: {err}"));
-            }
-            last = err;
-        }
-        Err(last)
-    }
-
-    /// Starts server `name` with RLIMIT_NOFILE `n`, soft and hard: at most
-    /// `n` descriptors.
-    pub fn start_limited(name: &str, twin: Twin, n: u64) -> Result<Server> {
-        let exe = crate::exe(name, twin);
-        let make_cmd = || {
-            let mut cmd = Command::new(&exe);
+            (None, Some(wrap)) => wrap(exe),
+            (None, None) => Command::new(exe),
+        };
+        if let Some(n) = self.nofile {
             // SAFETY: setrlimit(2) is async-signal-safe, fit for the child before exec.
             unsafe {
                 cmd.pre_exec(move || {
@@ -171,46 +175,47 @@ impl Server {
                     }
                 })
             };
-            cmd
-        };
-        let args = crate::program(name)?.session_args;
-        Server::start_fresh(name, make_cmd, &exe, args)
+        }
+        cmd
     }
 
-    /// Starts server `name` under `strace -f ARGS -o TRACE` (fault
-    /// injection, say); `pid` is the server's, not strace's.
-    pub fn start_traced(
-        name: &str,
-        twin: Twin,
-        strace_args: &[&str],
-        trace: &Path,
-    ) -> Result<Server> {
-        let args = crate::program(name)?.session_args;
-        Server::start_traced_args(name, twin, strace_args, trace, args)
+    /// Waits until `run`'s main task waits for clients where `model` says,
+    /// or it ends (at start: its stderr says why).
+    fn wait_idle(&self, run: Running, model: &Model) -> Result<Running> {
+        let pid = run.pid;
+        let gone = || procfs::stat(pid).is_none_or(|s| s.state == 'Z');
+        wait_until(&format!("{} to wait for clients", self.name), || {
+            procfs::blocked_in(pid, pid, model.main_idle_in) || gone()
+        })
+        .map_err(|e| format!("{e}; stderr: {}", run.stderr()))?;
+        if !gone() {
+            return Ok(run);
+        }
+        let (_, err) = run.stop();
+        Err(format!("{} ended at start; stderr: {err}", self.name))
+    }
+}
+
+impl Server {
+    /// How to start server `name`, `twin`: on a free port, with the
+    /// table's session arguments, its ready line on stdout, unless told
+    /// otherwise.
+    pub fn build(name: &str, twin: Twin) -> Build<'_> {
+        Build {
+            name,
+            twin,
+            port: None,
+            args: None,
+            wrap: None,
+            traced: None,
+            stdout: None,
+            nofile: None,
+        }
     }
 
-    /// [`start_traced`](Self::start_traced), with `args` after the port
-    /// rather than the table's (one child, say: the model's settled state,
-    /// which counts the table's, is then not to be waited for).
-    pub fn start_traced_args(
-        name: &str,
-        twin: Twin,
-        strace_args: &[&str],
-        trace: &Path,
-        args: &[&str],
-    ) -> Result<Server> {
-        require("strace", "strace")?;
-        let exe = crate::exe(name, twin);
-        let make_cmd = || {
-            let mut cmd = Command::new("strace");
-            cmd.args(["-f", "-qq"])
-                .args(strace_args)
-                .arg("-o")
-                .arg(trace)
-                .arg(&exe);
-            cmd
-        };
-        Server::start_fresh(name, make_cmd, &exe, args)
+    /// Starts server `name` on a free port and waits for its ready line.
+    pub fn start(name: &str, twin: Twin) -> Result<Server> {
+        Server::build(name, twin).start()
     }
 
     /// A new client connection.

@@ -5,8 +5,9 @@
 //! its family).
 
 use harness::base::client::Conn;
-use harness::base::procfs;
-use harness::base::{server::Server, wait::wait_until};
+use harness::base::server::{Build, Server};
+use harness::base::wait::wait_until;
+use harness::base::{dir, procfs};
 use harness::{Call, DEMOS, Result, Twin};
 use std::io::{Read, Write};
 use std::process::{Command, ExitCode};
@@ -134,29 +135,16 @@ fn reaper(twin: Twin, t: &Clock) -> Result<()> {
     Ok(())
 }
 
-/// Starts server `name` with `args` after the port, perhaps under
-/// `strace -f -o trace` (tracing `calls`), and waits until its `n`
-/// children each wait in `call`.
-fn start_children(
-    name: &str,
-    twin: Twin,
-    args: &[&str],
-    traced: Option<(&std::path::Path, &str)>,
-    n: usize,
-    call: Call,
-) -> Result<Server> {
-    let exe = harness::exe(name, twin);
-    let make_cmd = || match traced {
-        Some((trace, calls)) => {
-            let mut cmd = Command::new("strace");
-            cmd.args(["-f", "-qq", "-e", &format!("trace={calls}"), "-o"])
-                .arg(trace)
-                .arg(&exe);
-            cmd
-        }
-        None => Command::new(&exe),
-    };
-    let server = Server::start_fresh(name, make_cmd, &exe, args)?;
+/// A fresh directory of this demo's own under the system's temporary one.
+fn temp_dir(demo: &str) -> Result<std::path::PathBuf> {
+    let name = format!("concserv-demo-{demo}-{}", std::process::id());
+    dir::scratch(&std::env::temp_dir(), &name)
+}
+
+/// Starts the server `build` says and waits until its `n` children each
+/// wait in `call`.
+fn start_children(build: Build, n: usize, call: Call) -> Result<Server> {
+    let server = build.start()?;
     children_wait(&server, n, call)?;
     Ok(server)
 }
@@ -189,7 +177,11 @@ fn show_meter(server: Server, t: &Clock) -> Result<()> {
 /// Twelve clients one after another against four children blocked in
 /// accept: which child takes each, and the meter.
 fn prefork(twin: Twin, t: &Clock) -> Result<()> {
-    let server = start_children("prefork_server", twin, &["4"], None, 4, Call::Accept)?;
+    let server = start_children(
+        Server::build("prefork_server", twin).args(&["4"]),
+        4,
+        Call::Accept,
+    )?;
     let kids = children_made(&server);
     t.say(&format!(
         "prefork_server on port {}: parent {}, four children made before any client, each blocked in accept: {kids:?}",
@@ -220,8 +212,7 @@ fn prefork(twin: Twin, t: &Clock) -> Result<()> {
 /// per connection, from the trace, how many woke, how many found nothing
 /// to accept, and who served it.
 fn herd(twin: Twin, t: &Clock, exclusive: bool) -> Result<()> {
-    let dir = std::env::temp_dir().join(format!("concserv-demo-herd-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let dir = temp_dir("herd")?;
     let trace = dir.join("trace");
     let args: &[&str] = if exclusive {
         &["4", "exclusive"]
@@ -229,10 +220,9 @@ fn herd(twin: Twin, t: &Clock, exclusive: bool) -> Result<()> {
         &["4"]
     };
     let server = start_children(
-        "herd_server",
-        twin,
-        args,
-        Some((&trace, "epoll_wait,accept")),
+        Server::build("herd_server", twin)
+            .args(args)
+            .traced(&["-e", "trace=epoll_wait,accept"], &trace),
         4,
         Call::EpollWait,
     )?;
@@ -288,7 +278,7 @@ fn herd(twin: Twin, t: &Clock, exclusive: bool) -> Result<()> {
         t.say("Every connection wakes every child waiting on the listener: all but one wake for nothing (some not even to the accept, when the winner was quicker). That is the thundering herd (惊群); make demo-herd-exclusive shows EPOLLEXCLUSIVE.");
     }
     let result = show_meter(server, t);
-    let _ = std::fs::remove_dir_all(&dir);
+    dir::remove(&dir);
     result
 }
 
@@ -309,8 +299,7 @@ fn threads_made(text: &str, pid: i32) -> Vec<i32> {
 /// calls the connection cost in the server (the futex calls among them),
 /// and the meter.
 fn prethread(twin: Twin, t: &Clock) -> Result<()> {
-    let dir = std::env::temp_dir().join(format!("concserv-demo-prethread-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let dir = temp_dir("prethread")?;
     let result = [
         ("prethread_server", "one thread holds the mutex and waits in accept; the others wait for the mutex (futex)"),
         ("prethread_queue_server", "the main thread waits in ppoll on the listener; the four wait on the condition variable (futex)"),
@@ -318,7 +307,7 @@ fn prethread(twin: Twin, t: &Clock) -> Result<()> {
     ]
     .into_iter()
     .try_for_each(|(name, how)| prethread_design(name, how, twin, &dir, t));
-    let _ = std::fs::remove_dir_all(&dir);
+    dir::remove(&dir);
     result?;
     t.say("The mutex and the condition variable pass the connections round in the order the threads came to wait, mostly: neither is fair (a thread that has just served may take the mutex back before the one it woke runs), and each hand-over costs futex calls. SO_REUSEPORT lets the kernel pick the socket by a hash of the client's address and port: no lock, no futex, and no balance either: a thread may get none, and a busy connection stays on its thread for life.");
     Ok(())
@@ -333,13 +322,10 @@ fn prethread_design(
     t: &Clock,
 ) -> Result<()> {
     let trace = dir.join(name);
-    let exe = harness::exe(name, twin);
-    let make_cmd = || {
-        let mut cmd = Command::new("strace");
-        cmd.args(["-f", "-qq", "-o"]).arg(&trace).arg(&exe);
-        cmd
-    };
-    let server = Server::start_fresh(name, make_cmd, &exe, &["4"])?;
+    let server = Server::build(name, twin)
+        .args(&["4"])
+        .traced(&[], &trace)
+        .start()?;
     let text = || std::fs::read_to_string(&trace).unwrap_or_default();
     wait_until("four threads made", || {
         threads_made(&text(), server.pid).len() == 4
