@@ -81,7 +81,7 @@ fn fit(fds: &mut *mut pollfd, nfds: &mut c_int, client: &mut ConnTable, i: usize
 
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
-    let mut client = ConnTable::new();
+    let mut client = ConnTable::NONE;
     let mut cliaddr = sockaddr_in_zero();
     let mut out = OutBuf::new();
     // SAFETY: argv is main's, as glibc's start-up passes it.
