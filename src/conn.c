@@ -14,6 +14,12 @@
 #include "outbuf.h"
 #include "wrap.h"
 
+/*
+ * A free slot: every slot of a table starts as one (conn_fit), and is one
+ * again once closed (conn_close).
+ */
+static const struct conn conn_free = { .fd = -1 };
+
 /* An empty table: no slot until one is needed. */
 void conn_table_init(struct conn_table *t)
 {
@@ -22,31 +28,18 @@ void conn_table_init(struct conn_table *t)
 }
 
 /*
- * Make slot i of t exist (array_grow: the table doubles), every new slot
+ * Make slot i of t exist (array_fit: the table doubles), every new slot
  * free. Pointers into the table do not survive it. Returns 0, or -1 when
  * out of memory (the table unchanged).
  */
 int conn_fit(struct conn_table *t, int i)
 {
 	struct conn *c;
-	int j, n = t->n;
 
-	if ((c = array_grow(t->c, &n, i, sizeof(*c))) == NULL)
+	if ((c = array_fit(t->c, &t->n, i, sizeof(*c), &conn_free)) == NULL)
 		return -1;
-	for (j = t->n; j < n; j++)
-		conn_init(&c[j]);
 	t->c = c;
-	t->n = n;
 	return 0;
-}
-
-/* A free slot. */
-void conn_init(struct conn *c)
-{
-	c->fd = -1;
-	c->out = NULL;
-	c->outpos = 0;
-	c->outlen = 0;
 }
 
 /* A free slot takes the connection connfd, from cliaddr, with nothing to send. */
@@ -154,5 +147,5 @@ void conn_close(struct conn *c)
 	if (close(c->fd) < 0)
 		perror("close");
 	free(c->out);
-	conn_init(c);
+	*c = conn_free;
 }

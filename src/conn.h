@@ -42,7 +42,6 @@ struct conn_table {
 void conn_table_init(struct conn_table *t);
 int conn_fit(struct conn_table *t, int i);
 
-void conn_init(struct conn *c);
 void conn_open(struct conn *c, int connfd, const struct sockaddr_in *cliaddr);
 enum conn_want conn_wants(const struct conn *c);
 enum conn_want conn_ready(struct conn *c, struct outbuf *o);

@@ -4,11 +4,11 @@
 //! servers and the pool server's workers.
 
 use crate::echo::{ECHO_CLOSED, ECHO_LINEMAX, echo_reply};
-use crate::fdutil::array_grow;
+use crate::fdutil::array_fit;
 use crate::outbuf::{OutBuf, out_put};
 use crate::wrap::{MAXLINE, ReadUninit, Write, errno, perror, sockaddr_in_zero};
 use core::ffi::{c_char, c_int, c_void};
-use core::mem::{MaybeUninit, size_of};
+use core::mem::MaybeUninit;
 use core::ptr;
 use core::slice;
 use libc::sockaddr_in;
@@ -30,24 +30,15 @@ pub struct Conn {
     outlen: usize,
 }
 
-impl Conn {
-    /// A free slot, for arrays of them (C: `conn_init`).
-    pub const fn new() -> Conn {
-        Conn {
-            fd: -1,
-            cliaddr: sockaddr_in_zero(),
-            out: ptr::null_mut(),
-            outpos: 0,
-            outlen: 0,
-        }
-    }
-}
-
-impl Default for Conn {
-    fn default() -> Conn {
-        Conn::new()
-    }
-}
+/// A free slot: every slot of a table starts as one ([`conn_fit`]), and
+/// is one again once closed ([`conn_close`]) (C: `conn_free`).
+const CONN_FREE: Conn = Conn {
+    fd: -1,
+    cliaddr: sockaddr_in_zero(),
+    out: ptr::null_mut(),
+    outpos: 0,
+    outlen: 0,
+};
 
 /// What a connection's descriptor is to be watched for next (C: `enum conn_want`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -68,13 +59,13 @@ pub struct ConnTable {
 }
 
 impl ConnTable {
-    /// An empty table, for statics (C: `conn_table_init`).
-    pub const fn new() -> ConnTable {
-        ConnTable {
-            c: ptr::null_mut(),
-            n: 0,
-        }
-    }
+    /// No table yet: the value a table is declared with, in a static or a
+    /// local, where C declares one without a value. [`conn_table_init`],
+    /// the one initialiser, makes it a table before its first use.
+    pub const NONE: ConnTable = ConnTable {
+        c: ptr::null_mut(),
+        n: 0,
+    };
 
     /// Its slots.
     pub fn slots(&mut self) -> &mut [Conn] {
@@ -86,46 +77,23 @@ impl ConnTable {
     }
 }
 
-impl Default for ConnTable {
-    fn default() -> ConnTable {
-        ConnTable::new()
-    }
-}
-
 /// An empty table: no slot until one is needed.
 pub fn conn_table_init(t: &mut ConnTable) {
     t.c = ptr::null_mut();
     t.n = 0;
 }
 
-/// Makes slot `i` of `t` exist ([`array_grow`]: the table doubles), every
+/// Makes slot `i` of `t` exist ([`array_fit`]: the table doubles), every
 /// new slot free. Returns 0, or -1 when out of memory (the table unchanged).
 pub fn conn_fit(t: &mut ConnTable, i: c_int) -> c_int {
-    let mut n = t.n;
-
     // SAFETY: t.c is null (n 0) or malloc(3)'s n slots; on success the old
     // pointer is replaced below and not used again.
-    let c =
-        unsafe { array_grow(t.c.cast::<c_void>(), &mut n, i, size_of::<Conn>()) }.cast::<Conn>();
+    let c = unsafe { array_fit(t.c, &mut t.n, i, &CONN_FREE) };
     if c.is_null() {
         return -1;
     }
-    for j in t.n..n {
-        // SAFETY: slot j is within the n slots just allocated; it is not
-        // initialised yet, so it is written whole, not dropped.
-        unsafe { c.add(j as usize).write(Conn::new()) };
-    }
     t.c = c;
-    t.n = n;
     0
-}
-
-/// A free slot.
-pub fn conn_init(c: &mut Conn) {
-    c.fd = -1;
-    c.out = ptr::null_mut();
-    c.outpos = 0;
-    c.outlen = 0;
 }
 
 /// A free slot takes the connection `connfd`, from `cliaddr`, with nothing to send.
@@ -247,5 +215,5 @@ pub fn conn_close(c: &mut Conn) {
     }
     // SAFETY: out is null or came from malloc(3), and is not used again.
     unsafe { libc::free(c.out.cast::<c_void>()) };
-    conn_init(c);
+    *c = CONN_FREE;
 }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fdutil.h"
 #include "wrap.h"
@@ -38,5 +39,22 @@ void *array_grow(void *a, int *n, int i, size_t size)
 	if ((p = realloc(a, (size_t)want * size)) == NULL)
 		return NULL;
 	*n = want;
+	return p;
+}
+
+/*
+ * array_grow, and every new element a copy of empty (a free slot), as
+ * each table of the event loops grows. Returns the array, or NULL when
+ * out of memory (a and *n unchanged).
+ */
+void *array_fit(void *a, int *n, int i, size_t size, const void *empty)
+{
+	char *p;
+	int j, n0 = *n;
+
+	if ((p = array_grow(a, n, i, size)) == NULL)
+		return NULL;
+	for (j = n0; j < *n; j++)
+		memcpy(p + (size_t)j * size, empty, size);
 	return p;
 }

@@ -14,5 +14,6 @@
 
 void set_nonblock(int fd);
 void *array_grow(void *a, int *n, int i, size_t size);
+void *array_fit(void *a, int *n, int i, size_t size, const void *empty);
 
 #endif

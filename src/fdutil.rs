@@ -51,3 +51,27 @@ pub unsafe fn array_grow(a: *mut c_void, n: &mut c_int, i: c_int, size: usize) -
     *n = want;
     p
 }
+
+/// [`array_grow`], and every new element a copy of `empty` (a free slot),
+/// as each table of the event loops grows. Returns the array, or null when
+/// out of memory (`a` and `*n` unchanged).
+///
+/// # Safety
+///
+/// As for [`array_grow`], with elements of type `T`, which a bitwise copy
+/// of `empty` makes valid.
+pub unsafe fn array_fit<T>(a: *mut T, n: &mut c_int, i: c_int, empty: &T) -> *mut T {
+    let n0 = *n;
+
+    // SAFETY: a is null or malloc(3)'s n elements of T, as the caller promises.
+    let p = unsafe { array_grow(a.cast::<c_void>(), n, i, size_of::<T>()) }.cast::<T>();
+    if p.is_null() {
+        return p;
+    }
+    for j in n0..*n {
+        // SAFETY: element j is within the *n just allocated and not
+        // initialised yet: written whole, not dropped.
+        unsafe { p.add(j as usize).copy_from_nonoverlapping(empty, 1) };
+    }
+    p
+}

@@ -21,7 +21,7 @@ const USAGE: &CStr = c"[PORT]\n  listen on 0.0.0.0:PORT (default 8000), one thre
 
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
-    let mut client = ConnTable::new();
+    let mut client = ConnTable::NONE;
     let mut cliaddr = sockaddr_in_zero();
     let mut out = OutBuf::new();
     // SAFETY: argv is main's, as glibc's start-up passes it.

@@ -35,22 +35,21 @@ static void watch(struct pollfd *pfd, struct conn *c, enum conn_want want)
 	}
 }
 
+/* A free slot of fds[], which poll skips. */
+static const struct pollfd pollfd_free = { .fd = -1 };
+
 /*
  * Make slot i exist in fds[] (nfds slots) and in client: each grows
- * (array_grow, conn_fit), a new slot free. Returns 0, or -1 when out of
+ * (array_fit, conn_fit), a new slot free. Returns 0, or -1 when out of
  * memory.
  */
 static int fit(struct pollfd **fds, int *nfds, struct conn_table *client, int i)
 {
 	struct pollfd *p;
-	int j, n = *nfds;
 
-	if ((p = array_grow(*fds, &n, i, sizeof(*p))) == NULL)
+	if ((p = array_fit(*fds, nfds, i, sizeof(*p), &pollfd_free)) == NULL)
 		return -1;
-	for (j = *nfds; j < n; j++)
-		p[j].fd = -1;        /* a free slot, which poll skips */
 	*fds = p;
-	*nfds = n;
 	return conn_fit(client, i);
 }
 

@@ -7,13 +7,12 @@ use concserv::args::{check_args, port_arg};
 use concserv::conn::{
     Conn, ConnTable, ConnWant, conn_close, conn_fit, conn_open, conn_ready, conn_table_init,
 };
-use concserv::fdutil::{array_grow, set_nonblock};
+use concserv::fdutil::{array_fit, set_nonblock};
 use concserv::ffi::{stderr, stdout};
 use concserv::listen::tcp_listen;
 use concserv::outbuf::{OutBuf, out_flush, out_open, out_pending};
 use concserv::wrap::{Close, errno, perr_exit, sockaddr_in_zero};
-use core::ffi::{CStr, c_char, c_int, c_void};
-use core::mem::size_of;
+use core::ffi::{CStr, c_char, c_int};
 use core::ptr;
 use core::slice;
 use libc::pollfd;
@@ -39,49 +38,34 @@ fn watch(pfd: &mut pollfd, c: &mut Conn, want: ConnWant) {
     }
 }
 
+/// A free slot of `fds`, which poll skips (C: `pollfd_free`).
+const POLLFD_FREE: pollfd = pollfd {
+    fd: -1,
+    events: 0,
+    revents: 0,
+};
+
 /// Makes slot `i` exist in `fds` (`nfds` slots) and in `client`: each grows
-/// ([`array_grow`], [`conn_fit`]), a new slot free. Returns 0, or -1 when
+/// ([`array_fit`], [`conn_fit`]), a new slot free. Returns 0, or -1 when
 /// out of memory. Not inlined, so that `fds` lives in main's frame, where
 /// memcheck's leak check finds it (inlined, the optimised main kept no
 /// pointer to the array's start that memcheck could see, and it reported
 /// the array as definitely lost).
 #[inline(never)]
 fn fit(fds: &mut *mut pollfd, nfds: &mut c_int, client: &mut ConnTable, i: usize) -> c_int {
-    let mut n = *nfds;
-
     // SAFETY: *fds is null (nfds 0) or malloc(3)'s nfds pollfds; on
     // success the old pointer is replaced below and not used again.
-    let p = unsafe {
-        array_grow(
-            (*fds).cast::<c_void>(),
-            &mut n,
-            i as c_int,
-            size_of::<pollfd>(),
-        )
-    }
-    .cast::<pollfd>();
+    let p = unsafe { array_fit(*fds, nfds, i as c_int, &POLLFD_FREE) };
     if p.is_null() {
         return -1;
     }
-    for j in *nfds..n {
-        // a free slot, which poll skips
-        // SAFETY: slot j is within the n pollfds just allocated.
-        unsafe {
-            p.add(j as usize).write(pollfd {
-                fd: -1,
-                events: 0,
-                revents: 0,
-            })
-        };
-    }
     *fds = p;
-    *nfds = n;
     conn_fit(client, i as c_int)
 }
 
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
-    let mut client = ConnTable::new();
+    let mut client = ConnTable::NONE;
     let mut cliaddr = sockaddr_in_zero();
     let mut out = OutBuf::new();
     // SAFETY: argv is main's, as glibc's start-up passes it.

@@ -59,7 +59,7 @@ static ws: Workers = Workers(UnsafeCell::new(
         worker {
             epfd: -1,
             pipefd: [-1, -1],
-            client: UnsafeCell::new(ConnTable::new()),
+            client: UnsafeCell::new(ConnTable::NONE),
             out: UnsafeCell::new(OutBuf::new()),
         }
     }; MAXWORKERS],
@@ -166,7 +166,7 @@ fn hand_over(pipefd: c_int, connfd: c_int, cliaddr: &sockaddr_in) {
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let mut cliaddr = sockaddr_in_zero();
-    let mut noconn = ConnTable::new();
+    let mut noconn = ConnTable::NONE;
     let mut noout = OutBuf::new();
     let mut tid: libc::pthread_t = 0;
     let mut nworkers: usize = 0;

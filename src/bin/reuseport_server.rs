@@ -53,7 +53,7 @@ static ls: Listeners = Listeners(UnsafeCell::new(
             listenfd: -1,
             epfd: -1,
             spare: UnsafeCell::new(-1),
-            client: UnsafeCell::new(ConnTable::new()),
+            client: UnsafeCell::new(ConnTable::NONE),
             out: UnsafeCell::new(OutBuf::new()),
         }
     }; MAXTHREADS],

@@ -47,7 +47,7 @@ static void watch(struct conn *c, enum conn_want want, fd_set *allrset, fd_set *
 
 int main(int argc, char *argv[])
 {
-	struct conn client[FD_SETSIZE];
+	struct conn_table client;
 	struct sockaddr_in cliaddr;
 	struct outbuf out;
 	fd_set rset, wset, allrset, allwset;
@@ -68,9 +68,8 @@ int main(int argc, char *argv[])
 	check_fd(out.fd, "stdout");
 
 	maxfd = listenfd > out.fd ? listenfd : out.fd;  /* the highest descriptor in the sets */
-	maxi = -1;                   /* the highest slot of client[] in use */
-	for (i = 0; i < FD_SETSIZE; i++)
-		conn_init(&client[i]);
+	maxi = -1;                   /* the highest slot of client in use */
+	conn_table_init(&client);
 	FD_ZERO(&allrset);
 	FD_ZERO(&allwset);
 	FD_SET(listenfd, &allrset);
@@ -97,10 +96,16 @@ int main(int argc, char *argv[])
 					Close(connfd);
 					continue;
 				}
-				/* Below FD_SETSIZE, one of the FD_SETSIZE slots is free. */
-				for (i = 0; client[i].fd >= 0; i++)
+				/* The first free slot, the table grown when none is. */
+				for (i = 0; i < client.n && client.c[i].fd >= 0; i++)
 					;
-				conn_open(&client[i], connfd, &cliaddr);
+				if (conn_fit(&client, i) < 0) {
+					fprintf(stderr, "select: no memory for fd %d, connection closed\n",
+					    connfd);
+					Close(connfd);
+					continue;
+				}
+				conn_open(&client.c[i], connfd, &cliaddr);
 				FD_SET(connfd, &allrset);
 				if (connfd > maxfd)
 					maxfd = connfd;
@@ -118,10 +123,10 @@ int main(int argc, char *argv[])
 		}
 
 		for (i = 0; i <= maxi; i++) {      /* the clients ready */
-			if ((sockfd = client[i].fd) < 0)
+			if ((sockfd = client.c[i].fd) < 0)
 				continue;
 			if (FD_ISSET(sockfd, &rset) || FD_ISSET(sockfd, &wset)) {
-				watch(&client[i], conn_ready(&client[i], &out), &allrset, &allwset);
+				watch(&client.c[i], conn_ready(&client.c[i], &out), &allrset, &allwset);
 				if (--nready <= 0)
 					break;       /* no more ready */
 			}

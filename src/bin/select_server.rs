@@ -4,7 +4,9 @@
 
 use concserv::accept::{MAXACCEPT, accept_nb, open_spare};
 use concserv::args::{check_args, port_arg};
-use concserv::conn::{Conn, ConnWant, conn_close, conn_open, conn_ready};
+use concserv::conn::{
+    Conn, ConnTable, ConnWant, conn_close, conn_fit, conn_open, conn_ready, conn_table_init,
+};
 use concserv::fdutil::set_nonblock;
 use concserv::ffi::{stderr, stdout};
 use concserv::listen::tcp_listen;
@@ -62,7 +64,7 @@ fn watch(c: &mut Conn, want: ConnWant, allrset: &mut fd_set, allwset: &mut fd_se
 
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
-    let mut client = [const { Conn::new() }; FD_SETSIZE];
+    let mut client = ConnTable::NONE;
     let mut cliaddr = sockaddr_in_zero();
     let mut out = OutBuf::new();
     // SAFETY: argv is main's, as glibc's start-up passes it.
@@ -85,7 +87,8 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     check_fd(out.fd, c"stdout");
 
     let mut maxfd = if listenfd > out.fd { listenfd } else { out.fd }; // the highest descriptor in the sets
-    let mut maxi: c_int = -1; // the highest slot of client[] in use
+    let mut maxi: c_int = -1; // the highest slot of client in use
+    conn_table_init(&mut client);
     // SAFETY: all zeroes is the fd_set with no descriptor in it, FD_ZERO's result.
     let (mut allrset, mut allwset): (fd_set, fd_set) = unsafe { (zeroed(), zeroed()) };
     // SAFETY: listenfd is below FD_SETSIZE (check_fd).
@@ -138,12 +141,24 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
                     Close(connfd);
                     continue;
                 }
-                // Below FD_SETSIZE, one of the FD_SETSIZE slots is free.
+                // The first free slot, the table grown when none is.
                 let mut i = 0;
-                while client[i].fd >= 0 {
+                while i < client.slots().len() && client.slots()[i].fd >= 0 {
                     i += 1;
                 }
-                conn_open(&mut client[i], connfd, &cliaddr);
+                if conn_fit(&mut client, i as c_int) < 0 {
+                    // SAFETY: a format whose one %d gets a c_int.
+                    unsafe {
+                        libc::fprintf(
+                            stderr,
+                            c"select: no memory for fd %d, connection closed\n".as_ptr(),
+                            connfd,
+                        )
+                    };
+                    Close(connfd);
+                    continue;
+                }
+                conn_open(&mut client.slots()[i], connfd, &cliaddr);
                 // SAFETY: connfd is below FD_SETSIZE.
                 unsafe { libc::FD_SET(connfd, &mut allrset) };
                 if connfd > maxfd {
@@ -170,7 +185,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         }
 
         // the clients ready
-        for c in client.iter_mut().take((maxi + 1) as usize) {
+        for c in client.slots().iter_mut().take((maxi + 1) as usize) {
             let sockfd = c.fd;
             if sockfd < 0 {
                 continue;

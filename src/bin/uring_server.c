@@ -49,6 +49,9 @@ struct uconn {
 	unsigned sent;                /* out[0..sent) has been sent back */
 };
 
+/* A free slot: every slot of the table starts as one. */
+static const struct uconn uconn_free = { .fd = -1 };
+
 struct server {
 	struct uring ring;
 	int listenfd;
@@ -176,17 +179,13 @@ static void conn_new(struct server *s, int connfd)
 	struct uconn *c;
 	socklen_t len = sizeof(c->cliaddr);
 	struct uconn *t;
-	int i, n = s->n;
 
-	if ((t = array_grow(s->c, &n, connfd, sizeof(*t))) == NULL) {
+	if ((t = array_fit(s->c, &s->n, connfd, sizeof(*t), &uconn_free)) == NULL) {
 		fprintf(stderr, "uring: no memory for fd %d, connection closed\n", connfd);
 		Close(connfd);
 		return;
 	}
-	for (i = s->n; i < n; i++)
-		t[i].fd = -1;
 	s->c = t;
-	s->n = n;
 	c = &s->c[connfd];
 	if (getpeername(connfd, (struct sockaddr *)&c->cliaddr, &len) < 0) {
 		perror("getpeername");

@@ -10,7 +10,7 @@
 
 use concserv::args::{check_args, port_arg};
 use concserv::echo::{ECHO_CLOSED, ECHO_LINEMAX, echo_reply};
-use concserv::fdutil::array_grow;
+use concserv::fdutil::array_fit;
 use concserv::ffi::{stderr, stdout};
 use concserv::listen::tcp_listen;
 use concserv::outbuf::{OutBuf, out_add, out_alloc, out_open, out_pending, out_sent, out_waiting};
@@ -71,22 +71,19 @@ struct UConn {
     sent: u32,
 }
 
-impl UConn {
-    const fn new() -> UConn {
-        UConn {
-            fd: -1,
-            serial: 0,
-            cliaddr: sockaddr_in_zero(),
-            recv: false,
-            starved: false,
-            eof: false,
-            sending: false,
-            out: ptr::null_mut(),
-            outlen: 0,
-            sent: 0,
-        }
-    }
-}
+/// A free slot: every slot of the table starts as one (C: `uconn_free`).
+const UCONN_FREE: UConn = UConn {
+    fd: -1,
+    serial: 0,
+    cliaddr: sockaddr_in_zero(),
+    recv: false,
+    starved: false,
+    eof: false,
+    sending: false,
+    out: ptr::null_mut(),
+    outlen: 0,
+    sent: 0,
+};
 
 struct Server {
     ring: Uring,
@@ -231,12 +228,10 @@ fn out_done(s: &mut Server, mut res: c_int) {
 /// recv armed. Closed, with a message, when that fails.
 fn conn_new(s: &mut Server, connfd: c_int) {
     let mut len = size_of::<sockaddr_in>() as socklen_t;
-    let mut n = s.n;
 
     // SAFETY: s.c is null (n 0) or malloc(3)'s n slots; on success the old
     // pointer is replaced below and not used again.
-    let t = unsafe { array_grow(s.c.cast::<c_void>(), &mut n, connfd, size_of::<UConn>()) }
-        .cast::<UConn>();
+    let t = unsafe { array_fit(s.c, &mut s.n, connfd, &UCONN_FREE) };
     if t.is_null() {
         // SAFETY: a format whose one %d gets a c_int.
         unsafe {
@@ -249,13 +244,7 @@ fn conn_new(s: &mut Server, connfd: c_int) {
         Close(connfd);
         return;
     }
-    for i in s.n..n {
-        // SAFETY: slot i is within the n slots just allocated; it is not
-        // initialised yet, so it is written whole, not dropped.
-        unsafe { t.add(i as usize).write(UConn::new()) };
-    }
     s.c = t;
-    s.n = n;
     // SAFETY: connfd < n: its slot exists, and nothing else refers to it now.
     let c = unsafe { &mut *s.c.add(connfd as usize) };
     // SAFETY: cliaddr is writable for len bytes, its size.
