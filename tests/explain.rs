@@ -1195,3 +1195,29 @@ fn the_chapter_quotes_make_explain_as_it_prints() {
         );
     }
 }
+
+/// docs/uring.md quotes the queued operations `make explain-uring` prints,
+/// each beside the C and Rust lines that queued it: as it prints them.
+#[test]
+fn the_uring_chapter_quotes_its_queued_operations_as_printed() {
+    let exe = harness::rust_dir().join("explain");
+    let out = std::process::Command::new(&exe)
+        .arg("uring")
+        .output()
+        .expect("run explain");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout);
+    let block =
+        harness::testing::doc_block("uring.md", "  <!-- quoted: make explain-uring: queued -->");
+    assert!(block.len() >= 4, "{block:?}");
+    for line in &block {
+        assert!(
+            printed.lines().any(|l| l.trim_end() == line.trim_end()),
+            "docs/uring.md quotes {line:?}, which make explain-uring does not print:\n{printed}"
+        );
+    }
+}

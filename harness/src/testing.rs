@@ -156,13 +156,16 @@ pub fn doc_block(page: &str, opening: &str) -> Vec<String> {
     lines
         .position(|l| l == opening)
         .unwrap_or_else(|| panic!("no line {opening:?} in {}", path.display()));
-    // From a line before the block: past the blank lines and the fence.
+    // From a line before the block: past the blank lines and the fence,
+    // which a list item indents (its lines lose that indent).
     let mut lines = lines.peekable();
     while lines.next_if(|l| l.is_empty()).is_some() {}
-    let _ = lines.next_if(|l| l.starts_with("```"));
+    let indent = lines
+        .next_if(|l| l.trim_start().starts_with("```"))
+        .map_or(0, |fence| fence.len() - fence.trim_start().len());
     lines
-        .take_while(|l| !l.starts_with("```"))
-        .map(String::from)
+        .take_while(|l| !l.trim_start().starts_with("```"))
+        .map(|l| l.get(indent..).unwrap_or("").to_string())
         .collect()
 }
 
