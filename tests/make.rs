@@ -471,7 +471,20 @@ fn joined_by_task<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<String> {
     tasks
         .iter()
         .flat_map(|(_, text)| harness::trace::normalize::join_resumed(text))
+        .map(|l| unpadded(&l))
         .collect()
+}
+
+/// `call)   = ret` as `call) = ret`: strace pads a short line's result to
+/// its 40th column, a resumed call's too (`<... write resumed>)   = 31`),
+/// so a call cut in two comes out padded once joined.
+fn unpadded(line: &str) -> String {
+    match line.rfind(" = ") {
+        Some(eq) if line[..eq].trim_end().ends_with(')') => {
+            format!("{}{}", line[..eq].trim_end(), &line[eq..])
+        }
+        _ => line.to_string(),
+    }
 }
 
 #[test]
@@ -479,7 +492,7 @@ fn tasks_calls_cut_by_another_are_joined() {
     let lines = [
         "12 write(2, \"read: x\\n\", 8 <unfinished ...>",
         "11 accept(3, NULL, NULL <unfinished ...>",
-        "12 <... write resumed>) = 8",
+        "12 <... write resumed>)              = 8",
         "11 <... accept resumed>) = 4",
     ];
     let joined = joined_by_task(lines.into_iter());
