@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// Where an operation is queued: `uring_server.c:95 queue_recv`, say.
+/// Where an operation is queued: `uring_server.c:88 queue_recv`, say.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Site {
     pub file: String,
