@@ -43,6 +43,9 @@ const PALETTE: [RGBColor; 18] = [
     RGBColor(85, 107, 47),
 ];
 
+/// The kernel's floor: grey, below every server's line.
+const FLOOR: RGBColor = RGBColor(150, 150, 150);
+
 /// How one server is drawn.
 #[derive(Clone, Copy)]
 struct Look {
@@ -60,7 +63,8 @@ enum Marker {
 }
 
 /// Rust: the model's colour, solid, circles; C: dashed, triangles; the
-/// references in black, each with a marker and line of its own. Past the
+/// references in black, each with a marker and line of its own, the floor
+/// in grey. Past the
 /// palette's length, models share a colour with a model far before them,
 /// and are told apart by their markers (squares and crosses).
 fn look(s: &Measured, models: &[&str]) -> Look {
@@ -75,6 +79,8 @@ fn look(s: &Measured, models: &[&str]) -> Look {
         Side::Std => (BLACK, false, Marker::Square),
         Side::TokioSt => (BLACK, false, Marker::Circle),
         Side::TokioMt => (BLACK, true, Marker::Cross),
+        Side::Monoio => (BLACK, true, Marker::Triangle),
+        Side::Floor => (FLOOR, false, Marker::Cross),
     };
     Look {
         color,
@@ -451,6 +457,6 @@ mod tests {
         looks.sort_unstable();
         looks.dedup();
         assert_eq!(looks.len(), servers.len(), "{servers:?}");
-        assert!(PALETTE.iter().all(|c| *c != BLACK));
+        assert!(PALETTE.iter().all(|c| *c != BLACK && *c != FLOOR));
     }
 }

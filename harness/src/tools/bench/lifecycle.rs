@@ -23,8 +23,9 @@ pub struct Measured {
     pub short: &'static str,
     pub side: Side,
     /// The model from the table; None for a runtime with a model of its
-    /// own (tokio), which is at rest when every task waits in futex or
-    /// epoll_wait and it holds a socket per connection and the listener.
+    /// own (tokio, monoio, the floor), which is at rest when every task
+    /// waits in futex, epoll_wait or io_uring_enter and it holds a socket
+    /// per connection and the listener.
     pub model: Option<&'static Model>,
     pub exe: PathBuf,
     /// What it takes after the port (a pool's size, say).
@@ -68,6 +69,8 @@ impl Bench {
             (Side::Std, "std_server", Some(&STD_MODEL)),
             (Side::TokioSt, "tokio_st_server", None),
             (Side::TokioMt, "tokio_mt_server", None),
+            (Side::Monoio, "monoio_server", None),
+            (Side::Floor, "floor_server", None),
         ] {
             servers.push(Measured {
                 short: side.reference().unwrap(),
@@ -207,11 +210,18 @@ pub fn kill_server_on_signals() {
     }
 }
 
-/// Whether every task of `pid` waits in futex or epoll_wait, and it holds
-/// the listening socket and `n` more: a runtime's event loop at rest.
+/// Whether every task of `pid` (io_uring's kernel workers aside) waits in
+/// futex, epoll_wait or io_uring_enter, and it holds the listening socket
+/// and `n` more: a runtime's event loop at rest.
 fn at_rest(pid: i32, n: usize) -> bool {
+    let waits = |t| {
+        [Call::Futex, Call::EpollWait, Call::UringEnter]
+            .into_iter()
+            .any(|c| blocked_in(pid, t, c))
+    };
     procfs::tasks(pid)
-        .iter()
-        .all(|&t| blocked_in(pid, t, Call::Futex) || blocked_in(pid, t, Call::EpollWait))
+        .into_iter()
+        .filter(|&t| !procfs::io_worker(pid, t))
+        .all(waits)
         && procfs::sockets(pid) == 1 + n
 }

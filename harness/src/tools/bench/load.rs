@@ -144,12 +144,41 @@ fn open_one(port: u16, id: usize) -> Result<TcpStream> {
 }
 
 impl Open {
-    /// `k` of the connections, spread evenly among them.
-    pub fn spread(&self, k: usize) -> Vec<&TcpStream> {
-        let n = self.streams.len();
-        let k = k.min(n);
-        (0..k).map(|i| &self.streams[i * n / k]).collect()
+    /// `k` of the connections, drawn at random with `seed`: the same
+    /// ones, for the same seed and count, whatever the server. A server
+    /// cannot know which of its connections will be busy; a set chosen
+    /// by a rule (every hundredth) may fall in step with the server's
+    /// own (a round robin over two workers).
+    pub fn draw(&self, k: usize, seed: u64) -> Vec<&TcpStream> {
+        draw(self.streams.len(), k, seed)
+            .into_iter()
+            .map(|i| &self.streams[i])
+            .collect()
     }
+}
+
+/// `k` distinct indices below `n` (all, when k ≥ n), in order, drawn
+/// with `seed`: a partial Fisher–Yates shuffle driven by SplitMix64, an
+/// algorithm written out here so that a seed names the same set in every
+/// build.
+pub fn draw(n: usize, k: usize, seed: u64) -> Vec<usize> {
+    let mut state = seed;
+    let mut next = move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let mut all: Vec<usize> = (0..n).collect();
+    let k = k.min(n);
+    for i in 0..k {
+        let j = i + (next() % (n - i) as u64) as usize;
+        all.swap(i, j);
+    }
+    let mut chosen = all[..k].to_vec();
+    chosen.sort_unstable();
+    chosen
 }
 
 /// Round trips per second and latency percentiles, in microseconds.
@@ -291,5 +320,32 @@ fn send(c: &mut Client) -> Result<()> {
         Ok(64) => Ok(()),
         Ok(k) => Err(format!("short send of {k} bytes")),
         Err(e) => Err(format!("send: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::draw;
+
+    #[test]
+    fn a_seed_draws_the_same_distinct_set_every_time() {
+        let a = draw(1000, 10, 1);
+        assert_eq!(a, draw(1000, 10, 1));
+        assert_eq!(a.len(), 10);
+        assert!(a.windows(2).all(|w| w[0] < w[1]) && a[9] < 1000, "{a:?}");
+        assert_ne!(a, draw(1000, 10, 2));
+        assert_eq!(draw(10, 10, 7), (0..10).collect::<Vec<_>>());
+        assert_eq!(draw(5, 10, 7), (0..5).collect::<Vec<_>>());
+    }
+
+    /// Drawn at random, not in step with a round robin: over many seeds,
+    /// odd and even connections are drawn about as often, where "every
+    /// hundredth" drew only even ones.
+    #[test]
+    fn draws_fall_on_both_parities() {
+        let odd: usize = (1..=200)
+            .map(|seed| draw(1000, 10, seed).iter().filter(|&&i| i % 2 == 1).count())
+            .sum();
+        assert!((800..1200).contains(&odd), "{odd} odd of 2000");
     }
 }

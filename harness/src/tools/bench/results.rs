@@ -13,11 +13,21 @@ pub enum Side {
     /// The tokio reference servers: current-thread and multi-thread runtimes.
     TokioSt,
     TokioMt,
+    /// The monoio reference server: io_uring, one thread.
+    Monoio,
+    /// The kernel's floor: an epoll loop that only echoes.
+    Floor,
 }
 
 impl Side {
     /// The reference servers, in the order of the table's columns.
-    pub const REFERENCES: [Side; 3] = [Side::Std, Side::TokioSt, Side::TokioMt];
+    pub const REFERENCES: [Side; 5] = [
+        Side::Std,
+        Side::TokioSt,
+        Side::TokioMt,
+        Side::Monoio,
+        Side::Floor,
+    ];
 
     /// The name of a reference server, which stands for its own model.
     pub fn reference(self) -> Option<&'static str> {
@@ -26,6 +36,8 @@ impl Side {
             Side::Std => Some("std"),
             Side::TokioSt => Some("tokio-st"),
             Side::TokioMt => Some("tokio-mt"),
+            Side::Monoio => Some("monoio"),
+            Side::Floor => Some("floor"),
         }
     }
 
@@ -215,6 +227,8 @@ pub struct Limit {
 pub struct Results {
     samples: BTreeMap<(&'static str, usize, String, Side), Vec<f64>>,
     pub limits: Vec<Limit>,
+    /// How the servers of several tasks shared each timed run.
+    pub balances: Vec<super::balance::Balance>,
     /// Steps that failed, in words.
     pub failures: Vec<String>,
 }
