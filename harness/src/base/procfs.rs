@@ -2,6 +2,7 @@
 //! task is blocked in, its descriptors, CPU time and memory.
 
 use crate::Call;
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
@@ -43,6 +44,20 @@ pub fn syscall(pid: i32, tid: i32) -> Option<i64> {
         .next()?
         .parse()
         .ok()
+}
+
+/// The system call task `tid` of process `pid` is blocked in and its six
+/// arguments, from /proc/PID/task/TID/syscall (proc(5)); None while it
+/// runs, or once it has gone.
+pub fn syscall_args(pid: i32, tid: i32) -> Option<(i64, [u64; 6])> {
+    let text = fs::read_to_string(format!("/proc/{pid}/task/{tid}/syscall")).ok()?;
+    let mut f = text.split_whitespace();
+    let nr = f.next()?.parse().ok()?;
+    let mut args = [0; 6];
+    for a in &mut args {
+        *a = u64::from_str_radix(f.next()?.trim_start_matches("0x"), 16).ok()?;
+    }
+    Some((nr, args))
 }
 
 /// Whether task `tid` of process `pid` is blocked in `call`: asleep in it
@@ -186,12 +201,36 @@ pub fn live_children(pid: i32) -> Vec<i32> {
 
 /// What each open descriptor of `pid` is (`socket:[…]`, `anon_inode:[eventpoll]`…).
 pub fn fd_targets(pid: i32) -> Vec<String> {
-    fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| {
-            d.filter_map(|e| Some(fs::read_link(e.ok()?.path()).ok()?.display().to_string()))
-                .collect()
+    fd_links(pid).map_or_else(Vec::new, |l| l.into_iter().map(|(_, t)| t).collect())
+}
+
+/// Each open descriptor of `pid` and what it is, from /proc/PID/fd; None
+/// once the process has gone. A descriptor closed while the directory is
+/// read is left out.
+pub fn fd_links(pid: i32) -> Option<Vec<(i32, String)>> {
+    let dir = fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    Some(
+        dir.filter_map(|e| {
+            let e = e.ok()?;
+            let fd = e.file_name().to_str()?.parse().ok()?;
+            Some((fd, fs::read_link(e.path()).ok()?.display().to_string()))
         })
+        .collect(),
+    )
+}
+
+/// The inodes of the files epoll instance `epfd` of `pid` watches: the
+/// `ino:` (hex) of its `tfd:` lines in /proc/PID/fdinfo/EPFD (proc(5)).
+pub fn epoll_watched(pid: i32, epfd: i32) -> Vec<u64> {
+    fs::read_to_string(format!("/proc/{pid}/fdinfo/{epfd}"))
         .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("tfd:"))
+        .filter_map(|l| {
+            let ino = l.split_whitespace().find_map(|w| w.strip_prefix("ino:"))?;
+            u64::from_str_radix(ino, 16).ok()
+        })
+        .collect()
 }
 
 /// How many descriptors `pid` has open.
@@ -304,9 +343,7 @@ pub fn listen_ports(pid: i32) -> Vec<u16> {
 /// its client's end FIN_WAIT2`,
 /// or what the descriptor is; None while it runs.
 pub fn waits_on(pid: i32, tid: i32) -> Option<String> {
-    let args = fs::read_to_string(format!("/proc/{pid}/task/{tid}/syscall")).ok()?;
-    let fd =
-        i64::from_str_radix(args.split_whitespace().nth(1)?.trim_start_matches("0x"), 16).ok()?;
+    let fd = syscall_args(pid, tid)?.1[0];
     let target = fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok()?;
     let target = target.to_string_lossy();
     const STATES: [&str; 12] = [
@@ -348,6 +385,16 @@ pub fn waits_on(pid: i32, tid: i32) -> Option<String> {
         state(s),
         s.unread
     ))
+}
+
+/// The inode of the server's end of each ESTABLISHED connection to local
+/// port `port`, by its peer's port.
+pub fn established(port: u16) -> BTreeMap<u16, u64> {
+    tcp_sockets()
+        .into_iter()
+        .filter(|s| s.port == port && s.state == 1)
+        .map(|s| (s.peer, s.inode))
+        .collect()
 }
 
 /// Whether any socket, whoever's, listens on `port`.
