@@ -150,10 +150,10 @@ programs: ## Build only the programs: the Rust ones in target/release, the C twi
 	[ -d "$$dir" ] || { echo "make programs: cargo did not say where the build script put the C twins" >&2; exit 1; }; \
 	mkdir -p $(C) && cp -f "$$dir"/* $(C)/
 
-TOOLS := trace_compare explain demo bench mutants busy std_server tokio_st_server tokio_mt_server
+TOOLS := trace_compare explain demo bench mutants busy std_server floor_server tokio_st_server tokio_mt_server monoio_server
 
 build: programs ## Build the Rust programs and tools (target/release) and the C twins (target/c)
-	@$(call first_build,$(addprefix $(RUST)/,$(TOOLS)),the tools and the tokio servers,about two minutes)
+	@$(call first_build,$(addprefix $(RUST)/,$(TOOLS)),the tools and the tokio and monoio servers,about two minutes)
 	$(CARGO) build --release --workspace
 	$(CARGO) build --release -p harness --features tokio --bin tokio_st_server --bin tokio_mt_server
 	$(CARGO) build --release -p harness --features monoio --bin monoio_server
@@ -231,7 +231,7 @@ explain-%: programs ## Each call of program NAME beside the C and Rust lines tha
 	@$(call tool,explain)
 	$(RUST)/explain $(EXPLAIN_FLAGS) $*
 
-bench: build ## Benchmark every server, Rust and C, std and tokio side by side: the quick curves (BENCH_SECONDS per run)
+bench: build ## Benchmark every server, Rust and C, beside std, tokio, monoio and the floor (BENCH_SECONDS per run)
 	$(RUST)/bench --seconds $(BENCH_SECONDS)
 
 mutants: ## Break each guarded property on purpose, in a scratch copy; the tests must catch every one (NAMES='a b' for some)

@@ -3,7 +3,7 @@
 
 use harness::base::process::require;
 use harness::tools::bench::render::SUMMARY_WIDTH;
-use harness::tools::bench::results::{self as report, Axis, FIGURES};
+use harness::tools::bench::results::{self as report, Axis, FIGURES, Side};
 use harness::{Twin, exe, scratch, servers};
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -210,42 +210,48 @@ fn a_stripped_pair_says_its_call_sites_are_not_checked() {
 }
 
 /// Every server the benchmark measures, the table's (Rust and C) and the
-/// reference servers (std, tokio on both runtimes), makes the same writes
+/// reference servers (std, tokio on both runtimes, monoio), makes the same writes
 /// per round trip: the "received from" line and the echoed bytes each in
 /// a write of its own to stdout, as the classic servers' `printf` on a
 /// line-buffered stdout and `Write(STDOUT_FILENO, …)` make them, and one
 /// to the socket. Otherwise the benchmark would compare stdout buffering,
 /// not server models. Counted from strace, as the benchmark counts system
 /// calls: connections and round trips of 16 bytes without a newline. The
-/// io_uring server is the exception, by design: its writes are operations
-/// in its ring, not system calls, and it makes none (its figures say so).
+/// io_uring servers are the exception, by design: their socket writes are
+/// operations in a ring, not system calls; ours puts its stdout lines in
+/// the ring too (its figures say so), monoio writes them with write(2).
+/// The floor writes nothing to stdout.
 #[test]
 fn every_bench_server_makes_the_same_writes_per_round_trip() {
     use harness::tools::bench::{Options, lifecycle::Bench, measure};
     require("strace", "strace").unwrap();
-    build_tokio_servers();
+    build_peers();
     let bench = Bench::new(&Options::default()).unwrap();
-    assert!(bench.servers.len() >= 2 * servers().count() + 3);
+    assert!(bench.servers.len() >= 2 * servers().count() + 5);
     let mut wrong = Vec::new();
     for s in &bench.servers {
         let w = measure::writes(s, 5).unwrap_or_else(|e| panic!("{}: {e}", s.name()));
         eprintln!("{}: {w:?}", s.name());
-        let uring = s
+        // (stdout, socket) writes per round trip, as system calls.
+        let expected = if s
             .model
-            .is_some_and(|m| m.main_idle_in == harness::Call::UringEnter);
-        if uring {
-            if w.stdout_per_trip != 0.0 || w.socket_per_trip != 0.0 {
-                wrong.push(format!("{}: write calls of its own: {w:?}", s.name()));
-            }
-            continue;
-        }
-        if w.stdout_per_trip != 2.0 || w.socket_per_trip != 1.0 {
-            wrong.push(format!("{}: {w:?}", s.name()));
+            .is_some_and(|m| m.main_idle_in == harness::Call::UringEnter)
+        {
+            (0.0, 0.0)
+        } else if s.side == Side::Monoio {
+            (2.0, 0.0)
+        } else if s.side == Side::Floor {
+            (0.0, 1.0)
+        } else {
+            (2.0, 1.0)
+        };
+        if (w.stdout_per_trip, w.socket_per_trip) != expected {
+            wrong.push(format!("{}: {w:?}, not {expected:?}", s.name()));
         }
     }
     assert!(
         wrong.is_empty(),
-        "two writes to stdout and one to the socket per round trip:\n{}",
+        "two writes to stdout and one to the socket per round trip, or as said:\n{}",
         wrong.join("\n")
     );
 }
@@ -281,24 +287,31 @@ fn tools_answer_help_and_wrong_arguments() {
     );
 }
 
-/// The tokio reference servers, built as `make build` builds them: apart,
-/// with the harness's tokio feature (see harness/Cargo.toml).
-fn build_tokio_servers() {
-    let mut cargo = Command::new(env!("CARGO"));
-    cargo
-        .args(["build", "--quiet", "--manifest-path"])
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
-        .args(["--features", "tokio", "--bin", "tokio_st_server"])
-        .args(["--bin", "tokio_mt_server"]);
-    if !cfg!(debug_assertions) {
-        cargo.arg("--release");
+/// The tokio and monoio reference servers, built as `make build` builds
+/// them: apart, each with a feature of the harness (see harness/Cargo.toml).
+fn build_peers() {
+    for (feature, bins) in [
+        ("tokio", &["tokio_st_server", "tokio_mt_server"][..]),
+        ("monoio", &["monoio_server"][..]),
+    ] {
+        let mut cargo = Command::new(env!("CARGO"));
+        cargo
+            .args(["build", "--quiet", "--manifest-path"])
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+            .args(["--features", feature]);
+        for bin in bins {
+            cargo.args(["--bin", bin]);
+        }
+        if !cfg!(debug_assertions) {
+            cargo.arg("--release");
+        }
+        let built = cargo.output().expect("run cargo");
+        assert!(built.status.success(), "{}", text(&built.stderr));
     }
-    let built = cargo.output().expect("run cargo");
-    assert!(built.status.success(), "{}", text(&built.stderr));
 }
 
 /// `make bench` keeps working: a short run measures every server of the
-/// table, Rust and C, and the std and tokio servers, on every figure of
+/// table, Rust and C, and the std, tokio, monoio and floor servers, on every figure of
 /// the curves and the counted ones; writes its table and a chart per
 /// figure; and the twins make the same number of system calls per
 /// connection and per round trip.
@@ -306,7 +319,7 @@ fn build_tokio_servers() {
 fn a_short_benchmark_fills_the_table_and_draws_the_charts() {
     require("strace", "strace").unwrap();
     require("valgrind", "valgrind").unwrap();
-    build_tokio_servers();
+    build_peers();
     let out = scratch!("tools/bench");
     let run = Command::new(env!("CARGO_BIN_EXE_bench"))
         .args(["--seconds", "0.2", "--reps", "1", "--conns", "1,100"])
@@ -343,12 +356,18 @@ fn a_short_benchmark_fills_the_table_and_draws_the_charts() {
             server.short
         );
     }
+    for peer in ["std", "tokio-st", "tokio-mt", "monoio", "floor"] {
+        assert!(
+            summary.contains(&format!("\n{peer} ")),
+            "a row for {peer}: {summary}"
+        );
+    }
     let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
         Some(
-            "figure,x,model,rust,c,std,tokio_st,tokio_mt,rust_c,rust_tokio_st,rust_tokio_mt,rust_spread,c_spread,std_spread,tokio_st_spread,tokio_mt_spread"
+            "figure,x,model,rust,c,std,tokio_st,tokio_mt,monoio,floor,rust_c,rust_tokio_st,rust_tokio_mt,rust_floor,rust_spread,c_spread,std_spread,tokio_st_spread,tokio_mt_spread,monoio_spread,floor_spread"
         )
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
@@ -358,7 +377,7 @@ fn a_short_benchmark_fills_the_table_and_draws_the_charts() {
     };
     let positive = |v: &str| v.parse::<f64>().is_ok_and(|x| x > 0.0);
     for r in &rows {
-        assert_eq!(r.len(), 16, "{r:?}");
+        assert_eq!(r.len(), 21, "{r:?}");
         for v in &r[3..] {
             assert!(v.is_empty() || v.parse::<f64>().is_ok(), "{r:?}");
         }
@@ -433,7 +452,7 @@ fn a_short_benchmark_fills_the_table_and_draws_the_charts() {
         // A race is a connection's: over 200 round trips it is a few
         // hundredths of a call each.
         let trip = row(report::SYSCALLS_RT.id, 0, m).unwrap();
-        let ratio: f64 = trip[8].parse().unwrap();
+        let ratio: f64 = trip[10].parse().unwrap();
         let tolerance = if racing { 0.02 } else { 0.0 };
         assert!(
             (ratio - 1.0).abs() <= tolerance,
@@ -452,10 +471,15 @@ fn a_short_benchmark_fills_the_table_and_draws_the_charts() {
             .find(|r| r[0] == figure && r[1] == x.to_string())
             .unwrap_or_else(|| panic!("no {figure} at {x}:\n{csv}"));
         assert!(
-            positive(r[5]) && positive(r[6]) && positive(r[7]),
-            "std, tokio-st and tokio-mt measured: {r:?}"
+            r[5..10].iter().all(|v| positive(v)),
+            "std, tokio-st, tokio-mt, monoio and the floor measured: {r:?}"
         );
     }
+    // Where the busy connections of a server of several tasks fell.
+    assert!(
+        table.contains("\n- pool (Rust):\n  - N = 100, run 1: 4 active: 0 · "),
+        "the pool's balance: {table}"
+    );
     // A chart per figure, each a whole SVG document.
     let svgs = std::fs::read_dir(&out)
         .unwrap()

@@ -72,7 +72,11 @@ impl Balance {
     pub fn busiest(&self) -> f64 {
         let total: u64 = self.tasks.iter().map(|t| t.cpu_ns).sum();
         let most = self.tasks.iter().map(|t| t.cpu_ns).max().unwrap_or(0);
-        if total == 0 { 0.0 } else { most as f64 / total as f64 }
+        if total == 0 {
+            0.0
+        } else {
+            most as f64 / total as f64
+        }
     }
 
     /// "10 active: 0 · 6 · 4 (tasks 101 102 103); CPU 1% · 58% · 41%".

@@ -181,9 +181,17 @@ fn judge(r: &Results, f: &Figure, x: usize, a: Who, b: Who, factor: f64) -> Stri
         return format!("not measured: {} at N = {x}", b.name());
     };
     let q = va / vb;
-    let ok = if f.lower_is_better { q <= factor } else { q >= factor };
+    let ok = if f.lower_is_better {
+        q <= factor
+    } else {
+        q >= factor
+    };
     let verdict = if ok { "met" } else { "not met" };
-    format!("{verdict} ({} against {}, {q:.3})", fmt(Some(va)), fmt(Some(vb)))
+    format!(
+        "{verdict} ({} against {}, {q:.3})",
+        fmt(Some(va)),
+        fmt(Some(vb))
+    )
 }
 
 /// The Ns of [`AT`] this run measured.
@@ -208,7 +216,11 @@ fn peers(s: &mut String, r: &Results, models: &[&str], o: &Options) {
         }
     }
     for (m, f, x, peer) in goals {
-        let side = if f.lower_is_better { "at or below" } else { "at or above" };
+        let side = if f.lower_is_better {
+            "at or below"
+        } else {
+            "at or above"
+        };
         let line = if models.contains(&m) {
             judge(r, f, x, Who(m, Side::Rust), peer, 1.0)
         } else {
@@ -250,3 +262,50 @@ fn floor(s: &mut String, r: &Results, models: &[&str], o: &Options) {
 
 /// How far above the floor the goals let a server's CPU time go.
 const FLOOR_FACTOR: f64 = 1.25;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run where the io_uring server beats monoio at N = 10 only, the
+    /// event loop stands 1.2× above the floor and poll 2×.
+    fn run() -> Results {
+        let mut r = Results::default();
+        for (m, side, x, cpu, trips) in [
+            ("uring", Side::Rust, 10, 4.0, 150.0),
+            ("uring", Side::Rust, 1000, 6.0, 90.0),
+            ("", Side::Monoio, 10, 5.0, 100.0),
+            ("", Side::Monoio, 1000, 5.0, 100.0),
+            ("epoll", Side::Rust, 10, 6.0, 100.0),
+            ("poll", Side::Rust, 10, 10.0, 50.0),
+            ("", Side::Floor, 10, 5.0, 200.0),
+            ("", Side::TokioSt, 10, 5.5, 100.0),
+        ] {
+            r.add(&CPU, x, m, side, cpu);
+            r.add(&ROUND_TRIPS, x, m, side, trips);
+        }
+        r
+    }
+
+    #[test]
+    fn goals_against_peers_and_the_floor_are_judged_with_their_figures() {
+        let o = Options {
+            conns: vec![10, 1000],
+            ..Options::default()
+        };
+        let g = goals(&run(), &["uring", "epoll", "poll"], &o);
+        for line in [
+            "- uring_server (Rust) at or below monoio on server CPU time per round trip (µs) at N = 10: met (4.00 against 5.00, 0.800)",
+            "- uring_server (Rust) at or above monoio on round trips per second at N = 10: met (150 against 100, 1.500)",
+            "- uring_server (Rust) at or below monoio on server CPU time per round trip (µs) at N = 1000: not met (6.00 against 5.00, 1.200)",
+            "- uring_server (Rust) at or above monoio on round trips per second at N = 1000: not met (90.0 against 100, 0.900)",
+            "- epoll_server (Rust) at or below tokio-st on server CPU time per round trip (µs) at N = 10: not met (6.00 against 5.50, 1.091)",
+            "- epoll_server (Rust) within 1.25× the floor's server CPU time per round trip (µs) at N = 10: met (6.00 against 5.00, 1.200)",
+            "- poll_server (Rust) within 1.25× the floor's server CPU time per round trip (µs) at N = 10, shown, not a goal: its scan grows with N: not met (10.0 against 5.00, 2.000)",
+            "- uring_server (Rust) within 1.25× the floor's server CPU time per round trip (µs) at N = 1000: not measured: floor at N = 1000",
+            "- pool_server (Rust) at or above tokio-mt on round trips per second at N = 1000: not measured: no pool server in this run",
+        ] {
+            assert!(g.contains(&format!("{line}\n")), "{line}\nnot in:\n{g}");
+        }
+    }
+}

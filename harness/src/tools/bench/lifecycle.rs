@@ -2,10 +2,12 @@
 //! port (perhaps under strace or valgrind), known ready, stepped between
 //! connections by its model, and stopped.
 
+use super::load::Echo;
 use super::results::Side;
 use super::{Options, STD_MODEL};
 use crate::base::model::wait_serving;
 use crate::base::procfs::{self, blocked_in};
+use crate::base::server::sigterm_uring;
 use crate::base::{
     port::free_port,
     process::{Output, Running},
@@ -33,6 +35,20 @@ pub struct Measured {
 }
 
 impl Measured {
+    /// What it sends back: the floor echoes, the others upper-case.
+    pub fn echo(&self) -> Echo {
+        if self.side == Side::Floor {
+            Echo::Same
+        } else {
+            Echo::Upper
+        }
+    }
+
+    /// Whether it waits in io_uring_enter (see [`sigterm_uring`]).
+    pub fn uses_uring(&self) -> bool {
+        self.side == Side::Monoio || self.model.is_some_and(crate::trace::faults::uses_uring)
+    }
+
     /// "process (Rust)", or "tokio-st".
     pub fn name(&self) -> String {
         match self.side.reference() {
@@ -135,6 +151,11 @@ impl<'a> Server<'a> {
         self.run.pid
     }
 
+    /// Where the load goes, and what it must get back.
+    pub fn target(&self) -> (u16, Echo) {
+        (self.port, self.measured.echo())
+    }
+
     /// Waits until `n` connections are open and waiting (0: settled).
     pub fn serving(&self, n: usize) -> Result<()> {
         let pid = self.run.pid;
@@ -165,12 +186,8 @@ impl<'a> Server<'a> {
             }
             None => Vec::new(),
         };
-        if self
-            .measured
-            .model
-            .is_some_and(crate::trace::faults::uses_uring)
-        {
-            crate::base::server::sigterm_uring(&self.run, self.port)?;
+        if self.measured.uses_uring() {
+            sigterm_uring(&self.run, self.port)?;
         }
         self.run.finish(libc::SIGTERM)?;
         drop(held);

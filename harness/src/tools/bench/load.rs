@@ -31,29 +31,40 @@ fn connect(port: u16) -> Result<TcpStream> {
     Ok(s)
 }
 
+/// What a server sends back: the bytes upper-cased (every server of the
+/// table, and the references), or as they came (the floor).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Echo {
+    Upper,
+    Same,
+}
+
 /// A message of `len` bytes for client `id`, and the reply it must get.
-fn message(id: usize, len: usize) -> (Vec<u8>, Vec<u8>) {
+fn message(id: usize, len: usize, echo: Echo) -> (Vec<u8>, Vec<u8>) {
     let msg: Vec<u8> = (0..len)
         .map(|i| b"abcdefghijklmnopqrstuvwxyz0123456789"[(i + id) % 36])
         .collect();
-    let reply = msg.to_ascii_uppercase();
+    let reply = match echo {
+        Echo::Upper => msg.to_ascii_uppercase(),
+        Echo::Same => msg.clone(),
+    };
     (msg, reply)
 }
 
 /// One connection: connect, one 16-byte round trip, close.
-pub fn one_connection(port: u16, id: usize) -> Result<()> {
-    connection(port, id, 1, || Ok(()))
+pub fn one_connection(port: u16, id: usize, echo: Echo) -> Result<()> {
+    connection((port, echo), id, 1, || Ok(()))
 }
 
 /// A connection making `trips` 16-byte round trips, running `after_each`
 /// after each reply (the last one's just before the close).
 pub fn connection(
-    port: u16,
+    (port, echo): (u16, Echo),
     id: usize,
     trips: usize,
     after_each: impl Fn() -> Result<()>,
 ) -> Result<()> {
-    let (msg, reply) = message(id, 16);
+    let (msg, reply) = message(id, 16, echo);
     let mut s = connect(port)?;
     for _ in 0..trips {
         s.write_all(&msg).map_err(|e| format!("send: {e}"))?;
@@ -69,7 +80,7 @@ pub fn connection(
 
 /// Connections per second with `clients` clients, each connecting, making
 /// one 16-byte round trip and closing, over and over, for `secs` seconds.
-pub fn connection_rate(port: u16, clients: usize, secs: f64) -> Result<f64> {
+pub fn connection_rate((port, echo): (u16, Echo), clients: usize, secs: f64) -> Result<f64> {
     let count = AtomicU64::new(0);
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(secs);
@@ -79,7 +90,7 @@ pub fn connection_rate(port: u16, clients: usize, secs: f64) -> Result<f64> {
                 let count = &count;
                 s.spawn(move || -> Result<()> {
                     while Instant::now() < deadline && count.load(Ordering::Relaxed) < MAX_COUNT {
-                        one_connection(port, id)?;
+                        one_connection(port, id, echo)?;
                         count.fetch_add(1, Ordering::Relaxed);
                     }
                     Ok(())
@@ -105,12 +116,12 @@ pub struct Refused {
 /// Opens `n` connections one after another, each making one 64-byte round
 /// trip, so that the server serves every one; stops at the first the
 /// server does not answer within [`OPEN_TIMEOUT`], or closes.
-pub fn open(port: u16, n: usize) -> std::result::Result<Open, Refused> {
+pub fn open((port, echo): (u16, Echo), n: usize) -> std::result::Result<Open, Refused> {
     let mut opened = Open {
         streams: Vec::with_capacity(n),
     };
     for id in 0..n {
-        match open_one(port, id) {
+        match open_one(port, id, echo) {
             Ok(s) => opened.streams.push(s),
             Err(why) => {
                 return Err(Refused {
@@ -123,8 +134,8 @@ pub fn open(port: u16, n: usize) -> std::result::Result<Open, Refused> {
     Ok(opened)
 }
 
-fn open_one(port: u16, id: usize) -> Result<TcpStream> {
-    let (msg, reply) = message(id, 64);
+fn open_one(port: u16, id: usize, echo: Echo) -> Result<TcpStream> {
+    let (msg, reply) = message(id, 64, echo);
     let mut s = connect(port)?;
     s.set_read_timeout(Some(OPEN_TIMEOUT))
         .map_err(|e| e.to_string())?;
@@ -201,10 +212,10 @@ struct Client<'a> {
 /// The clients `active` (open connections, each idle), each sending a
 /// 64-byte message and waiting for its whole reply before the next, for
 /// `secs` seconds.
-pub fn round_trips(active: &[&TcpStream], secs: f64) -> Result<RoundTrips> {
+pub fn round_trips(active: &[&TcpStream], echo: Echo, secs: f64) -> Result<RoundTrips> {
     let mut groups: Vec<Vec<Client>> = (0..RT_THREADS).map(|_| Vec::new()).collect();
     for (id, &stream) in active.iter().enumerate() {
-        let (msg, reply) = message(id, 64);
+        let (msg, reply) = message(id, 64, echo);
         stream.set_nonblocking(true).map_err(|e| e.to_string())?;
         groups[id % RT_THREADS].push(Client {
             stream,

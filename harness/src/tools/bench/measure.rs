@@ -46,7 +46,7 @@ fn per_connection_and_trip(
         let dir = scratch(&std::env::temp_dir(), &bench_dir(&i.to_string()))?;
         let server = Server::start(s, &wrapper(&dir))?;
         for id in 0..conns {
-            load::connection(server.port, id, trips, || server.serving(1))?;
+            load::connection(server.target(), id, trips, || server.serving(1))?;
             server.serving(0)?;
         }
         server.stop()?;
@@ -112,10 +112,10 @@ pub fn syscalls_busy(s: &Measured) -> Result<f64> {
         let out = dir.join("strace.txt").display().to_string();
         let wrapper = ["strace", "-f", "-c", "-o", &out].map(String::from);
         let server = Server::start(s, &wrapper)?;
-        let port = server.port;
+        let target = server.target();
         std::thread::scope(|sc| {
             let clients: Vec<_> = (0..BUSY_CLIENTS)
-                .map(|id| sc.spawn(move || load::connection(port, id, trips, || Ok(()))))
+                .map(|id| sc.spawn(move || load::connection(target, id, trips, || Ok(()))))
                 .collect();
             clients
                 .into_iter()
@@ -270,21 +270,7 @@ pub struct CpuSample(BTreeMap<(i32, i32), u64>);
 impl CpuSample {
     /// Every task of the tree of `pid`, now.
     pub fn take(pid: i32) -> CpuSample {
-        CpuSample(
-            tree(pid)
-                .into_iter()
-                .flat_map(|p| procfs::tasks(p).into_iter().map(move |t| (p, t)))
-                .filter_map(|(p, t)| {
-                    let ns = fs::read_to_string(format!("/proc/{p}/task/{t}/schedstat"))
-                        .ok()?
-                        .split_whitespace()
-                        .next()?
-                        .parse::<u64>()
-                        .ok()?;
-                    Some(((p, t), ns))
-                })
-                .collect(),
-        )
+        CpuSample(crate::base::holders::task_cpu_ns(pid))
     }
 
     /// The CPU time the tree spent from `self` to `later`. A task that
@@ -423,7 +409,7 @@ pub fn cpu_per_connection(s: &Measured, n: usize) -> Result<f64> {
     group.add_tree(server.pid())?;
     let before = group.usage_ns()?;
     for id in 0..n {
-        load::connection(server.port, id, 1, || server.serving(1))?;
+        load::connection(server.target(), id, 1, || server.serving(1))?;
         server.serving(0)?;
     }
     let after = group.usage_ns()?;

@@ -21,12 +21,14 @@ pub mod progress;
 pub mod render;
 pub mod results;
 
+use crate::base::{holders, procfs};
 use crate::{Model, Result, Worker};
 use lifecycle::{Bench, Measured, Server};
 use progress::Progress;
 use render::Run;
 use results::{Limit, Results, Side};
 use std::fs;
+use std::net::TcpStream;
 use std::time::Instant;
 
 /// Below this many connections, memory per connection is lost in the
@@ -261,7 +263,7 @@ fn curve_point(
     let server = Server::start(s, &[])?;
     let pid = server.pid();
     let pss_before = measure::tree_pss_kb(pid);
-    let open = match load::open(server.port, n) {
+    let open = match load::open(server.target(), n) {
         Ok(open) => open,
         Err(refused) => {
             server.stop()?;
@@ -279,9 +281,10 @@ fn curve_point(
         results.add(&results::MEMORY, n, s.short, s.side, per);
     }
     let active = open.draw(o.active.min(n), rep as u64);
-    let held_by = held_by(pid, server.port, &active);
+    let held_by = held_by(&server, &active, n);
     let cpu_before = measure::CpuSample::take(pid);
-    let rt = load::round_trips(&active, o.secs).map_err(|e| format!("{}: {e}", s.name()))?;
+    let rt =
+        load::round_trips(&active, s.echo(), o.secs).map_err(|e| format!("{}: {e}", s.name()))?;
     let spent = cpu_before.by_task(&measure::CpuSample::take(pid))?;
     server.stop()?;
     drop(open);
@@ -298,11 +301,39 @@ fn curve_point(
 }
 
 /// The task of the tree of `pid` that holds each of the `active`
-/// connections, read while the server is at rest; None where no single
-/// task can be named.
-fn held_by(pid: i32, port: u16, active: &[&std::net::TcpStream]) -> Vec<Option<(i32, i32)>> {
-    let _ = (pid, port);
-    vec![None; active.len()]
+/// connections, read once the server is at rest; None where no single
+/// task can be named, for a server of one task or of a task per
+/// connection (see [`balance::MOST_TASKS`]), for a runtime, and where
+/// /proc could not tell (said on stderr).
+fn held_by(server: &Server, active: &[&TcpStream], n: usize) -> Vec<Option<(i32, i32)>> {
+    let pid = server.pid();
+    let tasks: usize = procfs::tree(pid)
+        .iter()
+        .map(|&p| procfs::tasks(p).len())
+        .sum();
+    let none = vec![None; active.len()];
+    // A runtime's tasks (tokio's) own no connection: any worker may
+    // serve any ready one, and only its driver's thread waits on them.
+    if server.measured.model.is_none() || !(2..=balance::MOST_TASKS).contains(&tasks) {
+        return none;
+    }
+    let ports: Vec<u16> = active
+        .iter()
+        .filter_map(|s| s.local_addr().ok().map(|a| a.port()))
+        .collect();
+    let tied = server
+        .serving(n)
+        .and_then(|()| holders::holders(pid, server.port, &ports));
+    match tied {
+        Ok(map) => ports
+            .iter()
+            .map(|p| map.get(p).and_then(|h| h.task()).map(Into::into))
+            .collect(),
+        Err(e) => {
+            eprintln!("bench: which task holds each active connection: {e}");
+            none
+        }
+    }
 }
 
 /// Connections per second, 1 and 8 clients, runs alternating.
@@ -324,7 +355,7 @@ fn rates(bench: &Bench, o: &Options, results: &mut Results, progress: &mut Progr
                     cost,
                 );
                 let rate = Server::start(s, &[]).and_then(|server| {
-                    let rate = load::connection_rate(server.port, clients, o.secs);
+                    let rate = load::connection_rate(server.target(), clients, o.secs);
                     server.stop()?;
                     rate
                 });
