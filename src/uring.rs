@@ -354,48 +354,22 @@ struct UringOp {
     since: &'static CStr,
 }
 
+impl UringOp {
+    const fn new(op: u8, name: &'static CStr, since: &'static CStr) -> UringOp {
+        UringOp { op, name, since }
+    }
+}
+
 /// The operations the server queues (C: `uring_ops`).
 static URING_OPS: [UringOp; 8] = [
-    UringOp {
-        op: IORING_OP_POLL_ADD,
-        name: c"IORING_OP_POLL_ADD",
-        since: c"5.1",
-    },
-    UringOp {
-        op: IORING_OP_TIMEOUT,
-        name: c"IORING_OP_TIMEOUT",
-        since: c"5.4",
-    },
-    UringOp {
-        op: IORING_OP_ACCEPT,
-        name: c"IORING_OP_ACCEPT",
-        since: c"5.5",
-    },
-    UringOp {
-        op: IORING_OP_ASYNC_CANCEL,
-        name: c"IORING_OP_ASYNC_CANCEL",
-        since: c"5.5",
-    },
-    UringOp {
-        op: IORING_OP_CLOSE,
-        name: c"IORING_OP_CLOSE",
-        since: c"5.6",
-    },
-    UringOp {
-        op: IORING_OP_WRITE,
-        name: c"IORING_OP_WRITE",
-        since: c"5.6",
-    },
-    UringOp {
-        op: IORING_OP_SEND,
-        name: c"IORING_OP_SEND",
-        since: c"5.6",
-    },
-    UringOp {
-        op: IORING_OP_RECV,
-        name: c"IORING_OP_RECV",
-        since: c"5.6",
-    },
+    UringOp::new(IORING_OP_POLL_ADD, c"IORING_OP_POLL_ADD", c"5.1"),
+    UringOp::new(IORING_OP_TIMEOUT, c"IORING_OP_TIMEOUT", c"5.4"),
+    UringOp::new(IORING_OP_ACCEPT, c"IORING_OP_ACCEPT", c"5.5"),
+    UringOp::new(IORING_OP_ASYNC_CANCEL, c"IORING_OP_ASYNC_CANCEL", c"5.5"),
+    UringOp::new(IORING_OP_CLOSE, c"IORING_OP_CLOSE", c"5.6"),
+    UringOp::new(IORING_OP_WRITE, c"IORING_OP_WRITE", c"5.6"),
+    UringOp::new(IORING_OP_SEND, c"IORING_OP_SEND", c"5.6"),
+    UringOp::new(IORING_OP_RECV, c"IORING_OP_RECV", c"5.6"),
 ];
 
 /// `io_uring_register(2)` `IORING_REGISTER_PROBE`: whether the kernel knows
