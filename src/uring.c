@@ -15,7 +15,18 @@
 #include "uring.h"
 #include "wrap.h"
 
-/* io_uring_setup(2), or exit 1 saying why: ENOSYS and EPERM mean the kernel refuses io_uring. */
+/* One line on stderr naming what this kernel lacks and the Linux it came in; exit(3) 1. */
+static _Noreturn void uring_lacks(const char *what, const char *since)
+{
+	fprintf(stderr, "uring_server: this kernel lacks %s (Linux %s or later needed)\n", what, since);
+	exit(1);
+}
+
+/*
+ * io_uring_setup(2), or exit 1 saying why: ENOSYS and EPERM mean the
+ * kernel refuses io_uring, EINVAL that it has io_uring but not a flag the
+ * ring is set up with (the newest, IORING_SETUP_DEFER_TASKRUN, 6.1).
+ */
 static int uring_setup(struct io_uring_params *p)
 {
 	int fd;
@@ -31,7 +42,58 @@ static int uring_setup(struct io_uring_params *p)
 		    "(see /proc/sys/kernel/io_uring_disabled)\n", strerror(errno));
 		exit(1);
 	}
+	if (errno == EINVAL)
+		uring_lacks("IORING_SETUP_DEFER_TASKRUN", "6.1");
 	perr_exit("io_uring_setup");
+}
+
+/* The features of io_uring_setup(2)'s answer the ring relies on, or exit 1 naming the one missing. */
+static void uring_features(const struct io_uring_params *p)
+{
+	if (!(p->features & IORING_FEAT_SINGLE_MMAP))
+		uring_lacks("IORING_FEAT_SINGLE_MMAP", "5.4");
+	if (!(p->features & IORING_FEAT_NODROP))
+		uring_lacks("IORING_FEAT_NODROP", "5.5");
+}
+
+/* The operations the server queues, and the Linux each came in (io_uring_enter(2)). */
+static const struct uring_op {
+	uint8_t op;
+	const char *name;
+	const char *since;
+} uring_ops[] = {
+	{ IORING_OP_POLL_ADD, "IORING_OP_POLL_ADD", "5.1" },
+	{ IORING_OP_TIMEOUT, "IORING_OP_TIMEOUT", "5.4" },
+	{ IORING_OP_ACCEPT, "IORING_OP_ACCEPT", "5.5" },
+	{ IORING_OP_ASYNC_CANCEL, "IORING_OP_ASYNC_CANCEL", "5.5" },
+	{ IORING_OP_CLOSE, "IORING_OP_CLOSE", "5.6" },
+	{ IORING_OP_WRITE, "IORING_OP_WRITE", "5.6" },
+	{ IORING_OP_SEND, "IORING_OP_SEND", "5.6" },
+	{ IORING_OP_RECV, "IORING_OP_RECV", "5.6" },
+};
+
+/*
+ * io_uring_register(2) IORING_REGISTER_PROBE: whether the kernel knows
+ * every operation of uring_ops; exit 1 naming the first it does not, or
+ * the probe itself when the kernel does not know that (EINVAL).
+ */
+static void uring_probe(struct uring *r)
+{
+	struct io_uring_probe p;
+	size_t i;
+	uint8_t op;
+
+	memset(&p, 0, sizeof(p));
+	if (syscall(SYS_io_uring_register, r->fd, IORING_REGISTER_PROBE, &p, URING_PROBE_OPS) < 0) {
+		if (errno == EINVAL)
+			uring_lacks("IORING_REGISTER_PROBE", "5.6");
+		perr_exit("io_uring_register");
+	}
+	for (i = 0; i < sizeof(uring_ops) / sizeof(uring_ops[0]); i++) {
+		op = uring_ops[i].op;
+		if (op >= p.ops_len || !(p.ops[op].flags & IO_URING_OP_SUPPORTED))
+			uring_lacks(uring_ops[i].name, uring_ops[i].since);
+	}
 }
 
 /* mmap(2) of len bytes of the ring fd at off, shared with the kernel; exits on failure. */
@@ -54,8 +116,9 @@ static void *anon_map(size_t len)
 /*
  * mmap(2) of URING_NBUFS buffers and of a ring to hand them to the kernel,
  * io_uring_register(2) IORING_REGISTER_PBUF_RING of the ring as group
- * URING_BGID, then every buffer into it. Anonymous memory, zeroed: what the
- * kernel writes there is defined to valgrind before it is written.
+ * URING_BGID (EINVAL: a kernel without buffer rings), then every buffer
+ * into it. Anonymous memory, zeroed: what the kernel writes there is
+ * defined to valgrind before it is written.
  */
 static void uring_bufs(struct uring *r)
 {
@@ -71,18 +134,61 @@ static void uring_bufs(struct uring *r)
 	reg.ring_addr = (uintptr_t)r->br;
 	reg.ring_entries = URING_NBUFS;
 	reg.bgid = URING_BGID;
-	if (syscall(SYS_io_uring_register, r->fd, IORING_REGISTER_PBUF_RING, &reg, 1) < 0)
+	if (syscall(SYS_io_uring_register, r->fd, IORING_REGISTER_PBUF_RING, &reg, 1) < 0) {
+		if (errno == EINVAL)
+			uring_lacks("IORING_REGISTER_PBUF_RING", "5.19");
 		perr_exit("io_uring_register");
+	}
 	r->br_tail = 0;
 	for (bid = 0; bid < URING_NBUFS; bid++)
 		uring_buf_put(r, bid);
 }
 
+/* The trial's operations, by user_data. */
+#define TRIAL_ACCEPT 1
+#define TRIAL_RECV   2
+
 /*
- * A new ring: io_uring_setup(2), its two queues mmapped as one
+ * What IORING_REGISTER_PROBE cannot tell, tried: a multishot accept (5.19)
+ * and a multishot recv with a byte limit (optlen, 6.17), both on fd -1.
+ * A kernel that knows them fails them when it looks the descriptor up
+ * (EBADF); one that does not, before (EINVAL): before 6.17, a recv's
+ * optlen was the file_index field, which had to be zero. Exits 1 naming
+ * the one missing.
+ */
+static void uring_trial(struct uring *r)
+{
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	int res[3] = { 0, 0, 0 };
+	int n = 0;
+
+	sqe = uring_sqe(r, IORING_OP_ACCEPT, -1, TRIAL_ACCEPT);
+	sqe->ioprio = IORING_ACCEPT_MULTISHOT;
+	sqe = uring_sqe(r, IORING_OP_RECV, -1, TRIAL_RECV);
+	sqe->ioprio = IORING_RECV_MULTISHOT;
+	sqe->flags = IOSQE_BUFFER_SELECT;
+	sqe->buf_group = URING_BGID;
+	sqe->optlen = URING_BUFSIZE;
+	while (n < 2) {
+		if (uring_enter(r) < 0 && errno != EINTR && errno != EAGAIN && errno != EBUSY)
+			perr_exit("io_uring_enter");
+		for (; (cqe = uring_cqe(r)) != NULL; uring_cqe_seen(r), n++)
+			res[cqe->user_data == TRIAL_RECV ? TRIAL_RECV : TRIAL_ACCEPT] = cqe->res;
+	}
+	if (res[TRIAL_ACCEPT] == -EINVAL)
+		uring_lacks("multishot accept", "5.19");
+	if (res[TRIAL_RECV] == -EINVAL)
+		uring_lacks("multishot recv with a length limit", "6.17");
+}
+
+/*
+ * A new ring: io_uring_setup(2), what the kernel can do checked (its
+ * features, its operations), its two queues mmapped as one
  * (IORING_FEAT_SINGLE_MMAP, 5.4), the submission entries beside, the
- * submission array filled once (entry i is slot i), and the buffer ring.
- * Exits on failure.
+ * submission array filled once (entry i is slot i), the buffer ring, and
+ * a trial of what no probe tells. Exits on failure, or on a kernel that
+ * lacks what the server uses.
  */
 void uring_open(struct uring *r)
 {
@@ -92,10 +198,8 @@ void uring_open(struct uring *r)
 	char *q;
 
 	r->fd = uring_setup(&p);
-	if (!(p.features & IORING_FEAT_SINGLE_MMAP) || !(p.features & IORING_FEAT_NODROP)) {
-		fprintf(stderr, "io_uring_setup: this kernel is too old (5.5 or later needed)\n");
-		exit(1);
-	}
+	uring_features(&p);
+	uring_probe(r);
 	sqlen = p.sq_off.array + p.sq_entries * sizeof(unsigned);
 	cqlen = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
 	q = uring_map(r->fd, sqlen > cqlen ? sqlen : cqlen, IORING_OFF_SQ_RING);
@@ -113,6 +217,7 @@ void uring_open(struct uring *r)
 	r->cq_mask = *(unsigned *)(q + p.cq_off.ring_mask);
 	r->cqes = (struct io_uring_cqe *)(q + p.cq_off.cqes);
 	uring_bufs(r);
+	uring_trial(r);
 }
 
 /*

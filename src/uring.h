@@ -98,6 +98,32 @@ _Static_assert(sizeof(struct io_uring_buf_reg) == 40, "struct io_uring_buf_reg: 
 _Static_assert(offsetof(struct io_uring_buf_reg, ring_entries) == 8, "io_uring_buf_reg.ring_entries at 8");
 _Static_assert(offsetof(struct io_uring_buf_reg, bgid) == 12, "io_uring_buf_reg.bgid at 12");
 
+/* One opcode of IORING_REGISTER_PROBE's answer. */
+struct io_uring_probe_op {
+	uint8_t op;
+	uint8_t resv;
+	uint16_t flags;          /* IO_URING_OP_SUPPORTED */
+	uint32_t resv2;
+};
+_Static_assert(sizeof(struct io_uring_probe_op) == 8, "struct io_uring_probe_op: 8 bytes");
+_Static_assert(offsetof(struct io_uring_probe_op, flags) == 2, "io_uring_probe_op.flags at 2");
+
+/*
+ * IORING_REGISTER_PROBE's argument, zeroed, and its answer: a 16-byte
+ * header, then one entry per opcode (the kernel's ops[] is open-ended;
+ * here, room for URING_PROBE_OPS).
+ */
+#define URING_PROBE_OPS 256
+struct io_uring_probe {
+	uint8_t last_op;         /* the highest opcode this kernel knows */
+	uint8_t ops_len;         /* entries of ops[] filled in */
+	uint16_t resv;
+	uint32_t resv2[3];
+	struct io_uring_probe_op ops[URING_PROBE_OPS];
+};
+_Static_assert(offsetof(struct io_uring_probe, ops) == 16, "io_uring_probe.ops at 16");
+_Static_assert(sizeof(struct io_uring_probe) == 16 + URING_PROBE_OPS * 8, "struct io_uring_probe: 16 + 8 per op");
+
 /* struct __kernel_timespec, IORING_OP_TIMEOUT's argument. */
 struct uring_timespec {
 	int64_t tv_sec;
@@ -118,7 +144,9 @@ _Static_assert(offsetof(struct uring_timespec, tv_nsec) == 8, "uring_timespec.tv
 #define IORING_OFF_SQES    0x10000000ULL
 
 #define IORING_ENTER_GETEVENTS (1U << 0)
+#define IORING_REGISTER_PROBE     8            /* 5.6 */
 #define IORING_REGISTER_PBUF_RING 22           /* 5.19 */
+#define IO_URING_OP_SUPPORTED     (1U << 0)
 
 #define IORING_OP_POLL_ADD     6
 #define IORING_OP_TIMEOUT      11

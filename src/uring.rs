@@ -6,7 +6,7 @@
 
 use crate::ffi::stderr;
 use crate::wrap::{errno, perr_exit};
-use core::ffi::{c_int, c_long, c_uint, c_void};
+use core::ffi::{CStr, c_int, c_long, c_uint, c_void};
 use core::mem::offset_of;
 use core::ptr;
 use core::sync::atomic::{AtomicU16, AtomicU32, Ordering};
@@ -140,6 +140,61 @@ const _: () = assert!(size_of::<IoUringBufReg>() == 40);
 const _: () = assert!(offset_of!(IoUringBufReg, ring_entries) == 8);
 const _: () = assert!(offset_of!(IoUringBufReg, bgid) == 12);
 
+/// One opcode of `IORING_REGISTER_PROBE`'s answer.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct IoUringProbeOp {
+    pub op: u8,
+    pub resv: u8,
+    /// `IO_URING_OP_SUPPORTED`.
+    pub flags: u16,
+    pub resv2: u32,
+}
+const _: () = assert!(size_of::<IoUringProbeOp>() == 8);
+const _: () = assert!(offset_of!(IoUringProbeOp, flags) == 2);
+
+/// `IORING_REGISTER_PROBE`'s argument, zeroed, and its answer: a 16-byte
+/// header, then one entry per opcode (the kernel's `ops[]` is open-ended;
+/// here, room for `URING_PROBE_OPS`).
+pub const URING_PROBE_OPS: usize = 256;
+#[repr(C)]
+pub struct IoUringProbe {
+    /// The highest opcode this kernel knows.
+    pub last_op: u8,
+    /// Entries of `ops` filled in.
+    pub ops_len: u8,
+    pub resv: u16,
+    pub resv2: [u32; 3],
+    pub ops: [IoUringProbeOp; URING_PROBE_OPS],
+}
+const _: () = assert!(offset_of!(IoUringProbe, ops) == 16);
+const _: () = assert!(size_of::<IoUringProbe>() == 16 + URING_PROBE_OPS * 8);
+
+impl IoUringProbe {
+    /// All zeroes, as the kernel wants it (C: `memset`).
+    pub const fn new() -> IoUringProbe {
+        const OP: IoUringProbeOp = IoUringProbeOp {
+            op: 0,
+            resv: 0,
+            flags: 0,
+            resv2: 0,
+        };
+        IoUringProbe {
+            last_op: 0,
+            ops_len: 0,
+            resv: 0,
+            resv2: [0; 3],
+            ops: [OP; URING_PROBE_OPS],
+        }
+    }
+}
+
+impl Default for IoUringProbe {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// `struct __kernel_timespec`, `IORING_OP_TIMEOUT`'s argument.
 #[repr(C)]
 pub struct UringTimespec {
@@ -168,8 +223,11 @@ pub const IORING_OFF_SQ_RING: i64 = 0;
 pub const IORING_OFF_SQES: i64 = 0x10000000;
 
 pub const IORING_ENTER_GETEVENTS: c_uint = 1 << 0;
+/// 5.6
+pub const IORING_REGISTER_PROBE: c_uint = 8;
 /// 5.19
 pub const IORING_REGISTER_PBUF_RING: c_uint = 22;
+pub const IO_URING_OP_SUPPORTED: u16 = 1 << 0;
 
 pub const IORING_OP_POLL_ADD: u8 = 6;
 pub const IORING_OP_TIMEOUT: u8 = 11;
@@ -222,8 +280,24 @@ pub struct Uring {
     br_tail: u16,
 }
 
+/// One line on stderr naming what this kernel lacks and the Linux it came
+/// in; `exit(3)` 1.
+fn uring_lacks(what: &CStr, since: &CStr) -> ! {
+    // SAFETY: a format whose two %s get C strings; exit(3) does not return.
+    unsafe {
+        libc::fprintf(
+            stderr,
+            c"uring_server: this kernel lacks %s (Linux %s or later needed)\n".as_ptr(),
+            what.as_ptr(),
+            since.as_ptr(),
+        );
+        libc::exit(1);
+    }
+}
+
 /// `io_uring_setup(2)`, or exit 1 saying why: ENOSYS and EPERM mean the
-/// kernel refuses io_uring.
+/// kernel refuses io_uring, EINVAL that it has io_uring but not a flag the
+/// ring is set up with (the newest, `IORING_SETUP_DEFER_TASKRUN`, 6.1).
 fn uring_setup(p: &mut IoUringParams) -> c_int {
     *p = IoUringParams::default();
     p.flags = IORING_SETUP_CQSIZE
@@ -256,7 +330,76 @@ fn uring_setup(p: &mut IoUringParams) -> c_int {
             libc::exit(1);
         }
     }
+    if e == libc::EINVAL {
+        uring_lacks(c"IORING_SETUP_DEFER_TASKRUN", c"6.1");
+    }
     perr_exit(c"io_uring_setup");
+}
+
+/// The features of `io_uring_setup(2)`'s answer the ring relies on, or
+/// exit 1 naming the one missing.
+fn uring_features(p: &IoUringParams) {
+    if p.features & IORING_FEAT_SINGLE_MMAP == 0 {
+        uring_lacks(c"IORING_FEAT_SINGLE_MMAP", c"5.4");
+    }
+    if p.features & IORING_FEAT_NODROP == 0 {
+        uring_lacks(c"IORING_FEAT_NODROP", c"5.5");
+    }
+}
+
+/// An operation the server queues, and the Linux it came in (`io_uring_enter(2)`).
+struct UringOp {
+    op: u8,
+    name: &'static CStr,
+    since: &'static CStr,
+}
+
+impl UringOp {
+    const fn new(op: u8, name: &'static CStr, since: &'static CStr) -> UringOp {
+        UringOp { op, name, since }
+    }
+}
+
+/// The operations the server queues (C: `uring_ops`).
+static URING_OPS: [UringOp; 8] = [
+    UringOp::new(IORING_OP_POLL_ADD, c"IORING_OP_POLL_ADD", c"5.1"),
+    UringOp::new(IORING_OP_TIMEOUT, c"IORING_OP_TIMEOUT", c"5.4"),
+    UringOp::new(IORING_OP_ACCEPT, c"IORING_OP_ACCEPT", c"5.5"),
+    UringOp::new(IORING_OP_ASYNC_CANCEL, c"IORING_OP_ASYNC_CANCEL", c"5.5"),
+    UringOp::new(IORING_OP_CLOSE, c"IORING_OP_CLOSE", c"5.6"),
+    UringOp::new(IORING_OP_WRITE, c"IORING_OP_WRITE", c"5.6"),
+    UringOp::new(IORING_OP_SEND, c"IORING_OP_SEND", c"5.6"),
+    UringOp::new(IORING_OP_RECV, c"IORING_OP_RECV", c"5.6"),
+];
+
+/// `io_uring_register(2)` `IORING_REGISTER_PROBE`: whether the kernel knows
+/// every operation of `URING_OPS`; exit 1 naming the first it does not, or
+/// the probe itself when the kernel does not know that (EINVAL).
+fn uring_probe(r: &Uring) {
+    let mut p = IoUringProbe::new();
+
+    // SAFETY: io_uring_register(2) fills in the probe, which has room for
+    // the URING_PROBE_OPS entries it is told of.
+    if unsafe {
+        libc::syscall(
+            libc::SYS_io_uring_register,
+            r.fd as c_long,
+            IORING_REGISTER_PROBE as c_long,
+            ptr::from_mut(&mut p),
+            URING_PROBE_OPS as c_long,
+        )
+    } < 0
+    {
+        if errno() == libc::EINVAL {
+            uring_lacks(c"IORING_REGISTER_PROBE", c"5.6");
+        }
+        perr_exit(c"io_uring_register");
+    }
+    for o in &URING_OPS {
+        if o.op >= p.ops_len || p.ops[o.op as usize].flags & IO_URING_OP_SUPPORTED == 0 {
+            uring_lacks(o.name, o.since);
+        }
+    }
 }
 
 /// `mmap(2)` of `len` bytes of the ring `fd` at `off`, shared with the
@@ -296,8 +439,9 @@ fn anon_map(len: usize) -> *mut c_void {
 
 /// `mmap(2)` of `URING_NBUFS` buffers and of a ring to hand them to the
 /// kernel, `io_uring_register(2)` `IORING_REGISTER_PBUF_RING` of the ring as
-/// group `URING_BGID`, then every buffer into it. Anonymous memory, zeroed:
-/// what the kernel writes there is defined to valgrind before it is written.
+/// group `URING_BGID` (EINVAL: a kernel without buffer rings), then every
+/// buffer into it. Anonymous memory, zeroed: what the kernel writes there
+/// is defined to valgrind before it is written.
 fn uring_bufs(r: &mut Uring) {
     let ringlen = URING_NBUFS * size_of::<IoUringBuf>();
     let br = anon_map(ringlen);
@@ -324,6 +468,9 @@ fn uring_bufs(r: &mut Uring) {
         )
     } < 0
     {
+        if errno() == libc::EINVAL {
+            uring_lacks(c"IORING_REGISTER_PBUF_RING", c"5.19");
+        }
         perr_exit(c"io_uring_register");
     }
     r.br_tail = 0;
@@ -360,24 +507,65 @@ impl Default for Uring {
     }
 }
 
-/// A new ring: `io_uring_setup(2)`, its two queues mmapped as one
+/// The trial's operations, by user_data.
+const TRIAL_ACCEPT: u64 = 1;
+const TRIAL_RECV: u64 = 2;
+
+/// What `IORING_REGISTER_PROBE` cannot tell, tried: a multishot accept
+/// (5.19) and a multishot recv with a byte limit (optlen, 6.17), both on fd
+/// -1. A kernel that knows them fails them when it looks the descriptor up
+/// (EBADF); one that does not, before (EINVAL): before 6.17, a recv's
+/// optlen was the file_index field, which had to be zero. Exits 1 naming
+/// the one missing.
+fn uring_trial(r: &mut Uring) {
+    let mut res = [0 as c_int; 3];
+    let mut n = 0;
+
+    let sqe = uring_sqe(r, IORING_OP_ACCEPT, -1, TRIAL_ACCEPT);
+    sqe.ioprio = IORING_ACCEPT_MULTISHOT;
+    let sqe = uring_sqe(r, IORING_OP_RECV, -1, TRIAL_RECV);
+    sqe.ioprio = IORING_RECV_MULTISHOT;
+    sqe.flags = IOSQE_BUFFER_SELECT;
+    sqe.buf_group = URING_BGID;
+    sqe.optlen = URING_BUFSIZE as u32;
+    while n < 2 {
+        if uring_enter(r) < 0 {
+            let e = errno();
+            if e != libc::EINTR && e != libc::EAGAIN && e != libc::EBUSY {
+                perr_exit(c"io_uring_enter");
+            }
+        }
+        while let Some(cqe) = uring_cqe(r) {
+            let i = if cqe.user_data == TRIAL_RECV {
+                TRIAL_RECV
+            } else {
+                TRIAL_ACCEPT
+            };
+            res[i as usize] = cqe.res;
+            uring_cqe_seen(r);
+            n += 1;
+        }
+    }
+    if res[TRIAL_ACCEPT as usize] == -libc::EINVAL {
+        uring_lacks(c"multishot accept", c"5.19");
+    }
+    if res[TRIAL_RECV as usize] == -libc::EINVAL {
+        uring_lacks(c"multishot recv with a length limit", c"6.17");
+    }
+}
+
+/// A new ring: `io_uring_setup(2)`, what the kernel can do checked (its
+/// features, its operations), its two queues mmapped as one
 /// (`IORING_FEAT_SINGLE_MMAP`, 5.4), the submission entries beside, the
-/// submission array filled once (entry i is slot i), and the buffer ring.
-/// Exits on failure.
+/// submission array filled once (entry i is slot i), the buffer ring, and
+/// a trial of what no probe tells. Exits on failure, or on a kernel that
+/// lacks what the server uses.
 pub fn uring_open(r: &mut Uring) {
     let mut p = IoUringParams::default();
 
     r.fd = uring_setup(&mut p);
-    if p.features & IORING_FEAT_SINGLE_MMAP == 0 || p.features & IORING_FEAT_NODROP == 0 {
-        // SAFETY: a format with no conversion; exit(3) does not return.
-        unsafe {
-            libc::fprintf(
-                stderr,
-                c"io_uring_setup: this kernel is too old (5.5 or later needed)\n".as_ptr(),
-            );
-            libc::exit(1);
-        }
-    }
+    uring_features(&p);
+    uring_probe(r);
     let sqlen = p.sq_off.array as usize + p.sq_entries as usize * size_of::<c_uint>();
     let cqlen = p.cq_off.cqes as usize + p.cq_entries as usize * size_of::<IoUringCqe>();
     let q = uring_map(r.fd, sqlen.max(cqlen), IORING_OFF_SQ_RING);
@@ -405,6 +593,7 @@ pub fn uring_open(r: &mut Uring) {
         r.cqes = q.add(p.cq_off.cqes as usize).cast::<IoUringCqe>();
     }
     uring_bufs(r);
+    uring_trial(r);
 }
 
 /// The kernel's u32 at `p`, shared: an atomic view of it.

@@ -2,14 +2,24 @@
 //! ring, so a round trip makes no system call of its own, and strace sees
 //! only the io_uring_enter calls that carry them. The comparison reads the
 //! operations from the ring instead, and can tell two servers apart by
-//! them alone. A kernel that refuses io_uring ends the server with a reason.
+//! them alone. A kernel that refuses io_uring, or lacks what the server
+//! uses, ends the server with one line that says why.
 
+use concserv::uring::{
+    IORING_FEAT_NODROP, IORING_FEAT_SINGLE_MMAP, IORING_OP_ACCEPT, IORING_OP_RECV,
+    IORING_SETUP_COOP_TASKRUN, IORING_SETUP_CQSIZE, IORING_SETUP_DEFER_TASKRUN,
+    IORING_SETUP_SINGLE_ISSUER, IORING_SETUP_SUBMIT_ALL, URING_CQ_ENTRIES, URING_SQ_ENTRIES,
+};
+use harness::base::process::{Output, Running};
+use harness::base::wait::wait_until;
 use harness::base::{port::free_port, server::Server};
 use harness::scratch;
 use harness::testing::pass;
 use harness::tools::compare::{self, Job};
+use harness::trace::ring::{SQE_SIZE, sqes_mapping};
 use harness::{Result, Twin, exe, program};
 use std::fs;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -46,6 +56,220 @@ fn a_kernel_that_refuses_io_uring_ends_the_server_with_the_reason() {
                     out.stdout.is_empty(),
                     "{twin:?} {errno}: printed before it failed"
                 );
+            }
+        }
+        Ok(())
+    });
+}
+
+/// The line a kernel that lacks `what`, which came in Linux `since`, ends
+/// the server with.
+fn lacks(what: &str, since: &str) -> String {
+    format!("uring_server: this kernel lacks {what} (Linux {since} or later needed)\n")
+}
+
+/// strace's arguments that inject `spec` (`io_uring_setup:error=EINVAL`).
+fn inject(spec: &str) -> Vec<String> {
+    vec!["-e".into(), format!("inject={spec}")]
+}
+
+/// The io_uring server of `twin` started under strace with `args`, on a
+/// free port; its trace in a scratch folder named after `case`.
+fn start_traced(twin: Twin, case: &str, args: &[String]) -> Result<(Running, PathBuf)> {
+    let trace = scratch!("uring/{case}-{twin:?}").join("trace");
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-qq", "-o"])
+        .arg(&trace)
+        .args(args)
+        .arg(exe(NAME, twin))
+        .arg(free_port().to_string());
+    let running = Running::spawn(cmd, &exe(NAME, twin), Output::Capture, None)?;
+    Ok((running, trace))
+}
+
+/// What the server wrote on stderr before it exited 1 with nothing on
+/// stdout; an error if it started listening instead, or ended otherwise.
+fn refused(r: Running, case: &str) -> Result<String> {
+    if r.wait_for_stdout("listening on").is_ok() {
+        return Err(format!("{case}: the server started: {}", r.stderr()));
+    }
+    let (status, out, err) = r.wait()?;
+    if status.code() != Some(1) || !out.is_empty() {
+        return Err(format!("{case}: {status}, stdout {out:?}, stderr {err:?}"));
+    }
+    Ok(err)
+}
+
+/// The first 24 bytes of `io_uring_setup(2)`'s answer to the server, as
+/// strace's `poke_exit` writes them: its entries and flags as it asked,
+/// and `features`.
+fn params_with(features: u32) -> String {
+    let flags = IORING_SETUP_CQSIZE
+        | IORING_SETUP_SUBMIT_ALL
+        | IORING_SETUP_COOP_TASKRUN
+        | IORING_SETUP_SINGLE_ISSUER
+        | IORING_SETUP_DEFER_TASKRUN;
+    [URING_SQ_ENTRIES, URING_CQ_ENTRIES, flags, 0, 0, features]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A kernel with io_uring but without a setup flag, a feature, the probe
+/// or the buffer ring the server uses (strace fails the call, or rewrites
+/// its answer, as such a kernel would give it): one line naming it, exit
+/// status 1, in both twins, before anything is printed. A probe that fails
+/// otherwise (ENOMEM) is an error of the call, said as such.
+#[test]
+fn a_kernel_without_what_the_server_uses_ends_it_naming_what() {
+    pass(|| {
+        let cases = [
+            (
+                "setup-einval",
+                inject("io_uring_setup:error=EINVAL"),
+                lacks("IORING_SETUP_DEFER_TASKRUN", "6.1"),
+            ),
+            (
+                "no-single-mmap",
+                inject(&format!(
+                    "io_uring_setup:poke_exit=@arg2={}",
+                    params_with(IORING_FEAT_NODROP)
+                )),
+                lacks("IORING_FEAT_SINGLE_MMAP", "5.4"),
+            ),
+            (
+                "no-nodrop",
+                inject(&format!(
+                    "io_uring_setup:poke_exit=@arg2={}",
+                    params_with(IORING_FEAT_SINGLE_MMAP)
+                )),
+                lacks("IORING_FEAT_NODROP", "5.5"),
+            ),
+            (
+                "probe-einval",
+                inject("io_uring_register:error=EINVAL:when=1"),
+                lacks("IORING_REGISTER_PROBE", "5.6"),
+            ),
+            (
+                "probe-enomem",
+                inject("io_uring_register:error=ENOMEM:when=1"),
+                "io_uring_register: Cannot allocate memory\n".to_string(),
+            ),
+            (
+                "pbuf-ring-einval",
+                inject("io_uring_register:error=EINVAL:when=2"),
+                lacks("IORING_REGISTER_PBUF_RING", "5.19"),
+            ),
+        ];
+        for twin in [Twin::Rust, Twin::C] {
+            for (case, args, want) in &cases {
+                let (r, _) = start_traced(twin, case, args)?;
+                assert_eq!(refused(r, case)?, *want, "{twin:?} {case}");
+            }
+        }
+        Ok(())
+    });
+}
+
+/// `IORING_REGISTER_PROBE`'s answer as strace's `poke_exit` writes it: the
+/// kernel's opcodes 0 to 27 (`IORING_OP_RECV`), each supported but `missing`.
+fn probe_without(missing: u8) -> String {
+    const LAST: u8 = 27;
+    let mut b = vec![LAST, LAST + 1, 0, 0];
+    b.extend([0; 12]);
+    for op in 0..=LAST {
+        let flags: u16 = if op == missing { 0 } else { 1 };
+        b.extend([op, 0]);
+        b.extend(flags.to_le_bytes());
+        b.extend([0; 4]);
+    }
+    b.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A kernel whose probe does not list one of the operations the server
+/// queues: the line names that operation and the Linux it came in, for
+/// each of the eight, in both twins.
+#[test]
+fn a_kernel_without_an_operation_ends_the_server_naming_it() {
+    pass(|| {
+        let ops = [
+            (6, "IORING_OP_POLL_ADD", "5.1"),
+            (11, "IORING_OP_TIMEOUT", "5.4"),
+            (13, "IORING_OP_ACCEPT", "5.5"),
+            (14, "IORING_OP_ASYNC_CANCEL", "5.5"),
+            (19, "IORING_OP_CLOSE", "5.6"),
+            (23, "IORING_OP_WRITE", "5.6"),
+            (26, "IORING_OP_SEND", "5.6"),
+            (27, "IORING_OP_RECV", "5.6"),
+        ];
+        for twin in [Twin::Rust, Twin::C] {
+            for (op, name, since) in ops {
+                let args = inject(&format!(
+                    "io_uring_register:poke_exit=@arg3={}:when=1",
+                    probe_without(op)
+                ));
+                let (r, _) = start_traced(twin, &format!("probe-{op}"), &args)?;
+                assert_eq!(refused(r, name)?, lacks(name, since), "{twin:?}");
+            }
+        }
+        Ok(())
+    });
+}
+
+/// Makes the kernel fail the start-up trial's `opcode` entry (on fd -1) at
+/// prep with EINVAL, as a kernel without it does: a length for the
+/// accept, MSG_WAITALL for the multishot recv, written into the entry in
+/// `pid`'s ring through /proc/PID/mem while it waits to be submitted.
+fn spoil_trial(pid: i32, opcode: u8) -> Result<()> {
+    let (start, len) = sqes_mapping(pid)?;
+    let mem = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(format!("/proc/{pid}/mem"))
+        .map_err(|e| format!("/proc/{pid}/mem: {e}"))?;
+    let mut e = [0u8; SQE_SIZE];
+    for at in (start..start + len).step_by(SQE_SIZE) {
+        mem.read_exact_at(&mut e, at).map_err(|e| e.to_string())?;
+        if e[0] == opcode && e[4..8] == (-1i32).to_le_bytes() {
+            let (field, value) = match opcode {
+                IORING_OP_ACCEPT => (24, 1u32),
+                _ => (28, libc::MSG_WAITALL as u32),
+            };
+            return mem
+                .write_all_at(&value.to_le_bytes(), at + field)
+                .map_err(|e| e.to_string());
+        }
+    }
+    Err(format!(
+        "no trial entry of opcode {opcode} in pid {pid}'s ring"
+    ))
+}
+
+/// What no probe tells (multishot accept, 5.19; multishot recv with a
+/// byte limit, 6.17) the server tries at start, on fd -1. This kernel has
+/// both, so the test makes each trial entry one the kernel refuses at
+/// prep, with EINVAL, as an older kernel does: strace fails the trial's
+/// io_uring_enter before it submits anything (EINTR) and stops the server
+/// (SIGSTOP); the entry is rewritten in its ring; SIGCONT, and the server
+/// enters again. One line naming what is missing, exit status 1.
+#[test]
+fn a_kernel_that_fails_the_trial_ends_the_server_naming_what() {
+    pass(|| {
+        let stop = inject("io_uring_enter:error=EINTR:signal=SIGSTOP:when=1");
+        for twin in [Twin::Rust, Twin::C] {
+            for (opcode, what, since) in [
+                (IORING_OP_ACCEPT, "multishot accept", "5.19"),
+                (IORING_OP_RECV, "multishot recv with a length limit", "6.17"),
+            ] {
+                let case = format!("trial-{opcode}");
+                let (r, trace) = start_traced(twin, &case, &stop)?;
+                wait_until("the server stopped in its trial", || {
+                    fs::read_to_string(&trace).is_ok_and(|t| t.contains("--- stopped by SIGSTOP"))
+                })?;
+                spoil_trial(r.pid, opcode)?;
+                r.signal(libc::SIGCONT);
+                assert_eq!(refused(r, &case)?, lacks(what, since), "{twin:?}");
             }
         }
         Ok(())
@@ -200,8 +424,9 @@ fn queued_operations_are_compared_and_can_differ() {
 }
 
 /// `make explain-uring` lists every operation each twin queued, beside the
-/// line of each twin that queued it (the `uring_sqe` call of its opcode),
-/// in the terminal and on the page.
+/// line of each twin that queued it (the `uring_sqe` call of its opcode;
+/// for the start-up trial's, on fd -1, the call that passes -1), in the
+/// terminal and on the page.
 #[test]
 fn explain_shows_each_queued_operation_beside_the_lines_that_queued_it() {
     pass(|| {
@@ -210,10 +435,22 @@ fn explain_shows_each_queued_operation_beside_the_lines_that_queued_it() {
         let e = harness::tools::explain::run(p, &d)?;
         let text = harness::tools::explain::queued::render(p, &e.dir)?
             .ok_or("no operations for the io_uring server")?;
-        let recv = text
-            .lines()
-            .find(|l| l.contains(" RECV fd="))
-            .ok_or_else(|| format!("no RECV row: {text}"))?;
+        let row = |op: &str| {
+            text.lines()
+                .find(|l| l.contains(op))
+                .ok_or_else(|| format!("no {op} row: {text}"))
+        };
+        for op in [" ACCEPT fd=-1 ", " RECV fd=-1 "] {
+            let trial = row(op)?;
+            assert!(
+                trial.starts_with("uring.c:")
+                    && trial.contains(" uring_trial ")
+                    && trial.contains("uring.rs:")
+                    && trial.trim_end().ends_with(" uring_trial"),
+                "{trial}"
+            );
+        }
+        let recv = row(" RECV fd=6 ")?;
         assert!(
             recv.starts_with("uring_server.c:")
                 && recv.contains("queue_recv")

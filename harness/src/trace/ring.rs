@@ -18,7 +18,7 @@ use std::path::Path;
 /// The offset at which a ring's submission entries are mapped.
 const IORING_OFF_SQES: u64 = 0x1000_0000;
 /// The size of one submission entry (without IORING_SETUP_SQE128).
-const SQE_SIZE: usize = 64;
+pub const SQE_SIZE: usize = 64;
 
 /// The operations a program queued in its ring, oldest first, each as one
 /// line of its fields; `lost` entries before them were overwritten.
@@ -126,7 +126,7 @@ fn fdinfo_field(info: &str, name: &str) -> Option<u64> {
 }
 
 /// Where `pid` has its ring's submission entries mapped, and how long the mapping is.
-fn sqes_mapping(pid: i32) -> Result<(u64, u64)> {
+pub fn sqes_mapping(pid: i32) -> Result<(u64, u64)> {
     let maps = fs::read_to_string(format!("/proc/{pid}/maps")).map_err(|e| e.to_string())?;
     for line in maps
         .lines()

@@ -66,28 +66,56 @@ fn function_of(lines: &[&str], i: usize) -> String {
     "?".into()
 }
 
-/// Where `opcode` (`RECV`) is queued in these sources: the line of the
-/// `uring_sqe` call that names `IORING_OP_RECV`.
-pub fn site(files: &[PathBuf], opcode: &str) -> Option<Site> {
+/// Where the operation `op` (`RECV fd=6 ...`, or its opcode alone) is
+/// queued in these sources: the line of the `uring_sqe` call that names
+/// `IORING_OP_RECV`. Where several do, the one that passes -1 as the
+/// descriptor if the operation's fd is -1 (the start-up trial of
+/// `uring_open`), else the first that does not.
+pub fn site(files: &[PathBuf], op: &str) -> Option<Site> {
+    let opcode = op.split(' ').next()?;
+    let no_fd = op.split(' ').any(|f| f == "fd=-1");
+    let sites = sites(files, opcode);
+    let pick = sites.iter().find(|(_, minus_one)| *minus_one == no_fd);
+    pick.or(sites.first()).map(|(s, _)| s.clone())
+}
+
+/// Every `uring_sqe` call of `IORING_OP_{opcode}` in these sources, and
+/// whether it passes -1 as the descriptor.
+fn sites(files: &[PathBuf], opcode: &str) -> Vec<(Site, bool)> {
     let constant = format!("IORING_OP_{opcode}");
+    let mut found = Vec::new();
     for f in files {
-        let text = fs::read_to_string(f).ok()?;
+        let Ok(text) = fs::read_to_string(f) else {
+            continue;
+        };
+        let Some(file) = f.file_name() else {
+            continue;
+        };
         let lines: Vec<&str> = text.lines().collect();
         for (i, l) in lines.iter().enumerate() {
-            // The call, and its arguments on the lines after it if it is split.
-            let call = lines[i..lines.len().min(i + 3)].join(" ");
-            let word =
-                call.contains(&format!("{constant},")) || call.contains(&format!("{constant})"));
-            if l.contains("uring_sqe(") && word {
-                return Some(Site {
-                    file: f.file_name()?.to_string_lossy().into_owned(),
+            let Some(at) = l.find("uring_sqe(") else {
+                continue;
+            };
+            // The call, and its arguments on the lines after it if it is
+            // split, up to the end of its statement.
+            let rest = lines[i..lines.len().min(i + 6)]
+                .iter()
+                .map(|l| l.trim())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let rest = &rest[rest.find("uring_sqe(").unwrap_or(at)..];
+            let call = rest.split(';').next().unwrap_or(rest);
+            if call.contains(&format!("{constant},")) || call.contains(&format!("{constant})")) {
+                let site = Site {
+                    file: file.to_string_lossy().into_owned(),
                     line: i + 1,
                     function: function_of(&lines, i),
-                });
+                };
+                found.push((site, call.contains(&format!("{constant}, -1,"))));
             }
         }
     }
-    None
+    found
 }
 
 /// Both twins' queued operations, as their sessions left them in `dir`
@@ -113,7 +141,7 @@ pub fn rows(
     };
     let (cfiles, rfiles) = (sources(program, true), sources(program, false));
     let at = |files: &[PathBuf], line: Option<&String>| {
-        line.and_then(|l| site(files, l.split(' ').next()?))
+        line.and_then(|l| site(files, l))
             .map_or_else(|| "?".to_string(), |s| s.text())
     };
     let rows = (0..c.lines.len().max(rust.lines.len()))
@@ -198,6 +226,25 @@ mod tests {
             (s.file.as_str(), s.function.as_str()),
             ("uring_server.c", "queue_recv")
         );
+    }
+
+    #[test]
+    fn the_start_up_trial_is_told_from_the_server_by_its_descriptor() {
+        let p = crate::program("uring_server").unwrap();
+        for (c, file) in [(true, "uring.c"), (false, "uring.rs")] {
+            let mut lines = Vec::new();
+            for op in ["ACCEPT", "RECV"] {
+                let trial = site(&sources(p, c), &format!("{op} fd=-1 len=0")).unwrap();
+                assert_eq!(
+                    (trial.file.as_str(), trial.function.as_str()),
+                    (file, "uring_trial")
+                );
+                lines.push(trial.line);
+                let server = site(&sources(p, c), &format!("{op} fd=6 len=0")).unwrap();
+                assert!(server.function.starts_with("queue_"), "{server:?}");
+            }
+            assert!(lines[0] < lines[1], "each on its own line: {lines:?}");
+        }
     }
 
     #[test]

@@ -408,6 +408,24 @@ pub const MUTANTS: &[Mutant] = &[
         ]],
     },
     Mutant {
+        name: "uring-probe-passes",
+        breaks: "the io_uring server refuses a kernel whose probe does not list an operation it queues",
+        edits: &[
+            edit!("src/uring.c", "\t\t\turing_lacks(uring_ops[i].name, uring_ops[i].since);" => "\t\t\t(void)uring_ops[i];"),
+            edit!("src/uring.rs", "            uring_lacks(o.name, o.since);" => "            let _ = o;"),
+        ],
+        tests: &[&["--test", "uring", "--", "a_kernel_without_an_operation"]],
+    },
+    Mutant {
+        name: "uring-trial-trusted",
+        breaks: "the io_uring server refuses a kernel that fails its trial recv with a byte limit",
+        edits: &[
+            edit!("src/uring.c", "\tif (res[TRIAL_RECV] == -EINVAL)" => "\tif (0)"),
+            edit!("src/uring.rs", "    if res[TRIAL_RECV as usize] == -libc::EINVAL {" => "    if false {"),
+        ],
+        tests: &[&["--test", "uring", "--", "a_kernel_that_fails_the_trial"]],
+    },
+    Mutant {
         name: "seeds-said",
         breaks: "no page of the docs speaks of \"the seeds\"",
         edits: &[
