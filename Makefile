@@ -190,8 +190,9 @@ test-loaded: deps ## make test while every core is kept busy (a spinning process
 	$(CARGO) build --release -p harness --bin busy
 	$(RUST)/busy -- $(CARGO) test --release --workspace --no-fail-fast
 
-lint: ## clippy with -D warnings and cargo fmt --check
+lint: ## clippy with -D warnings (the tokio and monoio servers too) and cargo fmt --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --release -p harness --features tokio,monoio --bins -- -D warnings
 	$(CARGO) fmt --all --check
 
 clean: ## Remove target/

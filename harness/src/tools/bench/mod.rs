@@ -293,10 +293,16 @@ fn curve_point(
     results.add(&results::P99, n, s.short, s.side, rt.p99_us);
     let cpu_us = spent.values().sum::<u64>() as f64 / 1000.0 / rt.count as f64;
     results.add(&results::CPU, n, s.short, s.side, cpu_us);
-    let at = (s.short, s.side, n, rep);
-    results
-        .balances
-        .extend(balance::Balance::new(&spent, &held_by, at));
+    // A task per connection, by design, shares nothing: not listed.
+    let shared = s
+        .model
+        .is_none_or(|m| !matches!(m.worker, Worker::Main | Worker::Child | Worker::Thread));
+    if shared {
+        let at = (s.short, s.side, n, rep);
+        results
+            .balances
+            .extend(balance::Balance::new(&spent, &held_by, at));
+    }
     Ok(Ok(()))
 }
 
@@ -314,7 +320,12 @@ fn held_by(server: &Server, active: &[&TcpStream], n: usize) -> Vec<Option<(i32,
     let none = vec![None; active.len()];
     // A runtime's tasks (tokio's) own no connection: any worker may
     // serve any ready one, and only its driver's thread waits on them.
-    if server.measured.model.is_none() || !(2..=balance::MOST_TASKS).contains(&tasks) {
+    if server
+        .measured
+        .model
+        .is_none_or(|m| matches!(m.worker, Worker::Main | Worker::Child | Worker::Thread))
+        || !(2..=balance::MOST_TASKS).contains(&tasks)
+    {
         return none;
     }
     let ports: Vec<u16> = active

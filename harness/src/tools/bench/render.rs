@@ -175,9 +175,11 @@ pub fn render(r: &Results, models: &[&str], run: &Run) -> (String, String) {
     let balances = super::balance::render(&r.balances, &order);
     if !balances.is_empty() {
         md.push_str(
-            "\nHow each server of several tasks (up to 64: threads, children) shared the timed runs: \
-             the active connections each task held (read at rest, before the run) and the share of \
-             the CPU time each spent, tasks in order of process and thread id, the main one first.\n\n",
+            "\nHow each server whose tasks share the connections (a pool, threads or children made \
+             at start, a runtime's workers; up to 64 tasks) shared the timed runs: the active \
+             connections each task held (read at rest, before the run; a runtime's tasks own none) \
+             and the share of the CPU time each spent, tasks in order of process and thread id, the \
+             main one first.\n\n",
         );
         md.push_str(&balances);
     }

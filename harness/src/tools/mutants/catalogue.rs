@@ -433,6 +433,56 @@ pub const MUTANTS: &[Mutant] = &[
         ],
         tests: &[&["--test", "docs", "--", "no_page_speaks_of_seeds"]],
     },
+    Mutant {
+        name: "active-set-in-step",
+        breaks: "the bench's active connections are drawn at random, not every (n/k)th, in step with a round robin",
+        edits: &[edit!(
+            "harness/src/tools/bench/load.rs",
+            "let j = i + (next() % (n - i) as u64) as usize;" => "let j = (i * (n / k)).max(i) + (next() % 1) as usize;"
+        )],
+        tests: &[&["-p", "harness", "--lib", "--", "bench::load"]],
+    },
+    Mutant {
+        name: "floor-goal-lenient",
+        breaks: "a server more than 1.25 times the floor's CPU per round trip is not met",
+        edits: &[edit!(
+            "harness/src/tools/bench/goals.rs",
+        "        q <= factor\n" => "        q <= factor * 2.0\n"
+        )],
+        tests: &[&["-p", "harness", "--lib", "--", "bench::goals"]],
+    },
+    Mutant {
+        name: "balance-untied",
+        breaks: "the bench names the task that holds each active connection of a server of several tasks",
+        edits: &[edit!(
+            "harness/src/tools/bench/mod.rs",
+            ".map(|p| map.get(p).and_then(|h| h.task()).map(Into::into))" => ".map(|p| map.get(p).and_then(|_| None))"
+        )],
+        tests: &[&[
+            "-p",
+            "harness",
+            "--test",
+            "tools",
+            "--",
+            "a_short_benchmark",
+        ]],
+    },
+    Mutant {
+        name: "floor-upper-cased",
+        breaks: "the bench checks the floor's replies against the bytes sent, as it echoes them",
+        edits: &[edit!(
+            "harness/src/tools/bench/lifecycle.rs",
+            "        if self.side == Side::Floor {" => "        if self.side == Side::Std {"
+        )],
+        tests: &[&[
+            "-p",
+            "harness",
+            "--test",
+            "tools",
+            "--",
+            "a_short_benchmark",
+        ]],
+    },
 ];
 
 #[cfg(test)]
