@@ -349,7 +349,7 @@ mod tests {
         assert_eq!(draw(5, 10, 7), (0..5).collect::<Vec<_>>());
     }
 
-    /// Drawn at random, not in step with a round robin: over many seeds,
+    /// Drawn at random, not in step with a round robin: over 200 draws,
     /// odd and even connections are drawn about as often, where "every
     /// hundredth" drew only even ones.
     #[test]
