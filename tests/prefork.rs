@@ -4,15 +4,12 @@
 //! the meter, and who takes the next connection is the design's: the
 //! kernel's queue, a lock, the parent, or the herd.
 
-use harness::base::client::talk;
 use harness::base::procfs;
 use harness::base::{server::Server, wait::wait_until};
-use harness::testing::demo;
 use harness::testing::each_server;
+use harness::testing::{clients_at_once, demo};
 use harness::{Call, Model, Result, Twin, Worker};
 use std::path::PathBuf;
-use std::sync::Barrier;
-use std::thread;
 
 fn preforked(m: &Model) -> bool {
     matches!(m.worker, Worker::Prefork(_))
@@ -198,25 +195,11 @@ fn a_killed_parent_leaves_no_child(name: &str, twin: Twin) -> Result<()> {
 
 /// Three hundred clients at once, each sending messages that together hold
 /// every byte value: two children serve them all, in turn, byte-exact,
-/// while the rest wait in the kernel's queue (or are let in by its retries).
+/// while the rest wait in the kernel's queue (or are let in by its
+/// retries); see [`clients_at_once`] for why their handshakes are spaced.
 fn three_hundred_clients_at_once(name: &str, twin: Twin) -> Result<()> {
     let server = Server::start(name, twin)?;
-    let barrier = Barrier::new(300);
-    thread::scope(|s| {
-        let clients: Vec<_> = (0..300)
-            .map(|id| {
-                let (server, barrier) = (&server, &barrier);
-                s.spawn(move || {
-                    barrier.wait();
-                    talk(id, 8, server.connect()?)
-                })
-            })
-            .collect();
-        clients
-            .into_iter()
-            .map(|c| c.join().unwrap())
-            .collect::<Result<Vec<()>>>()
-    })?;
+    clients_at_once(&server, 300)?;
     server.settled()
 }
 

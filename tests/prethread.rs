@@ -5,15 +5,13 @@
 //! thread that cannot be made leaves the others to serve; a full queue
 //! makes the main thread wait; running out of descriptors is waited out.
 
-use harness::base::client::talk;
 use harness::base::procfs;
 use harness::base::{port::free_port, server::Server, wait::wait_until};
-use harness::testing::demo;
 use harness::testing::each_server;
+use harness::testing::{clients_at_once, demo};
 use harness::{Call, Model, Result, Twin, Worker};
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::{Barrier, Condvar, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -107,38 +105,11 @@ fn ctrl_c_prints_the_meter_every_prethreaded_server() {
 
 /// Three hundred clients at once, each sending messages that together hold
 /// every byte value: two threads serve them all, byte-exact, while the
-/// rest wait (in the queue, or in the kernel's).
-///
-/// At most [`CONNECTING`] of them are in `connect` at a time: 300
-/// handshakes at once overflow the listening socket's queue of half-open
-/// connections (its backlog, 128), and the kernel answers with SYN
-/// cookies. Under heavy load a late segment carrying a valid cookie, for
-/// a connection already served and closed, then made a second server-side
-/// socket for it: a thread sat in `read` on an ESTABLISHED socket whose
-/// client's end was in TIME_WAIT, a connection no client held (seen once
-/// in a few hundred runs, with three test suites on two cores). The
-/// clients still hold 300 connections at once; only their handshakes are
-/// spaced.
+/// rest wait (in the queue, or in the kernel's); see
+/// [`clients_at_once`] for why their handshakes are spaced.
 fn three_hundred_clients_at_once(name: &str, twin: Twin) -> Result<()> {
     let server = Server::start(name, twin)?;
-    let barrier = Barrier::new(300);
-    let gate = Gate::new(CONNECTING);
-    thread::scope(|s| {
-        let clients: Vec<_> = (0..300)
-            .map(|id| {
-                let (server, barrier, gate) = (&server, &barrier, &gate);
-                s.spawn(move || {
-                    barrier.wait();
-                    let conn = gate.through(|| server.connect())?;
-                    talk(id, 8, conn)
-                })
-            })
-            .collect();
-        clients
-            .into_iter()
-            .map(|c| c.join().unwrap())
-            .collect::<Result<Vec<()>>>()
-    })?;
+    clients_at_once(&server, 300)?;
     server.settled()?;
     let (out, _) = server.terminate()?;
     let total: usize = meter(&out).iter().sum();
@@ -148,39 +119,6 @@ fn three_hundred_clients_at_once(name: &str, twin: Twin) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// Handshakes under way at once, well below the backlog of 128.
-const CONNECTING: usize = 32;
-
-/// A counting gate: at most `n` callers inside [`Gate::through`] at once.
-struct Gate {
-    inside: Mutex<usize>,
-    left: Condvar,
-    n: usize,
-}
-
-impl Gate {
-    fn new(n: usize) -> Gate {
-        Gate {
-            inside: Mutex::new(0),
-            left: Condvar::new(),
-            n,
-        }
-    }
-
-    fn through<T>(&self, f: impl FnOnce() -> T) -> T {
-        let mut inside = self.inside.lock().unwrap();
-        while *inside >= self.n {
-            inside = self.left.wait(inside).unwrap();
-        }
-        *inside += 1;
-        drop(inside);
-        let out = f();
-        *self.inside.lock().unwrap() -= 1;
-        self.left.notify_one();
-        out
-    }
 }
 
 #[test]

@@ -211,3 +211,73 @@ pub fn pauses_out_of_descriptors(server: &Server) -> Result<()> {
     }
     Ok(())
 }
+
+/// Handshakes under way at once in [`clients_at_once`], well below the
+/// servers' backlog of 128.
+pub const CONNECTING: usize = 32;
+
+/// `n` clients at once, each sending messages that together hold every
+/// byte value (8 each, [`talk`](crate::base::client::talk)) on a
+/// connection it holds until it is served; all must be served byte-exact.
+///
+/// At most [`CONNECTING`] of them are in `connect` at a time: hundreds of
+/// handshakes at once overflow the listening socket's queue of half-open
+/// connections (its backlog), and the kernel answers with SYN cookies.
+/// Under heavy load a late segment carrying a valid cookie, for a
+/// connection already served and closed, then made a second server-side
+/// socket for it: a prethreaded server's thread sat in `read` on an
+/// ESTABLISHED socket whose client's end was in TIME_WAIT, a connection
+/// no client held (seen once in a few hundred runs, with three test suites
+/// on two cores). The clients still hold their connections at once; only
+/// their handshakes are spaced.
+pub fn clients_at_once(server: &Server, n: usize) -> Result<()> {
+    let barrier = std::sync::Barrier::new(n);
+    let gate = Gate::new(CONNECTING);
+    thread::scope(|s| {
+        let clients: Vec<_> = (0..n)
+            .map(|id| {
+                let (barrier, gate) = (&barrier, &gate);
+                s.spawn(move || {
+                    barrier.wait();
+                    let conn = gate.through(|| server.connect())?;
+                    crate::base::client::talk(id, 8, conn)
+                })
+            })
+            .collect();
+        clients
+            .into_iter()
+            .map(|c| c.join().unwrap())
+            .collect::<Result<Vec<()>>>()
+    })?;
+    Ok(())
+}
+
+/// A counting gate: at most `n` callers inside [`Gate::through`] at once.
+struct Gate {
+    inside: std::sync::Mutex<usize>,
+    left: std::sync::Condvar,
+    n: usize,
+}
+
+impl Gate {
+    fn new(n: usize) -> Gate {
+        Gate {
+            inside: std::sync::Mutex::new(0),
+            left: std::sync::Condvar::new(),
+            n,
+        }
+    }
+
+    fn through<T>(&self, f: impl FnOnce() -> T) -> T {
+        let mut inside = self.inside.lock().unwrap();
+        while *inside >= self.n {
+            inside = self.left.wait(inside).unwrap();
+        }
+        *inside += 1;
+        drop(inside);
+        let out = f();
+        *self.inside.lock().unwrap() -= 1;
+        self.left.notify_one();
+        out
+    }
+}
