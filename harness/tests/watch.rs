@@ -109,6 +109,8 @@ fn a_zombie_is_counted_once_its_client_has_left() {
     let w = Watch::start("zombie", &[]);
     let first = w.until("the server in accept", |f| in_call(f, "accept").len() == 1);
     assert_eq!(first["zombies"], 0);
+    // listen(listenfd, 128), src/listen.c: from the kernel's socket diagnostics.
+    assert_eq!(first["listen"]["backlog"], 128);
     let mut c = w.conn();
     c.check(b"hello\n").unwrap();
     c.finish().unwrap();

@@ -286,9 +286,10 @@ pub fn accept_queue(port: u16) -> Option<usize> {
     })
 }
 
-/// The accept queue of the socket listening on `port`: the connections
-/// waiting in it and its size, the backlog (for a LISTEN socket,
-/// /proc/net/tcp's rx_queue and tx_queue are those).
+/// The accept queue of the socket listening on `port`, IPv4 or IPv6:
+/// the connections waiting in it (/proc/net/tcp's rx_queue for a LISTEN
+/// socket), and its tx_queue (0: the backlog is not there, see
+/// [`crate::base::sockdiag`]).
 pub fn listen_queue(port: u16) -> Option<(usize, usize)> {
     tcp_sockets()
         .into_iter()

@@ -2,7 +2,7 @@
 //! socket, read from /proc alone, and rendered as one line of JSON.
 
 use crate::base::holders::{self, Holder};
-use crate::base::{procfs, syscalls};
+use crate::base::{procfs, sockdiag, syscalls};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::fs;
@@ -195,7 +195,10 @@ impl Snapshot {
             }
         }
         prev.wakeups(&mut tasks, ms);
-        let (queued, backlog) = procfs::listen_queue(port).unwrap_or((0, 0));
+        // The kernel's socket diagnostics, or /proc/net/tcp without the backlog.
+        let (queued, backlog) = sockdiag::listen_queue(port)
+            .or_else(|| procfs::listen_queue(port).map(|(q, _)| (q, 0)))
+            .unwrap_or((0, 0));
         Snapshot {
             ms,
             pid,
