@@ -343,10 +343,8 @@ fn keys_add_and_remove_clients_and_q_restores_the_terminal() {
         ws_ypixel: 0,
     };
     // SAFETY: TIOCSWINSZ reads a winsize, which `size` is.
-    assert_eq!(
-        unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &size) },
-        0
-    );
+    let rc = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &size) };
+    assert_eq!(rc, 0, "TIOCSWINSZ");
     let before = lflag(slave.as_raw_fd());
     let port = free_port();
     let io = || Stdio::from(slave.try_clone().unwrap());
