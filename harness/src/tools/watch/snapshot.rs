@@ -158,8 +158,15 @@ fn fd_rows(procs: &[(i32, usize)]) -> Vec<FdRow> {
 
 /// Which task serves each client of `port`, by the client's address:
 /// the thread when one can be told, else the process's main task.
-fn peers(pid: i32, port: u16) -> Vec<((i32, i32), String)> {
-    let ends = procfs::established(port);
+/// Those not yet accepted (in the accept queue: no process holds them)
+/// are left out.
+fn peers(pid: i32, port: u16, procs: &[(i32, usize)]) -> Vec<((i32, i32), String)> {
+    let held: std::collections::BTreeSet<String> = procs
+        .iter()
+        .flat_map(|&(p, _)| procfs::fd_targets(p))
+        .collect();
+    let mut ends = procfs::established(port);
+    ends.retain(|_, inode| held.contains(&format!("socket:[{inode}]")));
     let ports: Vec<u16> = ends.keys().copied().collect();
     let names = procfs::socket_names();
     let found: Vec<(u16, Holder)> = match holders::holders(pid, port, &ports) {
@@ -173,11 +180,26 @@ fn peers(pid: i32, port: u16) -> Vec<((i32, i32), String)> {
     found
         .into_iter()
         .map(|(c, h)| {
-            let task = h.task().map_or((h.pid, h.pid), Into::into);
+            let task = h.task().map_or_else(|| on_fd(h), Into::into);
             let name = ends.get(&c).and_then(|i| names.get(i));
             (task, name.cloned().unwrap_or_else(|| format!(":{c}")))
         })
         .collect()
+}
+
+/// The one thread of `h`'s process in a call on the connection's
+/// descriptor (`write`, `sendto`: what holders does not tie), else its
+/// main task.
+fn on_fd(h: Holder) -> (i32, i32) {
+    let on = |&t: &i32| procfs::syscall_args(h.pid, t).is_some_and(|(_, a)| a[0] == h.fd as u64);
+    match procfs::tasks(h.pid)
+        .iter()
+        .filter(|t| on(t))
+        .collect::<Vec<_>>()[..]
+    {
+        [&t] => (h.pid, t),
+        _ => (h.pid, h.pid),
+    }
 }
 
 impl Snapshot {
@@ -186,7 +208,7 @@ impl Snapshot {
     pub fn read(pid: i32, port: u16, ms: u64, prev: &mut Previous) -> Snapshot {
         let procs = tree(pid);
         let mut tasks: Vec<TaskRow> = procs.iter().flat_map(|&(p, d)| task_rows(p, d)).collect();
-        for (task, peer) in peers(pid, port) {
+        for (task, peer) in peers(pid, port, &procs) {
             if let Some(row) = tasks.iter_mut().find(|t| (t.pid, t.tid) == task) {
                 row.peers += 1;
                 if row.peer.as_ref().is_none_or(|p| peer < *p) {
