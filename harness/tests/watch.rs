@@ -75,6 +75,11 @@ impl Watch {
         panic!("no frame with {what}; the last: {last}");
     }
 
+    /// Drops the frames read so far.
+    fn drain(&self) {
+        while self.frames.try_recv().is_ok() {}
+    }
+
     fn conn(&self) -> Conn {
         Conn::to(self.port).expect("connect")
     }
@@ -232,6 +237,22 @@ fn the_view_survives_its_server() {
     assert!(status.success());
 }
 
+#[test]
+fn children_that_come_and_go_do_not_stop_the_view() {
+    let w = Watch::start("process", &[]);
+    for i in 0..20 {
+        let mut c = w.conn();
+        c.check(format!("client {i}\n").as_bytes()).unwrap();
+        c.finish().unwrap();
+    }
+    // Each child lived, died and was reaped between or during frames.
+    w.drain();
+    let f = w.until("the server alone again", |f| tasks(f).len() == 1);
+    assert_eq!(f["zombies"], 0);
+    assert_eq!(f["ended"], Value::Null);
+    w.until("a frame after that", |_| true);
+}
+
 /// A frame of three processes, by hand.
 fn view() -> View {
     let task = |pid, depth, state, call: Option<&str>, peer: Option<&str>| TaskRow {
@@ -335,6 +356,18 @@ fn lflag(fd: i32) -> libc::tcflag_t {
 
 #[test]
 fn keys_add_and_remove_clients_and_q_restores_the_terminal() {
+    keys_then(b"q");
+}
+
+/// Ctrl-C, in raw mode a key and not a signal, quits as q does.
+#[test]
+fn ctrl_c_quits_and_restores_the_terminal() {
+    keys_then(b"\x03");
+}
+
+/// watch under a pseudo-terminal: keys open and close clients, then
+/// `quit` ends it, with the terminal as it found it and its server gone.
+fn keys_then(quit: &[u8]) {
     let (mut master, slave) = pty().unwrap();
     let size = libc::winsize {
         ws_row: 30,
@@ -377,7 +410,7 @@ fn keys_add_and_remove_clients_and_q_restores_the_terminal() {
         master.write_all(&[key]).unwrap();
         clients(n);
     }
-    master.write_all(b"q").unwrap();
+    master.write_all(quit).unwrap();
     let end = Instant::now() + DEADLINE;
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
