@@ -344,6 +344,25 @@ fn the_plain_frame_holds_the_same_rows() {
     );
 }
 
+#[test]
+fn a_run_of_client_sockets_is_one_item() {
+    let fd = |pid, fd, what: &str| FdRow {
+        pid,
+        fd,
+        what: what.into(),
+    };
+    let mut fds = vec![fd(1, 3, "listen :8000")];
+    fds.extend((4..9).map(|n| fd(1, n, "tcp 127.0.0.1:4000")));
+    fds.extend([fd(1, 10, "tcp a"), fd(1, 11, "tcp b"), fd(2, 4, "tcp c")]);
+    assert_eq!(
+        render::fd_lines(&fds),
+        [
+            "1: 3 listen :8000, 4-8 tcp (5), 10 tcp a, 11 tcp b",
+            "2: 4 tcp c"
+        ]
+    );
+}
+
 /// tcgetattr(3) of terminal `fd`: its local modes.
 fn lflag(fd: i32) -> libc::tcflag_t {
     // SAFETY: a zeroed termios is valid; tcgetattr writes one into it.

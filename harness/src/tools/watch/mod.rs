@@ -94,7 +94,8 @@ impl Watched {
                     b = b.port(p);
                 }
                 let Server { run, pid, port, .. } = b.start()?;
-                (run, pid, port, exe.to_string())
+                let twin = if o.twin == Twin::C { " (C)" } else { "" };
+                (run, pid, port, format!("{exe}{twin}"))
             }
             (None, Some(exe)) => {
                 let (run, port) = start_exe(exe, o.port, &args)?;

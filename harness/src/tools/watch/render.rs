@@ -91,18 +91,32 @@ pub fn title(v: &View) -> String {
     line
 }
 
-/// Each process's descriptors on one line: `1234: 0 /dev/null, 3 listen :8000, ...`.
+/// Each process's descriptors on one line: `1234: 0 /dev/null, 3 listen
+/// :8000, 5-37 tcp (33)`: a run of three or more client sockets in a row
+/// is shown as one.
 pub fn fd_lines(fds: &[FdRow]) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
-    let mut last = None;
-    for f in fds {
-        if last != Some(f.pid) {
-            lines.push(format!("{}:", f.pid));
-            last = Some(f.pid);
+    let mut i = 0;
+    while i < fds.len() {
+        let f = &fds[i];
+        let tcp = |g: &FdRow, n: usize| {
+            g.pid == f.pid && g.what.starts_with("tcp ") && g.fd == f.fd + n as i32
+        };
+        let run = fds[i..]
+            .iter()
+            .enumerate()
+            .take_while(|(n, g)| tcp(g, *n))
+            .count();
+        let item = if run >= 3 {
+            format!("{}-{} tcp ({run})", f.fd, f.fd + run as i32 - 1)
+        } else {
+            format!("{} {}", f.fd, f.what)
+        };
+        match lines.last_mut() {
+            Some(l) if i > 0 && fds[i - 1].pid == f.pid => l.push_str(&format!(", {item}")),
+            _ => lines.push(format!("{}: {item}", f.pid)),
         }
-        let line = lines.last_mut().expect("pushed above");
-        let sep = if line.ends_with(':') { " " } else { ", " };
-        line.push_str(&format!("{sep}{} {}", f.fd, f.what));
+        i += if run >= 3 { run } else { 1 };
     }
     lines
 }
