@@ -129,7 +129,17 @@ impl Watched {
             return s;
         }
         let ms = self.start.elapsed().as_millis() as u64;
-        Snapshot::read(self.pid, self.port, ms, &mut self.prev)
+        let s = Snapshot::read(self.pid, self.port, ms, &mut self.prev);
+        // A server on its way out has closed its descriptors: the last
+        // frame stays, and the next says how it ended.
+        let alive = procfs::stat(self.pid).is_some_and(|st| st.state != 'Z')
+            && !procfs::status(self.pid, "SigPnd").is_some_and(|p| sigkill(&p))
+            && s.fds.iter().any(|f| f.pid == self.pid);
+        if alive || last.tasks.is_empty() {
+            s
+        } else {
+            last.clone()
+        }
     }
 
     /// Whether the server has ended.
@@ -170,6 +180,11 @@ impl Watched {
         self.ended = Some(e.clone());
         e
     }
+}
+
+/// Whether a mask of /proc/PID/status (hex) holds SIGKILL.
+fn sigkill(mask: &str) -> bool {
+    u64::from_str_radix(mask, 16).is_ok_and(|m| m & (1 << (libc::SIGKILL - 1)) != 0)
 }
 
 /// `--exe PATH`: runs it with `args` (its port fixed in its source, or

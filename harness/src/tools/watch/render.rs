@@ -190,9 +190,11 @@ fn task_table(s: &Snapshot) -> Table<'static> {
         .block(Block::default().borders(Borders::TOP).title("tasks"))
 }
 
-/// The last line: what the last key did, or the keys.
+/// The last line: how the server ended, what the last key did, or the keys.
 fn footer(v: &View) -> String {
-    if v.status.is_empty() {
+    if let Some(e) = &v.snap.ended {
+        format!("the server has ended: {e}. q quits")
+    } else if v.status.is_empty() {
         "keys: i idle  b busy  r reset  n never reads  c close  m 100  ? help  q quit".to_string()
     } else {
         format!("{}   (? for the keys)", v.status)

@@ -116,7 +116,6 @@ fn act(key: KeyEvent, view: &mut View, clients: &mut Clients, ended: bool) -> Ac
         return Act::None;
     }
     if ended {
-        view.status = "the server has ended: q quits".into();
         return Act::None;
     }
     let done = match c {
