@@ -66,13 +66,13 @@ PROGRAM_EXES := $(foreach r,$(PROGRAM_ROWS),$(lastword $(subst :, ,$(r))))
 # The executable of program $(1): process_server for process.
 exe = $(lastword $(subst :, ,$(filter $(1):%,$(PROGRAM_ROWS))))
 
-# An unknown NAME in run-NAME, run-NAME-c, strace-NAME, demo-NAME or
-# explain-NAME stops make here, before it builds anything, with the list
+# An unknown NAME in run-NAME, run-NAME-c, strace-NAME, watch-NAME,
+# demo-NAME or explain-NAME stops make here, before it builds anything, with the list
 # and the closest name. (Not while target/programs.mk is missing or older
 # than the crate: make makes it, and reads this file again.)
 stem = $(patsubst %-c,%,$(patsubst $(1)-%,%,$(2)))
 unknown = $(strip $(foreach g,$(MAKECMDGOALS),\
-	$(if $(filter run-% strace-%,$(g)),$(if $(filter $(call stem,$(firstword $(subst -, ,$(g))),$(g)),$(PROGRAM_NAMES)),,$(g)),\
+	$(if $(filter run-% strace-% watch-%,$(g)),$(if $(filter $(call stem,$(firstword $(subst -, ,$(g))),$(g)),$(PROGRAM_NAMES)),,$(g)),\
 	$(if $(filter explain-%,$(g)),$(if $(filter $(patsubst explain-%,%,$(g)),$(PROGRAM_NAMES)),,$(g)),\
 	$(if $(filter demo-%,$(g)),$(if $(filter $(call stem,demo,$(g)),$(DEMO_NAMES) $(DEMO_ALIASES)),,$(g)))))))
 ifneq ($(PROGRAM_ROWS),)
@@ -125,12 +125,12 @@ strace = mkdir -p $(STRACE_OUT) && f=$(STRACE_OUT)/$(2).trace && rm -f $$f && mk
 tool = $(call first_build,$(RUST)/$(1),the $(1) tool and the harness,about a minute) \
 	$(CARGO) build --release $(if $(wildcard $(RUST)/$(1)),--quiet) -p harness --bin $(1)
 
-.PHONY: help build programs deps test test-loaded lint clean compare compare-pair bench bench-full mutants cargo-mutants
+.PHONY: help build programs deps test test-loaded lint clean compare compare-pair bench bench-full mutants cargo-mutants watch
 
 help: ## List the targets and the programs
 	@echo "Targets:"
 	@awk -F ':.*## ' '/^[a-z%-]+:.*## / { printf "  %-18s %s\n", $$1, $$2 }' $(firstword $(MAKEFILE_LIST))
-	@echo "Programs (NAME for run-NAME, strace-NAME, explain-NAME; a -c suffix runs the C twin):"
+	@echo "Programs (NAME for run-NAME, strace-NAME, watch-NAME, explain-NAME; a -c suffix runs the C twin):"
 	@$(TABLE) help
 	@echo "Demos (demo-NAME, demo-NAME-c): $(DEMO_NAMES)"
 	@echo "Variables (upper case, after the target; a lower-case one, port=9000, or a bare number stops make with a hint):"
@@ -139,6 +139,7 @@ help: ## List the targets and the programs
 	@echo "  STRACE_FLAGS='$(STRACE_FLAGS)'   for the strace targets, e.g. STRACE_FLAGS='-f -c'"
 	@echo "  STRACE_OUT=$(STRACE_OUT)   where the strace targets put the program's own output (NAME.out)"
 	@echo "  A=... B=... MODEL=$(MODEL)   for make compare-pair: two executables, and the program whose session they run"
+	@echo "  EXE=./server PORT=8000   for make watch: your own server, the port fixed in its source"
 	@echo "  EXPLAIN_FLAGS='--all', '--task N', '--loader' or '--width N'   for make explain-NAME"
 	@echo "  BENCH_SECONDS=$(BENCH_SECONDS)   for make bench: the length of each timed run (make bench-full: 2)"
 	@echo "Chapters: docs/README.md"
@@ -150,13 +151,17 @@ programs: ## Build only the programs: the Rust ones in target/release, the C twi
 	[ -d "$$dir" ] || { echo "make programs: cargo did not say where the build script put the C twins" >&2; exit 1; }; \
 	mkdir -p $(C) && cp -f "$$dir"/* $(C)/
 
-TOOLS := trace_compare explain demo bench mutants busy std_server floor_server tokio_st_server tokio_mt_server monoio_server
+TOOLS := trace_compare explain demo bench mutants busy watch std_server floor_server tokio_st_server tokio_mt_server monoio_server
+# The watch tool and its tests, with its terminal library: built apart,
+# as tokio is (crossterm brings libc with its std feature).
+WATCH_FEATURE := -p harness --features watch
 
 build: programs ## Build the Rust programs and tools (target/release) and the C twins (target/c)
 	@$(call first_build,$(addprefix $(RUST)/,$(TOOLS)),the tools and the tokio and monoio servers,about two minutes)
 	$(CARGO) build --release --workspace
 	$(CARGO) build --release -p harness --features tokio --bin tokio_st_server --bin tokio_mt_server
 	$(CARGO) build --release -p harness --features monoio --bin monoio_server
+	$(CARGO) build --release $(WATCH_FEATURE) --bin watch
 
 # What the tests need beyond the Rust toolchain, gcc and make: a command
 # that shows the package is there, and the package. netcat must be
@@ -184,15 +189,18 @@ ifneq ($(MISSING),)
 endif
 
 test: deps ## Run every test (cargo test), all of them even when one fails; make deps first
-	$(CARGO) test --release --workspace --no-fail-fast
+	@s=0; $(CARGO) test --release --workspace --no-fail-fast || s=$$?; \
+	$(CARGO) test --release $(WATCH_FEATURE) --test watch || s=$$?; exit $$s
 
 test-loaded: deps ## make test while every core is kept busy (a spinning process per core, normal priority)
 	$(CARGO) build --release -p harness --bin busy
-	$(RUST)/busy -- $(CARGO) test --release --workspace --no-fail-fast
+	@s=0; $(RUST)/busy -- $(CARGO) test --release --workspace --no-fail-fast || s=$$?; \
+	$(RUST)/busy -- $(CARGO) test --release $(WATCH_FEATURE) --test watch || s=$$?; exit $$s
 
-lint: ## clippy with -D warnings (the tokio and monoio servers too) and cargo fmt --check
+lint: ## clippy with -D warnings (the tokio and monoio servers and watch too) and cargo fmt --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --release -p harness --features tokio,monoio --bins -- -D warnings
+	$(CARGO) clippy --release $(WATCH_FEATURE) --bins --tests -- -D warnings
 	$(CARGO) fmt --all --check
 
 clean: ## Remove target/
@@ -227,6 +235,25 @@ PAIR_PORT = $(if $(filter command line environment environment override,$(origin
 compare-pair: build ## Compare any two executables A and B through the session of program MODEL (PORT=N: both use port N by themselves)
 	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make compare-pair A=EXE B=EXE [MODEL=process] [PORT=N]"; exit 2; }
 	@$(RUST)/trace_compare --model $(MODEL) $(PAIR_PORT) $(A) $(B)
+
+# Builds the watch tool: quietly once it is there.
+WATCH_TOOL = $(call first_build,$(RUST)/watch,the watch tool and the harness,about a minute) \
+	$(CARGO) build --release $(if $(wildcard $(RUST)/watch),--quiet) $(WATCH_FEATURE) --bin watch
+# Runs watch on executable $(1), with the port and arguments its usage line names, and $(2).
+watch_run = trap '$(QUIET_EXIT)' INT; $(call ARGS,$(1)) p=$$1; shift; $(RUST)/watch $(2) --port $$p -- "$$@"
+
+watch-%-c: programs ## Watch the C twin of server NAME live (watch-zombie-c)
+	@$(WATCH_TOOL)
+	@$(call watch_run,$(C)/$(call exe,$*),$* --c)
+
+watch-%: programs ## Watch server NAME live: tasks, calls, descriptors, accept queue; keys add clients (PORT=, THREADS=...)
+	@$(WATCH_TOOL)
+	@$(call watch_run,$(RUST)/$(call exe,$*),$*)
+
+watch: ## Watch your own server live: make watch EXE=./server PORT=8000 (the port fixed in its source)
+	@test -n "$(EXE)" || { echo "usage: make watch EXE=./server [PORT=8000]; make watch-NAME for a program of the table"; exit 2; }
+	@$(WATCH_TOOL)
+	@trap '$(QUIET_EXIT)' INT; $(RUST)/watch --exe $(EXE) $(PAIR_PORT)
 
 explain-%: programs ## Each call of program NAME beside the C and Rust lines that made it; writes target/explain/NAME.html
 	@$(call tool,explain)

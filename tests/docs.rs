@@ -237,6 +237,7 @@ fn the_readme_is_a_front_page() {
         "make strace-NAME`",
         "make demo-NAME`",
         "make bench`",
+        "make watch-NAME`",
     ] {
         assert!(readme.contains(&format!("- `{tool}")), "{tool}");
     }

@@ -13,6 +13,8 @@ pub mod procfs;
 pub mod pty;
 pub mod reference;
 pub mod server;
+pub mod sockdiag;
+pub mod syscalls;
 #[cfg(feature = "tokio")]
 pub mod tokio_echo;
 pub mod wait;

@@ -200,6 +200,16 @@ impl Running {
         matches!(self.child.try_wait(), Ok(Some(_)))
     }
 
+    /// How the group's leader ended, once it has (reaped, waitpid(2) WNOHANG).
+    pub fn status(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// The process group: the leader's pid.
+    pub fn group(&self) -> i32 {
+        self.child.id() as i32
+    }
+
     /// Sends `sig` to the program (not to its wrapper or children).
     pub fn signal(&self, sig: i32) {
         // SAFETY: kill(2) takes no pointers.

@@ -286,15 +286,71 @@ pub fn accept_queue(port: u16) -> Option<usize> {
     })
 }
 
+/// The accept queue of the socket listening on `port`, IPv4 or IPv6:
+/// the connections waiting in it (/proc/net/tcp's rx_queue for a LISTEN
+/// socket), and its tx_queue (0: the backlog is not there, see
+/// [`crate::base::sockdiag`]).
+pub fn listen_queue(port: u16) -> Option<(usize, usize)> {
+    tcp_sockets()
+        .into_iter()
+        .find(|s| s.listening && s.port == port)
+        .map(|s| (s.unread, s.unsent))
+}
+
+/// What each TCP socket is, by inode: `listen :8000` for a listening
+/// one, the peer's `127.0.0.1:41234` for another.
+pub fn socket_names() -> BTreeMap<u64, String> {
+    tcp_sockets()
+        .into_iter()
+        .map(|s| {
+            let name = if s.listening {
+                format!("listen :{}", s.port)
+            } else {
+                format!("{}:{}", s.peer_addr, s.peer)
+            };
+            (s.inode, name)
+        })
+        .collect()
+}
+
+/// The context switches of task `tid` of `pid`, voluntary and not, from
+/// /proc/PID/task/TID/status: each voluntary one is a wake-up after the
+/// task slept. None once it has gone.
+pub fn ctxt_switches(pid: i32, tid: i32) -> Option<u64> {
+    let text = fs::read_to_string(format!("/proc/{pid}/task/{tid}/status")).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = text.lines().find(|l| l.starts_with(name))?;
+        line[name.len()..].trim().parse().ok()
+    };
+    Some(field("voluntary_ctxt_switches:")? + field("nonvoluntary_ctxt_switches:")?)
+}
+
+/// An address of /proc/net/tcp (hex, in the kernel's byte order) in
+/// words: `127.0.0.1`; an IPv6 one as `[v6]` unless it maps an IPv4 one.
+fn address(hex: &str) -> String {
+    let v4 = match hex.len() {
+        8 => hex,
+        32 if hex.starts_with("0000000000000000FFFF0000") => &hex[24..],
+        _ => return "[v6]".to_string(),
+    };
+    u32::from_str_radix(v4, 16).map_or_else(
+        |_| "?".to_string(),
+        |v| std::net::Ipv4Addr::from(v.to_le_bytes()).to_string(),
+    )
+}
+
 /// One socket of /proc/net/tcp or tcp6: its local port, state and inode,
-/// its peer's port, and the bytes received and not yet read.
+/// its peer's address and port, the bytes received and not yet read and
+/// those not yet sent (for a LISTEN socket: the accept queue and backlog).
 struct TcpSocket {
     port: u16,
     listening: bool,
     inode: u64,
     peer: u16,
+    peer_addr: String,
     state: u8,
     unread: usize,
+    unsent: usize,
 }
 
 /// Every TCP socket of this network namespace, IPv4 and IPv6.
@@ -310,13 +366,17 @@ fn tcp_sockets() -> Vec<TcpSocket> {
                     let f: Vec<&str> = line.split_whitespace().collect();
                     let port =
                         |i: usize| u16::from_str_radix(f.get(i)?.rsplit(':').next()?, 16).ok();
+                    let queue =
+                        |i: usize| usize::from_str_radix(f.get(4)?.split(':').nth(i)?, 16).ok();
                     Some(TcpSocket {
                         port: port(1)?,
                         listening: *f.get(3)? == "0A",
                         inode: f.get(9)?.parse().ok()?,
                         peer: port(2)?,
+                        peer_addr: address(f.get(2)?.split(':').next()?),
                         state: u8::from_str_radix(f.get(3)?, 16).ok()?,
-                        unread: usize::from_str_radix(f.get(4)?.split(':').nth(1)?, 16).ok()?,
+                        unread: queue(1)?,
+                        unsent: queue(0)?,
                     })
                 })
                 .collect::<Vec<_>>()

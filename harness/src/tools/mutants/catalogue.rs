@@ -387,6 +387,40 @@ pub const MUTANTS: &[Mutant] = &[
         ]],
     },
     Mutant {
+        name: "watch-zombies-uncounted",
+        breaks: "watch counts the server's zombies, and shows each in its tree",
+        edits: &[
+            edit!("harness/src/tools/watch/snapshot.rs", "zombies: tasks.iter().filter(|t| t.state == 'Z').count()," => "zombies: tasks.iter().filter(|t| t.state == 'X').count(),"),
+        ],
+        tests: &[&[
+            "-p",
+            "harness",
+            "--features",
+            "watch",
+            "--test",
+            "watch",
+            "--",
+            "a_zombie_is_counted",
+        ]],
+    },
+    Mutant {
+        name: "watch-raw-mode-kept",
+        breaks: "watch leaves the terminal as it found it: raw mode ends with the view",
+        edits: &[
+            edit!("harness/src/tools/watch/term.rs", "    let _ = terminal::disable_raw_mode();\n" => ""),
+        ],
+        tests: &[&[
+            "-p",
+            "harness",
+            "--features",
+            "watch",
+            "--test",
+            "watch",
+            "--",
+            "q_restores_the_terminal",
+        ]],
+    },
+    Mutant {
         name: "layers-upward",
         breaks: "the harness's bottom layer imports nothing from a layer above it (a tool)",
         edits: &[

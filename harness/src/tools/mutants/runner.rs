@@ -182,6 +182,12 @@ fn test_args<'a>(t: &[&'a str]) -> Vec<&'a str> {
 /// that matches no test would kill nothing. The first command that fails
 /// or runs no test is an error that says so.
 pub fn baseline(dir: &Path, target: &Path, tests: &[&[&str]], log: &Path) -> Result<()> {
+    // The programs, which a harness test runs but does not build (a root
+    // test's cargo run builds them with it).
+    let programs = ["build", "--release", "-p", "concserv", "--bins"];
+    if !cargo(dir, target, &programs, log)?.0 {
+        return Err(format!("the programs do not build (see {})", log.display()));
+    }
     for t in tests {
         let (ok, ran) = cargo(dir, target, &test_args(t), log)?;
         let line = format!("cargo test --release {}", t.join(" "));
