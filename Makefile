@@ -103,9 +103,14 @@ first_build = $(if $(filter-out $(wildcard $(1)),$(1)),echo "make: building $(2)
 QUIET_EXIT = i=0; while [ $$i -lt 100 ] && grep -q "^SigCgt:.*[2367abef]$$" /proc/$$PPID/status 2>/dev/null; \
 	do sleep 0.01; i=$$((i+1)); done; exit 0
 # Sets the shell's arguments to those executable $(1) takes, from its usage
-# line, each from the variable of that name, up to the first one unset.
-ARGS = set --; for w in $$($(1) --help | sed -n '1s/^usage: [^ ]* //p' | tr -d '[]'); do \
-	eval "v=\$${$$w-}"; [ -n "$$v" ] || break; set -- "$$@" "$$v"; done;
+# line, each from the variable of that name, up to the first one unset. A
+# word in lower case is a word the program takes as it is (herd's
+# `exclusive`): passed when its upper-case variable is set (EXCLUSIVE=1). A
+# variable set after one unset stops make: the program would not see it.
+ARGS = set --; gap=; for w in $$($(1) --help | sed -n '1s/^usage: [^ ]* //p' | tr -d '[]'); do \
+	case $$w in *[a-z]*) u=$$(echo $$w | tr a-z A-Z); eval "v=\$${$$u:+$$w}";; *) u=$$w; eval "v=\$${$$w-}";; esac; \
+	if [ -z "$$v" ]; then gap=$${gap:-$$u}; elif [ -z "$$gap" ]; then set -- "$$@" "$$v"; \
+	else echo "make: $$u is set but $$gap is not: $$($(1) --help | sed -n '1s/^usage: [^ ]*\///p') takes its arguments in order; set $$gap too" >&2; exit 2; fi; done;
 # Runs executable $(1) with its arguments.
 run = trap '$(QUIET_EXIT)' INT; $(call ARGS,$(1)) $(1) "$$@"
 # Runs executable $(1) under strace: the program's stdout and stderr to
@@ -136,6 +141,7 @@ help: ## List the targets and the programs
 	@echo "Variables (upper case, after the target; a lower-case one, port=9000, or a bare number stops make with a hint):"
 	@echo "  PORT=$(PORT) HOST=$(HOST)   override the defaults, e.g. make run-thread PORT=9000"
 	@echo "  THREADS=N   and any other argument a program's usage line names: make run-pool THREADS=4"
+	@echo "  EXCLUSIVE=1   a word of a usage line in lower case, from its name in upper case: make watch-herd CHILDREN=4 EXCLUSIVE=1"
 	@echo "  STRACE_FLAGS='$(STRACE_FLAGS)'   for the strace targets, e.g. STRACE_FLAGS='-f -c'"
 	@echo "  STRACE_OUT=$(STRACE_OUT)   where the strace targets put the program's own output (NAME.out)"
 	@echo "  A=... B=... MODEL=$(MODEL)   for make compare-pair: two executables, and the program whose session they run"

@@ -1,6 +1,7 @@
 //! The make targets forgive a newcomer: an unknown NAME lists the programs
 //! and stops before building anything; the demos are named after their
-//! programs; a program's own arguments pass through (`THREADS=4`); Ctrl-C
+//! programs; a program's own arguments pass through (`THREADS=4`, and a
+//! word such as herd's `exclusive` from `EXCLUSIVE=1`); Ctrl-C
 //! ends a `run-` target without a word from make; `strace-NAME` keeps the
 //! program's stdout out of strace's lines; and `make deps` names what it
 //! cannot install; a bare number or a lower-case variable gets a hint, a
@@ -327,6 +328,43 @@ fn a_programs_own_arguments_pass_through() {
         assert_eq!(String::from_utf8_lossy(&out.stdout), "FOUR WORKERS\n");
         run.stop();
     }
+}
+
+/// A word of a usage line in lower case passes when its name in upper case
+/// is set: `make run-herd CHILDREN=2 EXCLUSIVE=1` runs `herd_server PORT 2
+/// exclusive`. Set without the argument before it, it stops make with the
+/// usage line: the program would not have seen it.
+#[test]
+fn a_lower_case_word_passes_from_its_upper_case_name() {
+    let exe = rust_dir().join("herd_server");
+    let port = free_port();
+    let mut cmd = make(&["run-herd", "CHILDREN=2", "EXCLUSIVE=1"]);
+    cmd.arg(format!("PORT={port}"));
+    let run = Running::spawn(cmd, &exe, Output::Capture, None).unwrap();
+    run.wait_for_stdout(&format!("listening on 0.0.0.0:{port}\n"))
+        .unwrap();
+    let pid = descendant(run.pid, &exe).expect("the herd server");
+    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    let args: Vec<_> = cmdline.split(|&b| b == 0).skip(1).collect();
+    assert_eq!(
+        args,
+        [port.to_string().as_bytes(), b"2", b"exclusive", b""],
+        "{:?}",
+        String::from_utf8_lossy(&cmdline)
+    );
+    run.stop();
+
+    let out = make(&["run-herd", "EXCLUSIVE=1"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.lines().next(),
+        Some(
+            "make: EXCLUSIVE is set but CHILDREN is not: herd_server [PORT [CHILDREN [exclusive]]] \
+             takes its arguments in order; set CHILDREN too"
+        ),
+        "{err}"
+    );
 }
 
 /// Ctrl-C reaches make, its shell and the server at once: the server ends,
