@@ -118,8 +118,21 @@ fn a_zombie_is_counted_once_its_client_has_left() {
     assert_eq!(first["listen"]["backlog"], 128);
     let mut c = w.conn();
     c.check(b"hello\n").unwrap();
+    // Held by its child in a frame: counted as accepted, and still after.
+    w.until("one accepted", |f| f["accepted"] == 1);
     c.finish().unwrap();
     let f = w.until("a zombie", |f| f["zombies"] == 1);
+    assert_eq!(f["accepted"], 1, "{f}");
+    // Clients that come and go between two frames: counted by the
+    // TIME_WAIT their close leaves at the client's end.
+    for _ in 0..2 {
+        let mut c = w.conn();
+        c.check(b"hello\n").unwrap();
+        c.finish().unwrap();
+    }
+    w.until("three zombies, three accepted", |f| {
+        f["zombies"] == 3 && f["accepted"] == 3
+    });
     let z: Vec<&Value> = tasks(&f).iter().filter(|t| t["state"] == "Z").collect();
     assert_eq!(z.len(), 1, "{f}");
     assert_eq!(z[0]["depth"], 1, "the zombie is the server's child: {f}");
@@ -282,6 +295,7 @@ fn view() -> View {
             }],
             zombies: 1,
             clients: 1,
+            accepted: 2,
             backlog: 128,
             ..Snapshot::default()
         },
@@ -304,10 +318,10 @@ fn screen(width: u16, height: u16, v: &View) -> Vec<String> {
 
 #[test]
 fn the_view_draws_tasks_as_a_tree() {
-    let rows = screen(90, 16, &view());
+    let rows = screen(100, 16, &view());
     assert_eq!(
         rows[0],
-        "zombie_server pid 100 :8000  accept queue 0/128  clients 1  zombies 1  tasks 3  fds 1"
+        "zombie_server pid 100 :8000  accept queue 0/128  accepted ≥2  clients 1  zombies 1  tasks 3  fds 1"
     );
     let at = rows
         .iter()

@@ -351,6 +351,8 @@ struct TcpSocket {
     state: u8,
     unread: usize,
     unsent: usize,
+    /// What is left of its timer, in clock ticks (1/100 s).
+    timer: u64,
 }
 
 /// Every TCP socket of this network namespace, IPv4 and IPv6.
@@ -377,6 +379,7 @@ fn tcp_sockets() -> Vec<TcpSocket> {
                         state: u8::from_str_radix(f.get(3)?, 16).ok()?,
                         unread: queue(1)?,
                         unsent: queue(0)?,
+                        timer: u64::from_str_radix(f.get(5)?.split(':').nth(1)?, 16).ok()?,
                     })
                 })
                 .collect::<Vec<_>>()
@@ -455,6 +458,28 @@ pub fn established(port: u16) -> BTreeMap<u16, u64> {
         .filter(|s| s.port == port && s.state == 1)
         .map(|s| (s.peer, s.inode))
         .collect()
+}
+
+/// The connections to `port` that were accepted, as far as /proc still
+/// shows them, by their client's port: those open, with the inode
+/// `accept` gave the server's end; and those closed, in TIME_WAIT at
+/// either end (the client's when it is on this host), with the
+/// milliseconds left of it (sixty seconds at first). A connection reset,
+/// or still in the accept queue, is in neither.
+pub fn accepted_ends(port: u16) -> (BTreeMap<u16, u64>, BTreeMap<u16, u64>) {
+    const TIME_WAIT: u8 = 6;
+    let local = |a: &str| a.starts_with("127.") || a == "[v6]";
+    let (mut open, mut closed) = (BTreeMap::new(), BTreeMap::new());
+    for s in tcp_sockets() {
+        if s.port == port && s.state == TIME_WAIT {
+            closed.insert(s.peer, s.timer * 10);
+        } else if s.port == port && !s.listening && s.inode != 0 {
+            open.insert(s.peer, s.inode);
+        } else if s.peer == port && s.state == TIME_WAIT && local(&s.peer_addr) {
+            closed.insert(s.port, s.timer * 10);
+        }
+    }
+    (open, closed)
 }
 
 /// Whether any socket, whoever's, listens on `port`.

@@ -387,6 +387,17 @@ pub const MUTANTS: &[Mutant] = &[
         ]],
     },
     Mutant {
+        name: "make-word-unpassed",
+        breaks: "make run-herd CHILDREN=2 EXCLUSIVE=1 passes herd's word exclusive",
+        edits: &[edit!("Makefile", "u=$$(echo $$w | tr a-z A-Z); eval" => "u=$$w; eval")],
+        tests: &[&[
+            "--test",
+            "make",
+            "--",
+            "a_lower_case_word_passes_from_its_upper_case_name",
+        ]],
+    },
+    Mutant {
         name: "watch-zombies-uncounted",
         breaks: "watch counts the server's zombies, and shows each in its tree",
         edits: &[
@@ -401,6 +412,23 @@ pub const MUTANTS: &[Mutant] = &[
             "watch",
             "--",
             "a_zombie_is_counted",
+        ]],
+    },
+    Mutant {
+        name: "watch-accepted-uncounted",
+        breaks: "watch counts the connections accepted so far",
+        edits: &[
+            edit!("harness/src/tools/watch/snapshot.rs", "        self.accepted\n    }" => "        0\n    }"),
+        ],
+        tests: &[&[
+            "-p",
+            "harness",
+            "--features",
+            "watch",
+            "--test",
+            "watch",
+            "--",
+            "a_zombie_is_counted_once_its_client_has_left",
         ]],
     },
     Mutant {

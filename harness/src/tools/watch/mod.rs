@@ -111,7 +111,7 @@ impl Watched {
             port,
             name,
             start: Instant::now(),
-            prev: Previous::default(),
+            prev: Previous::new(port),
             ended: None,
         })
     }

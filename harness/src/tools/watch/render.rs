@@ -74,12 +74,13 @@ fn cells(t: &TaskRow) -> [String; 7] {
 pub fn title(v: &View) -> String {
     let s = &v.snap;
     let mut line = format!(
-        "{} pid {} :{}  accept queue {}/{}  clients {}  zombies {}  tasks {}  fds {}",
+        "{} pid {} :{}  accept queue {}/{}  accepted ≥{}  clients {}  zombies {}  tasks {}  fds {}",
         v.name,
         s.pid,
         s.port,
         s.queued,
         s.backlog,
+        s.accepted,
         s.clients,
         s.zombies,
         s.tasks.len(),

@@ -3,7 +3,7 @@
 
 use crate::base::holders::{self, Holder};
 use crate::base::{procfs, sockdiag, syscalls};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::fs;
 
@@ -56,6 +56,9 @@ pub struct Snapshot {
     pub backlog: usize,
     /// Established connections to the port.
     pub clients: usize,
+    /// Connections accepted so far, at least: /proc keeps no count of a
+    /// socket's accepts, and one reset between two frames leaves no trace.
+    pub accepted: usize,
     /// How the server ended, once it has.
     pub ended: Option<String>,
 }
@@ -66,6 +69,13 @@ pub struct Snapshot {
 pub struct Previous {
     switches: BTreeMap<(i32, i32), u64>,
     ms: u64,
+    /// The connections accepted: how many; the open ones' inodes, and
+    /// client ports until they close; when each closed one's TIME_WAIT
+    /// ends, by client port, in milliseconds since the view began.
+    accepted: usize,
+    inodes: BTreeSet<u64>,
+    open: BTreeSet<u16>,
+    closed: BTreeMap<u16, u64>,
 }
 
 /// The tree of `pid` depth first, each process with its depth; at most
@@ -217,6 +227,7 @@ impl Snapshot {
             }
         }
         prev.wakeups(&mut tasks, ms);
+        let accepted = prev.accepted(port, ms);
         // The kernel's socket diagnostics, or /proc/net/tcp without the backlog.
         let (queued, backlog) = sockdiag::listen_queue(port)
             .or_else(|| procfs::listen_queue(port).map(|(q, _)| (q, 0)))
@@ -231,6 +242,7 @@ impl Snapshot {
             queued,
             backlog,
             clients: procfs::established(port).len(),
+            accepted,
             ended: None,
         }
     }
@@ -239,12 +251,13 @@ impl Snapshot {
     pub fn json(&self) -> String {
         let mut j = format!(
             "{{\"ms\":{},\"pid\":{},\"port\":{},\"zombies\":{},\"clients\":{},\
-             \"listen\":{{\"queued\":{},\"backlog\":{}}},\"ended\":{},\"tasks\":[",
+             \"accepted\":{},\"listen\":{{\"queued\":{},\"backlog\":{}}},\"ended\":{},\"tasks\":[",
             self.ms,
             self.pid,
             self.port,
             self.zombies,
             self.clients,
+            self.accepted,
             self.queued,
             self.backlog,
             opt(&self.ended)
@@ -301,6 +314,44 @@ impl Previous {
         }
         self.switches = now;
         self.ms = ms;
+    }
+
+    /// The view of connections to `port`, those closed before it left
+    /// out.
+    pub fn new(port: u16) -> Previous {
+        Previous {
+            closed: procfs::accepted_ends(port).1,
+            ..Previous::default()
+        }
+    }
+
+    /// How many connections to `port` were accepted since the view began:
+    /// each open one once by its inode; each closed one by its client's
+    /// port and when its TIME_WAIT ends, unless it was seen open. (One
+    /// reset between two frames leaves nothing to count.)
+    fn accepted(&mut self, port: u16, ms: u64) -> usize {
+        let (open, closed) = procfs::accepted_ends(port);
+        for (client, inode) in open {
+            if self.inodes.insert(inode) {
+                self.open.insert(client);
+                self.accepted += 1;
+            }
+        }
+        for (client, left) in closed {
+            let ends = ms + left;
+            // The same TIME_WAIT ends at the same time, frame after frame.
+            let seen = self
+                .closed
+                .get(&client)
+                .is_some_and(|&e| e.abs_diff(ends) < 1000);
+            if !seen {
+                self.closed.insert(client, ends);
+                if !self.open.remove(&client) {
+                    self.accepted += 1;
+                }
+            }
+        }
+        self.accepted
     }
 }
 
