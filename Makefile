@@ -105,10 +105,12 @@ QUIET_EXIT = i=0; while [ $$i -lt 100 ] && grep -q "^SigCgt:.*[2367abef]$$" /pro
 # Sets the shell's arguments to those executable $(1) takes, from its usage
 # line, each from the variable of that name, up to the first one unset. A
 # word in lower case is a word the program takes as it is (herd's
-# `exclusive`): passed when its upper-case variable is set (EXCLUSIVE=1). A
-# variable set after one unset stops make: the program would not see it.
+# `exclusive`): passed when its upper-case variable is set (EXCLUSIVE=1;
+# not 0 or no). A variable set after one unset stops make: the program
+# would not see it.
 ARGS = set --; gap=; for w in $$($(1) --help | sed -n '1s/^usage: [^ ]* //p' | tr -d '[]'); do \
-	case $$w in *[a-z]*) u=$$(echo $$w | tr a-z A-Z); eval "v=\$${$$u:+$$w}";; *) u=$$w; eval "v=\$${$$w-}";; esac; \
+	case $$w in *[a-z]*) u=$$(echo $$w | tr a-z A-Z); eval "v=\$${$$u-}"; case $$v in ""|0|no) v=;; *) v=$$w;; esac;; \
+	*) u=$$w; eval "v=\$${$$w-}";; esac; \
 	if [ -z "$$v" ]; then gap=$${gap:-$$u}; elif [ -z "$$gap" ]; then set -- "$$@" "$$v"; \
 	else echo "make: $$u is set but $$gap is not: $$($(1) --help | sed -n '1s/^usage: [^ ]*\///p') takes its arguments in order; set $$gap too" >&2; exit 2; fi; done;
 # Runs executable $(1) with its arguments.
@@ -130,7 +132,7 @@ strace = mkdir -p $(STRACE_OUT) && f=$(STRACE_OUT)/$(2).trace && rm -f $$f && mk
 tool = $(call first_build,$(RUST)/$(1),the $(1) tool and the harness,about a minute) \
 	$(CARGO) build --release $(if $(wildcard $(RUST)/$(1)),--quiet) -p harness --bin $(1)
 
-.PHONY: help build programs deps test test-loaded lint clean compare compare-pair bench bench-full mutants cargo-mutants watch
+.PHONY: help build programs deps test test-loaded lint clean compare compare-pair bench bench-full mutants cargo-mutants watch watch-tool
 
 help: ## List the targets and the programs
 	@echo "Targets:"
@@ -146,6 +148,7 @@ help: ## List the targets and the programs
 	@echo "  STRACE_OUT=$(STRACE_OUT)   where the strace targets put the program's own output (NAME.out)"
 	@echo "  A=... B=... MODEL=$(MODEL)   for make compare-pair: two executables, and the program whose session they run"
 	@echo "  EXE=./server PORT=8000   for make watch: your own server, the port fixed in its source"
+	@echo "  WATCH_FLAGS='--frames 3' or '--json --frames 1'   for the watch targets: snapshots, not the full-screen view"
 	@echo "  EXPLAIN_FLAGS='--all', '--task N', '--loader' or '--width N'   for make explain-NAME"
 	@echo "  BENCH_SECONDS=$(BENCH_SECONDS)   for make bench: the length of each timed run (make bench-full: 2)"
 	@echo "Chapters: docs/README.md"
@@ -245,21 +248,27 @@ compare-pair: build ## Compare any two executables A and B through the session o
 # Builds the watch tool: quietly once it is there.
 WATCH_TOOL = $(call first_build,$(RUST)/watch,the watch tool and the harness,about a minute) \
 	$(CARGO) build --release $(if $(wildcard $(RUST)/watch),--quiet) $(WATCH_FEATURE) --bin watch
-# Runs watch on executable $(1), with the port and arguments its usage line names, and $(2).
-watch_run = trap '$(QUIET_EXIT)' INT; $(call ARGS,$(1)) p=$$1; shift; $(RUST)/watch $(2) --port $$p -- "$$@"
+# Runs watch on executable $(1), with the port (when its usage line
+# starts with PORT: a server's) and the arguments its usage line names,
+# and $(2) and WATCH_FLAGS.
+watch_run = trap '$(QUIET_EXIT)' INT; $(call ARGS,$(1)) \
+	case "$$($(1) --help | sed -n '1s/^usage: [^ ]* //p')" in \
+	"[PORT"*) p=$$1; shift; set -- --port $$p -- "$$@";; *) set -- -- "$$@";; esac; \
+	$(RUST)/watch $(2) $(WATCH_FLAGS) "$$@"
 
-watch-%-c: programs ## Watch the C twin of server NAME live (watch-zombie-c)
+# The watch tool: a target of its own, so that tests can take it as made (-o watch-tool).
+watch-tool:
 	@$(WATCH_TOOL)
+
+watch-%-c: programs watch-tool ## Watch the C twin of server NAME live (watch-zombie-c)
 	@$(call watch_run,$(C)/$(call exe,$*),$* --c)
 
-watch-%: programs ## Watch server NAME live: tasks, calls, descriptors, accept queue; keys add clients (PORT=, THREADS=...)
-	@$(WATCH_TOOL)
+watch-%: programs watch-tool ## Watch server NAME live: tasks, calls, descriptors, accept queue; keys add clients (PORT=, THREADS=...)
 	@$(call watch_run,$(RUST)/$(call exe,$*),$*)
 
-watch: ## Watch your own server live: make watch EXE=./server PORT=8000 (the port fixed in its source)
+watch: watch-tool ## Watch your own server live: make watch EXE=./server PORT=8000 (the port fixed in its source)
 	@test -n "$(EXE)" || { echo "usage: make watch EXE=./server [PORT=8000]; make watch-NAME for a program of the table"; exit 2; }
-	@$(WATCH_TOOL)
-	@trap '$(QUIET_EXIT)' INT; $(RUST)/watch --exe $(EXE) $(PAIR_PORT)
+	@trap '$(QUIET_EXIT)' INT; $(RUST)/watch --exe $(EXE) $(PAIR_PORT) $(WATCH_FLAGS)
 
 explain-%: programs ## Each call of program NAME beside the C and Rust lines that made it; writes target/explain/NAME.html
 	@$(call tool,explain)

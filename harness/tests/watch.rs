@@ -182,6 +182,79 @@ fn every_prefork_child_waits_in_accept() {
     assert_ne!(main["syscall"], "accept", "the parent does not accept: {f}");
 }
 
+/// The herd's children, once all four sleep in `epoll_wait`; then the
+/// wake-ups of each over `n` clients, one after another (the frames'
+/// rates times their intervals, until two frames after the last).
+fn herd_wakeups(extra: &[&str], n: usize) -> Vec<f64> {
+    let w = Watch::start("herd", extra);
+    let children = |f: &Value| -> Vec<Value> {
+        tasks(f)
+            .iter()
+            .filter(|t| t["depth"] == 1)
+            .cloned()
+            .collect()
+    };
+    w.until("four children asleep in epoll_wait", |f| {
+        let kids = children(f);
+        kids.len() == 4
+            && kids
+                .iter()
+                .all(|t| t["syscall"] == "epoll_wait" && t["wakeups"] == 0.0)
+    });
+    w.drain();
+    // The frame the sums start from: the clients come after it.
+    let mut last_ms = w.until("a frame", |_| true)["ms"].as_f64().unwrap();
+    for i in 0..n {
+        let mut c = w.conn();
+        c.check(format!("client {i}\n").as_bytes()).unwrap();
+        c.finish().unwrap();
+    }
+    let mut sums = vec![0.0; 4];
+    for _ in 0..3 {
+        let f = w.until("a frame", |_| true);
+        let ms = f["ms"].as_f64().unwrap();
+        let secs = (ms - last_ms) / 1000.0;
+        last_ms = ms;
+        for (sum, t) in sums.iter_mut().zip(children(&f)) {
+            *sum += t["wakeups"].as_f64().unwrap_or(0.0) * secs;
+        }
+    }
+    sums
+}
+
+/// Every child of the herd wakes for a connection, though one accepts
+/// it; with EPOLLEXCLUSIVE one wakes for each, so that of four children
+/// two at least sleep through two connections.
+#[test]
+fn the_herd_wakes_every_child_and_exclusive_one() {
+    let all = herd_wakeups(&["--", "4"], 2);
+    assert!(all.iter().all(|&n| n >= 0.5), "every child woke: {all:?}");
+    let one = herd_wakeups(&["--", "4", "exclusive"], 2);
+    let asleep = one.iter().filter(|&&n| n < 0.5).count();
+    assert!(asleep >= 2, "two children at least slept: {one:?}");
+}
+
+/// The CPU a child used, while it serves and once it is a zombie.
+#[test]
+fn a_childs_cpu_time_outlives_it() {
+    let w = Watch::start("zombie", &[]);
+    let mut c = w.conn();
+    // Some 6,000 system calls in the child: milliseconds of CPU.
+    for i in 0..2000 {
+        c.check(format!("line {i}\n").as_bytes()).unwrap();
+    }
+    let child = |f: &Value| -> Option<Value> { tasks(f).iter().find(|t| t["depth"] == 1).cloned() };
+    let f = w.until("the child's CPU time", |f| {
+        child(f).is_some_and(|t| t["cpu_ms"].as_u64().unwrap() >= 1)
+    });
+    let used = child(&f).unwrap()["cpu_ms"].as_u64().unwrap();
+    c.finish().unwrap();
+    let f = w.until("a zombie", |f| f["zombies"] == 1);
+    let z = child(&f).unwrap();
+    assert_eq!(z["state"], "Z", "{f}");
+    assert!(z["cpu_ms"].as_u64().unwrap() >= used, "{f}");
+}
+
 #[test]
 fn the_pool_is_one_process_of_epoll_threads() {
     let w = Watch::start("pool", &["--", "2"]);
@@ -253,6 +326,16 @@ fn the_view_survives_its_server() {
 #[test]
 fn children_that_come_and_go_do_not_stop_the_view() {
     let w = Watch::start("process", &[]);
+    let mut held: Vec<Conn> = (0..3).map(|_| w.conn()).collect();
+    for c in &mut held {
+        c.check(b"hold\n").unwrap();
+    }
+    w.until("a child per client", |f| {
+        tasks(f).iter().filter(|t| t["depth"] == 1).count() == 3
+    });
+    for c in held {
+        c.finish().unwrap();
+    }
     for i in 0..20 {
         let mut c = w.conn();
         c.check(format!("client {i}\n").as_bytes()).unwrap();
@@ -264,6 +347,54 @@ fn children_that_come_and_go_do_not_stop_the_view() {
     assert_eq!(f["zombies"], 0);
     assert_eq!(f["ended"], Value::Null);
     w.until("a frame after that", |_| true);
+}
+
+/// `make watch-pool THREADS=2 WATCH_FLAGS=...` passes the port and the
+/// pool's size to the server, and the flags to watch (`-o`: the programs
+/// and the tool of this build, not built again).
+#[test]
+fn make_watch_passes_the_programs_arguments() {
+    let port = free_port();
+    let dir = std::path::Path::new(WATCH).parent().unwrap();
+    let out = Command::new("make")
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .args(["--no-print-directory", "-o", "programs", "-o", "watch-tool"])
+        .arg(format!("CARGO={}", env!("CARGO")))
+        .arg(format!("RUST={}", dir.display()))
+        .arg(format!("C={}", harness::c_dir().display()))
+        .args(["watch-pool", "THREADS=2", &format!("PORT={port}")])
+        .arg("WATCH_FLAGS=--json --frames 2")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last: Value = serde_json::from_str(text.lines().last().expect("a frame")).unwrap();
+    assert_eq!(last["port"], port, "{last}");
+    assert_eq!(
+        tasks(&last).len(),
+        3,
+        "the acceptor and two workers: {last}"
+    );
+}
+
+/// A server of one's own that listens on another port than the one
+/// given is named with the port it took, at once.
+#[test]
+fn a_server_on_another_port_is_told_so() {
+    let (p, q) = (free_port(), free_port());
+    let exe = harness::rust_dir().join("pool_server");
+    let out = Command::new(WATCH)
+        .args(["--exe", exe.to_str().unwrap(), "--port", &q.to_string()])
+        .args(["--frames", "1", "--", &p.to_string()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains(&format!("listens on port {p}, not {q}: PORT={p}")),
+        "{err}"
+    );
+    assert!(!procfs::port_listened(p), "the server is stopped");
 }
 
 /// A frame of three processes, by hand.
@@ -345,6 +476,62 @@ fn a_small_terminal_is_told_so() {
     let rows = screen(30, 5, &view());
     assert_eq!(rows[0], "terminal 30x5: the view needs");
     assert!(rows.iter().all(|r| !r.contains("PID")), "{rows:#?}");
+}
+
+/// On a terminal of 80 columns the title takes two lines, and a tree
+/// taller than the terminal ends with a row that says how many are left
+/// out; so do the descriptors.
+#[test]
+fn what_does_not_fit_is_said() {
+    let mut v = view();
+    let rows = screen(80, 16, &v);
+    assert_eq!(
+        rows[..2],
+        [
+            "zombie_server pid 100 :8000  accept queue 0/128  accepted ≥2  clients 1",
+            "  zombies 1  tasks 3  fds 1",
+        ],
+        "{rows:#?}"
+    );
+    let child = |pid| TaskRow {
+        pid,
+        tid: pid,
+        depth: 1,
+        state: 'S',
+        syscall: Some("read".into()),
+        ..TaskRow::default()
+    };
+    v.snap.tasks.extend((200..240).map(child));
+    v.snap.fds.extend((200..240).map(|pid| FdRow {
+        pid,
+        fd: 4,
+        what: "tcp 127.0.0.1:40000".into(),
+    }));
+    let rows = screen(80, 24, &v);
+    let more = rows
+        .iter()
+        .find(|r| r.contains("more tasks"))
+        .unwrap_or_else(|| panic!("no row for the tasks left out: {rows:#?}"));
+    // The task rows shown: those that start with a pid.
+    let shown = rows
+        .iter()
+        .filter(|r| {
+            r.trim_start()
+                .split(' ')
+                .next()
+                .is_some_and(|w| w.parse::<i32>().is_ok())
+        })
+        .count();
+    assert!(shown > 3, "{rows:#?}");
+    assert!(
+        more.contains(&format!("{} more tasks", 43 - shown)),
+        "{more}; {shown} shown: {rows:#?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.starts_with("... ") && r.contains("more lines")),
+        "{rows:#?}"
+    );
 }
 
 #[test]
@@ -439,9 +626,23 @@ fn keys_then(quit: &[u8]) {
         assert!(Instant::now() < wait_listen, "the server never listened");
         std::thread::sleep(Duration::from_millis(10));
     }
+    // The clients' ports after each key: c closes the newest.
+    let mut opened = Vec::new();
     for (key, n) in [(b'i', 1), (b'i', 2), (b'b', 3), (b'c', 2), (b'c', 1)] {
+        let before: Vec<u16> = procfs::established(port).into_keys().collect();
         master.write_all(&[key]).unwrap();
         clients(n);
+        let after: Vec<u16> = procfs::established(port).into_keys().collect();
+        if key == b'c' {
+            let gone: Vec<u16> = before.into_iter().filter(|p| !after.contains(p)).collect();
+            assert_eq!(
+                gone,
+                opened.pop().into_iter().collect::<Vec<_>>(),
+                "c closes the newest"
+            );
+        } else {
+            opened.extend(after.into_iter().filter(|p| !before.contains(p)));
+        }
     }
     master.write_all(quit).unwrap();
     let end = Instant::now() + DEADLINE;
@@ -466,6 +667,7 @@ fn keys_then(quit: &[u8]) {
         out[entered..].contains("\x1b[?1049l"),
         "left the alternate screen"
     );
+    assert!(out.contains("accept queue"), "the view was drawn");
     assert!(
         out.contains("the server: killed by signal 15 (SIGTERM)"),
         "{out}"

@@ -313,16 +313,15 @@ pub fn socket_names() -> BTreeMap<u64, String> {
         .collect()
 }
 
-/// The context switches of task `tid` of `pid`, voluntary and not, from
-/// /proc/PID/task/TID/status: each voluntary one is a wake-up after the
-/// task slept. None once it has gone.
-pub fn ctxt_switches(pid: i32, tid: i32) -> Option<u64> {
+/// The times task `tid` of `pid` gave up the CPU to wait (its voluntary
+/// context switches, from /proc/PID/task/TID/status): each a sleep, and
+/// the wake-up after it.
+pub fn sleeps(pid: i32, tid: i32) -> Option<u64> {
     let text = fs::read_to_string(format!("/proc/{pid}/task/{tid}/status")).ok()?;
-    let field = |name: &str| -> Option<u64> {
-        let line = text.lines().find(|l| l.starts_with(name))?;
-        line[name.len()..].trim().parse().ok()
-    };
-    Some(field("voluntary_ctxt_switches:")? + field("nonvoluntary_ctxt_switches:")?)
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("voluntary_ctxt_switches:"))?;
+    line["voluntary_ctxt_switches:".len()..].trim().parse().ok()
 }
 
 /// An address of /proc/net/tcp (hex, in the kernel's byte order) in
@@ -482,6 +481,37 @@ pub fn accepted_ends(port: u16) -> (BTreeMap<u16, u64>, BTreeMap<u16, u64>) {
     (open, closed)
 }
 
+/// Who listens on `port`: each process holding such a socket, in words
+/// (`pid 123 (herd_server, S), parent 120`); a socket no process holds
+/// (closing) as `no process`.
+pub fn listeners(port: u16) -> Vec<String> {
+    let inodes: Vec<String> = tcp_sockets()
+        .into_iter()
+        .filter(|s| s.listening && s.port == port)
+        .map(|s| format!("socket:[{}]", s.inode))
+        .collect();
+    let mut who: Vec<String> = fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| fd_targets(pid).iter().any(|t| inodes.contains(t)))
+        .map(|pid| {
+            let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            let st = stat(pid);
+            format!(
+                "pid {pid} ({}, {}), parent {}",
+                comm.trim(),
+                st.map_or('?', |s| s.state),
+                st.map_or(0, |s| s.ppid)
+            )
+        })
+        .collect();
+    if who.is_empty() && !inodes.is_empty() {
+        who.push("no process".to_string());
+    }
+    who
+}
+
 /// Whether any socket, whoever's, listens on `port`.
 pub fn port_listened(port: u16) -> bool {
     tcp_sockets().iter().any(|s| s.listening && s.port == port)
@@ -496,4 +526,21 @@ pub fn tree(pid: i32) -> Vec<i32> {
         i += 1;
     }
     all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listener_is_named_by_its_process() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let me = std::process::id();
+        let who = listeners(port);
+        assert_eq!(who.len(), 1, "{who:?}");
+        assert!(who[0].starts_with(&format!("pid {me} (")), "{who:?}");
+        drop(l);
+        assert!(listeners(port).is_empty());
+    }
 }

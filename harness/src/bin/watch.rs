@@ -31,7 +31,7 @@ per frame, then stops the server.
   --port N         the port to serve on (NAME) or to watch (--exe)
   --frames N       N snapshots on stdout, not the full-screen view (10 when stdout is no terminal)
   --interval MS    between frames (250)
-  --json           the snapshots as JSON, one object per line";
+  --json           the snapshots as JSON, one object per line (never full-screen)";
 
 fn parse() -> Result<Options, lexopt::Error> {
     let mut o = Options {
@@ -64,8 +64,10 @@ fn parse() -> Result<Options, lexopt::Error> {
     }
     o.args
         .extend(p.raw_args()?.map(|a| a.to_string_lossy().into_owned()));
-    if o.name.is_some() == o.exe.is_some() {
-        return Err("a program's NAME, or --exe PATH, not both".into());
+    match (&o.name, &o.exe) {
+        (None, None) => return Err("which server? a program's NAME, or --exe PATH".into()),
+        (Some(n), Some(_)) => return Err(format!("{n:?} and --exe: one server, not both").into()),
+        _ => {}
     }
     Ok(o)
 }

@@ -53,7 +53,8 @@ pub fn port_free(n: u16, wait: bool) -> Result<()> {
     }
     if procfs::port_listened(n) {
         return Err(format!(
-            "port {n} is taken: another program listens on it; stop it, and compare again"
+            "port {n} is taken: another program listens on it ({}); stop it, and compare again",
+            procfs::listeners(n).join("; ")
         ));
     }
     Ok(())

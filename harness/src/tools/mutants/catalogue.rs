@@ -432,6 +432,40 @@ pub const MUTANTS: &[Mutant] = &[
         ]],
     },
     Mutant {
+        name: "watch-zombie-cpu-lost",
+        breaks: "watch shows the CPU time a child used once it is a zombie",
+        edits: &[
+            edit!("harness/src/tools/watch/snapshot.rs", "            cpu_ms: cpu_ms(pid, pid),\n" => ""),
+        ],
+        tests: &[&[
+            "-p",
+            "harness",
+            "--features",
+            "watch",
+            "--test",
+            "watch",
+            "--",
+            "a_childs_cpu_time_outlives_it",
+        ]],
+    },
+    Mutant {
+        name: "watch-closes-oldest",
+        breaks: "watch's c key closes the newest client",
+        edits: &[
+            edit!("harness/src/tools/watch/pokes.rs", "match self.open.pop() {" => "match (!self.open.is_empty()).then(|| self.open.remove(0)) {"),
+        ],
+        tests: &[&[
+            "-p",
+            "harness",
+            "--features",
+            "watch",
+            "--test",
+            "watch",
+            "--",
+            "keys_add_and_remove_clients_and_q_restores_the_terminal",
+        ]],
+    },
+    Mutant {
         name: "watch-raw-mode-kept",
         breaks: "watch leaves the terminal as it found it: raw mode ends with the view",
         edits: &[

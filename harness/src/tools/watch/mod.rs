@@ -88,7 +88,7 @@ impl Watched {
         let args: Vec<&str> = o.args.iter().map(String::as_str).collect();
         let (run, pid, port, name) = match (&o.name, &o.exe) {
             (Some(name), None) => {
-                let exe = crate::program(name)?.name;
+                let exe = server_named(name)?;
                 let mut b = Server::build(exe, o.twin).args(&args);
                 if let Some(p) = o.port {
                     b = b.port(p);
@@ -182,6 +182,23 @@ impl Watched {
     }
 }
 
+/// The executable of server `name` (`zombie` or `zombie_server`); an
+/// error that lists the servers for another name.
+fn server_named(name: &str) -> Result<&'static str> {
+    let servers: Vec<&str> = crate::servers().map(|p| p.short).collect();
+    match crate::program(name) {
+        Ok(p) if p.model().is_some() => Ok(p.name),
+        Ok(_) => Err(format!(
+            "{name} is not a server; the servers: {}",
+            servers.join(", ")
+        )),
+        Err(_) => Err(format!(
+            "no server {name:?}; the servers: {}",
+            servers.join(", ")
+        )),
+    }
+}
+
 /// Whether a mask of /proc/PID/status (hex) holds SIGKILL.
 fn sigkill(mask: &str) -> bool {
     u64::from_str_radix(mask, 16).is_ok_and(|m| m & (1 << (libc::SIGKILL - 1)) != 0)
@@ -201,9 +218,14 @@ fn start_exe(exe: &PathBuf, port: Option<u16>, args: &[&str]) -> Result<(Running
             .filter(|p| ports.contains(p))
             .or(ports.first().copied())
             .unwrap_or(0);
-        found != 0 && port.is_none_or(|p| p == found)
-            || procfs::stat(run.pid).is_none_or(|s| s.state == 'Z')
+        found != 0 || procfs::stat(run.pid).is_none_or(|s| s.state == 'Z')
     })?;
+    if let Some(p) = port.filter(|&p| found != 0 && p != found) {
+        return Err(format!(
+            "{} listens on port {found}, not {p}: PORT={found} (make watch), or --port {found}",
+            exe.display()
+        ));
+    }
     if found == 0 {
         return Err(format!(
             "{} ended before it listened; stderr: {}",
@@ -249,7 +271,7 @@ pub fn run(o: &Options) -> Result<String> {
         eprintln!("watch: {info}");
     }));
     let mut w = Watched::start(o)?;
-    let interactive = o.frames.is_none() && std::io::stdout().is_terminal();
+    let interactive = o.frames.is_none() && !o.json && std::io::stdout().is_terminal();
     if interactive {
         term::run(&mut w, o.interval)
     } else {

@@ -25,6 +25,17 @@ pub enum Kind {
     NeverReads,
 }
 
+impl Kind {
+    /// The kind in a word, for the status line.
+    fn word(self) -> &'static str {
+        match self {
+            Kind::Idle => "idle",
+            Kind::Busy => "busy",
+            Kind::NeverReads => "never-reading",
+        }
+    }
+}
+
 /// One open client: its connection, and the thread that drives it.
 struct Client {
     kind: Kind,
@@ -128,7 +139,7 @@ impl Clients {
             stop,
             worker,
         });
-        Ok(format!("{kind:?} client from :{port}").to_lowercase())
+        Ok(format!("{} client from :{port}", kind.word()))
     }
 
     /// A thread running `drive` on a copy of `stream`.
@@ -164,9 +175,9 @@ impl Clients {
     pub fn close_newest(&mut self) -> String {
         match self.open.pop() {
             Some(c) => {
-                let what = format!("{:?} client from :{} closed", c.kind, local(&c.stream));
+                let what = format!("{} client from :{} closed", c.kind.word(), local(&c.stream));
                 c.close();
-                what.to_lowercase()
+                what
             }
             None => "no client to close".to_string(),
         }

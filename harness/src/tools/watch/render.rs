@@ -63,7 +63,8 @@ fn cells(t: &TaskRow) -> [String; 7] {
         },
         t.state.to_string(),
         call,
-        format!("{:.0}", t.wakeups),
+        t.wakeups
+            .map_or_else(|| "-".to_string(), |w| format!("{w:.0}")),
         t.cpu_ms.to_string(),
         peer,
     ]
@@ -144,6 +145,17 @@ pub fn text(v: &View) -> String {
     out.join("\n") + "\n"
 }
 
+/// What stays on the terminal after the view: the last title, and the
+/// server's last lines (what it printed as it stopped).
+pub fn summary(v: &View) -> String {
+    let mut out = vec![title(v)];
+    if !v.output.is_empty() {
+        out.push("the server's last lines:".to_string());
+        out.extend(v.output.iter().map(|l| format!("  {l}")));
+    }
+    out.join("\n")
+}
+
 /// Draws the view on the whole of `f`.
 pub fn draw(f: &mut Frame, v: &View) {
     let area = f.area();
@@ -151,11 +163,12 @@ pub fn draw(f: &mut Frame, v: &View) {
         too_small(f, area);
         return;
     }
-    let fds = fd_lines(&v.snap.fds);
-    let fd_height = (fds.len() as u16 + 2).clamp(3, area.height / 3);
+    let heading = wrapped(&[title(v)], "  ", area.width);
+    let fds = wrapped(&fd_lines(&v.snap.fds), ", ", area.width);
+    let fd_height = (fds.len() as u16 + 1).clamp(3, area.height / 3);
     let out_height = if v.output.is_empty() { 0 } else { 4 };
     let [top, tasks, descriptors, output, bottom] = Layout::vertical([
-        Constraint::Length(1),
+        Constraint::Length(heading.len() as u16),
         Constraint::Min(3),
         Constraint::Length(fd_height),
         Constraint::Length(out_height),
@@ -163,13 +176,17 @@ pub fn draw(f: &mut Frame, v: &View) {
     ])
     .areas(area);
     let bold = Style::default().add_modifier(Modifier::BOLD);
-    f.render_widget(Paragraph::new(title(v)).style(bold), top);
-    f.render_widget(task_table(&v.snap), tasks);
-    let fd_text: Vec<Line> = fds.into_iter().map(Line::from).collect();
+    let heading: Vec<Line> = heading.into_iter().map(Line::from).collect();
+    f.render_widget(Paragraph::new(heading).style(bold), top);
+    // Below the border and the header.
+    let rows = tasks.height.saturating_sub(2) as usize;
+    f.render_widget(task_table(&v.snap, rows), tasks);
+    let fd_text: Vec<Line> = fitted(fds, descriptors.height.saturating_sub(1) as usize, "lines")
+        .into_iter()
+        .map(Line::from)
+        .collect();
     f.render_widget(
-        Paragraph::new(fd_text)
-            .wrap(Wrap { trim: false })
-            .block(Block::default().borders(Borders::TOP).title("descriptors")),
+        Paragraph::new(fd_text).block(Block::default().borders(Borders::TOP).title("descriptors")),
         descriptors,
     );
     let out_text: Vec<Line> = v.output.iter().map(|l| Line::from(l.as_str())).collect();
@@ -183,9 +200,71 @@ pub fn draw(f: &mut Frame, v: &View) {
     }
 }
 
-/// The task table, its header bold.
-fn task_table(s: &Snapshot) -> Table<'static> {
-    let rows: Vec<Row> = s.tasks.iter().map(|t| Row::new(cells(t))).collect();
+/// `lines` cut to `width` columns at `sep` where they can be (a piece
+/// longer than a line is cut where it must), the pieces after the first
+/// indented.
+fn wrapped(lines: &[String], sep: &str, width: u16) -> Vec<String> {
+    let width = usize::from(width.max(8));
+    let mut out = Vec::new();
+    for line in lines {
+        let mut cur = String::new();
+        for (i, piece) in line.split(sep).enumerate() {
+            let piece = if i > 0 {
+                format!("{sep}{piece}")
+            } else {
+                piece.to_string()
+            };
+            if !cur.is_empty() && cur.chars().count() + piece.chars().count() > width {
+                out.push(std::mem::replace(&mut cur, "  ".to_string()));
+                cur.push_str(piece.trim_start_matches(sep).trim_start());
+            } else {
+                cur.push_str(&piece);
+            }
+            while cur.chars().count() > width {
+                let at = cur.char_indices().nth(width).map_or(cur.len(), |(b, _)| b);
+                let rest = format!("  {}", &cur[at..]);
+                cur.truncate(at);
+                out.push(std::mem::replace(&mut cur, rest));
+            }
+        }
+        out.push(cur);
+    }
+    out
+}
+
+/// The first of `lines` that fit in `room`, the last of them saying how
+/// many more there are.
+fn fitted(mut lines: Vec<String>, room: usize, what: &str) -> Vec<String> {
+    if lines.len() > room && room > 0 {
+        let more = lines.len() - (room - 1);
+        lines.truncate(room - 1);
+        lines.push(format!("... {more} more {what} (a taller terminal)"));
+    }
+    lines
+}
+
+/// The task table, its header bold, in `room` rows.
+fn task_table(s: &Snapshot, room: usize) -> Table<'static> {
+    let mut rows: Vec<Row> = s
+        .tasks
+        .iter()
+        .take(room)
+        .map(|t| Row::new(cells(t)))
+        .collect();
+    if s.tasks.len() > room && room > 0 {
+        rows.truncate(room - 1);
+        let more = s.tasks.len() - (room - 1);
+        let note = [
+            "...",
+            "",
+            "",
+            &format!("{more} more tasks"),
+            "",
+            "",
+            "(a taller terminal)",
+        ];
+        rows.push(Row::new(note.map(String::from)));
+    }
     Table::new(rows, WIDTHS.map(Constraint::Length))
         .header(Row::new(HEADER).style(Style::default().add_modifier(Modifier::BOLD)))
         .block(Block::default().borders(Borders::TOP).title("tasks"))

@@ -22,8 +22,9 @@ pub struct TaskRow {
     pub state: char,
     /// The call it is blocked in, by name; None while it runs.
     pub syscall: Option<String>,
-    /// Context switches per second since the last frame.
-    pub wakeups: f64,
+    /// Wake-ups per second since the last frame (voluntary context
+    /// switches); None in a task's first frame.
+    pub wakeups: Option<f64>,
     /// CPU time used, in milliseconds.
     pub cpu_ms: u64,
     /// The first client it serves, `127.0.0.1:41234`, and how many it serves.
@@ -109,11 +110,13 @@ fn task_rows(pid: i32, depth: usize) -> Vec<TaskRow> {
     let state = procfs::stat(pid).map_or('X', |s| s.state);
     let tids = procfs::tasks(pid);
     if state == 'Z' || tids.is_empty() {
+        // A zombie keeps its schedstat: the CPU it used.
         return vec![TaskRow {
             pid,
             tid: pid,
             depth,
             state,
+            cpu_ms: cpu_ms(pid, pid),
             ..TaskRow::default()
         }];
     }
@@ -266,14 +269,15 @@ impl Snapshot {
             let _ = write!(
                 j,
                 "{}{{\"pid\":{},\"tid\":{},\"depth\":{},\"state\":\"{}\",\"syscall\":{},\
-                 \"wakeups\":{:.1},\"cpu_ms\":{},\"peer\":{},\"peers\":{}}}",
+                 \"wakeups\":{},\"cpu_ms\":{},\"peer\":{},\"peers\":{}}}",
                 if i > 0 { "," } else { "" },
                 t.pid,
                 t.tid,
                 t.depth,
                 t.state,
                 opt(&t.syscall),
-                t.wakeups,
+                t.wakeups
+                    .map_or_else(|| "null".to_string(), |w| format!("{w:.1}")),
                 t.cpu_ms,
                 opt(&t.peer),
                 t.peers
@@ -302,13 +306,13 @@ impl Previous {
         let mut now = BTreeMap::new();
         let secs = ms.saturating_sub(self.ms) as f64 / 1000.0;
         for t in tasks.iter_mut() {
-            let Some(n) = procfs::ctxt_switches(t.pid, t.tid) else {
+            let Some(n) = procfs::sleeps(t.pid, t.tid) else {
                 continue;
             };
             if let Some(&before) = self.switches.get(&(t.pid, t.tid))
                 && secs > 0.0
             {
-                t.wakeups = n.saturating_sub(before) as f64 / secs;
+                t.wakeups = Some(n.saturating_sub(before) as f64 / secs);
             }
             now.insert((t.pid, t.tid), n);
         }

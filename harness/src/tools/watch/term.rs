@@ -92,7 +92,7 @@ pub fn run(w: &mut Watched, interval: Duration) -> Result<String> {
     view.snap = w.frame(&view.snap);
     view.output = w.output();
     drop(screen);
-    Ok(format!("{}\nthe server: {ended}", render::text(&view)))
+    Ok(format!("{}\nthe server: {ended}", render::summary(&view)))
 }
 
 /// Carries out `key`: a client, the help, or the end.
