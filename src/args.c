@@ -66,6 +66,12 @@ int children_arg(int argc, char *argv[], int i, int dflt, int max, const char *u
 	return number_arg(argc, argv, i, dflt, 1, max, "number of children", usage);
 }
 
+/* argv[i] as a stack size in KiB from min to max, dflt when absent; exit 2 when invalid. */
+int stack_arg(int argc, char *argv[], int i, int dflt, int min, int max, const char *usage)
+{
+	return number_arg(argc, argv, i, dflt, min, max, "stack size in KiB", usage);
+}
+
 /* Whether argv[i] is word: 1 if it is, 0 when absent; exit 2 when it is another. */
 int word_arg(int argc, char *argv[], int i, const char *word, const char *usage)
 {

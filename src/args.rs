@@ -126,6 +126,24 @@ pub unsafe fn children_arg(
     unsafe { number_arg(argc, argv, i, dflt, 1, max, c"number of children", usage) }
 }
 
+/// `argv[i]` as a stack size in KiB from `min` to `max`, `dflt` when
+/// absent; exit 2 when invalid.
+///
+/// # Safety
+/// `argv` must hold `argc` valid C strings, as `main` receives it.
+pub unsafe fn stack_arg(
+    argc: c_int,
+    argv: *const *const c_char,
+    i: c_int,
+    dflt: c_int,
+    min: c_int,
+    max: c_int,
+    usage: &CStr,
+) -> c_int {
+    // SAFETY: the caller's guarantee.
+    unsafe { number_arg(argc, argv, i, dflt, min, max, c"stack size in KiB", usage) }
+}
+
 /// Whether `argv[i]` is `word`: true if it is, false when absent; exit 2
 /// when it is another.
 ///

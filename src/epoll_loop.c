@@ -43,9 +43,9 @@ static void epoll_watch(int epfd, struct conn *c, enum conn_want want)
  * epoll_ctl(2): stdout into the set, watched for writing, while lines wait
  * (EPOLL_CTL_ADD), and out of it once they have gone (EPOLL_CTL_DEL): a
  * writable stdout with nothing to print would wake the loop for ever. On
- * failure, a report, and the next pass tries again.
+ * failure, a report, and the next pass tries again. Used by coro.c too.
  */
-static void epoll_out(int epfd, struct outbuf *o)
+void epoll_out(int epfd, struct outbuf *o)
 {
 	struct epoll_event ev;
 

@@ -15,6 +15,7 @@
 #define MAXEVENTS 64
 
 int epoll_open(int fd);
+void epoll_out(int epfd, struct outbuf *o);
 void epoll_add(int epfd, struct conn_table *t, int connfd, const struct sockaddr_in *cliaddr);
 int epoll_pass(int epfd, struct conn_table *t, int srcfd, struct outbuf *o);
 

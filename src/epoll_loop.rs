@@ -53,7 +53,8 @@ fn epoll_watch(epfd: c_int, c: &mut Conn, want: ConnWant) {
 /// wait (EPOLL_CTL_ADD), and out of it once they have gone
 /// (EPOLL_CTL_DEL): a writable stdout with nothing to print would wake the
 /// loop for ever. On failure, a report, and the next pass tries again.
-fn epoll_out(epfd: c_int, o: &mut OutBuf) {
+/// Used by `coro` too.
+pub fn epoll_out(epfd: c_int, o: &mut OutBuf) {
     let mut ev = epoll_event {
         events: libc::EPOLLOUT as u32,
         u64: o.fd as u64,

@@ -8,16 +8,21 @@
 
 pub mod accept;
 pub mod args;
+pub mod coio;
 pub mod conn;
+pub mod coro;
+pub mod coserver;
 pub mod echo;
 pub mod epoll_loop;
 pub mod fdutil;
 pub mod ffi;
+pub mod fiber;
 pub mod listen;
 pub mod outbuf;
 pub mod prefork;
 pub mod prethread;
 pub mod slots;
+pub mod uctx;
 pub mod uring;
 pub mod wrap;
 

@@ -496,6 +496,44 @@ fn line_calls(text: &str, name: &str) -> bool {
     })
 }
 
+/// Whether source line `text` calls through a function pointer held in a
+/// field (`c->fn(c, c->arg)`, `((*c).f)(c, (*c).arg)`): it calls whichever
+/// function was stored there, whatever its name.
+fn calls_through_pointer(text: &str) -> bool {
+    let code = text.split("//").next().unwrap_or(text);
+    code.contains(")(")
+        || code.split("->").skip(1).any(|rest| {
+            let field = rest
+                .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                .unwrap_or(rest.len());
+            field > 0 && rest[field..].starts_with('(')
+        })
+}
+
+/// Whether function `name` is used as a value somewhere in src/ (passed
+/// as an argument, or stored in a table: `serve,`, `.swap = uctx_swap,`):
+/// the functions a call through a pointer can reach.
+fn address_taken(name: &str) -> bool {
+    static SOURCES: LazyLock<String> = LazyLock::new(|| {
+        let mut all = String::new();
+        for dir in [repo("src"), repo("src/bin")] {
+            for entry in fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_some_and(|e| e == "c" || e == "rs") {
+                    all += &fs::read_to_string(&path).unwrap();
+                }
+            }
+        }
+        all
+    });
+    SOURCES.match_indices(name).any(|(i, _)| {
+        let before = SOURCES[..i].chars().next_back();
+        let after = SOURCES[i + name.len()..].trim_start();
+        !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+            && (after.starts_with(',') || after.starts_with(')') || after.starts_with(';'))
+    })
+}
+
 /// The lines (0-based, first and last) of the Rust statement that spans
 /// line `i`, as rustfmt splits one: up while `i` is inside brackets
 /// opened above it, or continues the line above (`.method(`, `?`, after
@@ -657,7 +695,9 @@ fn every_mapped_call_is_made_by_the_lines_it_names() {
                         .collect();
                     let ok = lines[first..=last]
                         .iter()
-                        .any(|l| names.iter().any(|n| line_calls(l, n)));
+                        .any(|l| names.iter().any(|n| line_calls(l, n)))
+                        || (lines[first..=last].iter().any(|l| calls_through_pointer(l))
+                            && address_taken(&callee));
                     if !ok {
                         wrong.push(format!(
                             "{} {twin}: {} — {}:{} ({}) does not call {callee}: {:?}",

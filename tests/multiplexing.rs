@@ -153,6 +153,13 @@ fn ten_thousand_idle_and_one_active(name: &str, twin: Twin) -> Result<()> {
         procfs::sockets(server.pid) == IDLE + listeners
     })
     .map_err(|e| format!("{e}: {} sockets", procfs::sockets(server.pid)))?;
+    // What holding them costs, for the chapters (--nocapture shows it).
+    let kb = |field| procfs::kb(server.pid, "status", field).unwrap_or(0);
+    println!(
+        "{name} ({twin:?}): {IDLE} idle connections: VmRSS {} kB, VmSize {} kB",
+        kb("VmRSS"),
+        kb("VmSize")
+    );
     let mut active = server.connect()?;
     let (median, _) = timed_round_trips(&mut active, 50)?;
     if median > Duration::from_millis(50) {
@@ -176,6 +183,11 @@ fn ten_thousand_idle_and_one_active(name: &str, twin: Twin) -> Result<()> {
             return Err(format!("idle connection {i}: wrong reply {reply:?}"));
         }
     }
+    println!(
+        "{name} ({twin:?}): {IDLE} connections, each served once: VmRSS {} kB, VmSize {} kB",
+        kb("VmRSS"),
+        kb("VmSize")
+    );
     if !server.stderr().is_empty() {
         return Err(format!("stderr: {}", server.stderr()));
     }

@@ -171,6 +171,27 @@ macro_rules! loop_sources {
     };
 }
 
+/// The sources of the coroutine servers' twins, besides their own and
+/// its switch: the event loops' modules ([`loop_sources`]), the
+/// coroutines (`coro.c`), their calls (`coio.c`) and the server
+/// (`coserver.c`). `-fstack-clash-protection`: a frame larger than a page
+/// (serve's, with its MAXLINE buffer) touches each of its pages in turn,
+/// as rustc's stack probes do in the Rust twin, so that a stack too small
+/// faults in its guard page rather than past it.
+macro_rules! coroutine_sources {
+    ($main:literal, $switch:literal) => {
+        loop_sources!(
+            $main,
+            "src/epoll_loop.c",
+            "src/coro.c",
+            "src/coio.c",
+            "src/coserver.c",
+            $switch,
+            "-fstack-clash-protection"
+        )
+    };
+}
+
 /// The children the scripted sessions (tests, comparison, bench) give a
 /// preforked server: two, so that which child takes each connection is
 /// set by the kernel's order alone. With more, an fcntl lock's release
@@ -358,6 +379,36 @@ pub const PROGRAMS: &[Program] = &[
         session_args: &[],
     },
     Program {
+        name: "coroutine_server",
+        short: "coroutine",
+        about: "one thread, a coroutine per connection, switched by swapcontext",
+        c_sources: coroutine_sources!("src/bin/coroutine_server.c", "src/uctx.c"),
+        kind: Kind::Server(Model {
+            main_idle_in: Call::EpollWait,
+            worker: Worker::Loop,
+            spawn: None,
+            pool: None,
+            leaves_zombies: false,
+            holds: None,
+        }),
+        session_args: &[],
+    },
+    Program {
+        name: "fiber_server",
+        short: "fiber",
+        about: "one thread, a coroutine per connection, switched by our own fiber_swap",
+        c_sources: coroutine_sources!("src/bin/fiber_server.c", "src/fiber.c"),
+        kind: Kind::Server(Model {
+            main_idle_in: Call::EpollWait,
+            worker: Worker::Loop,
+            spawn: None,
+            pool: None,
+            leaves_zombies: false,
+            holds: None,
+        }),
+        session_args: &[],
+    },
+    Program {
         name: "pool_server",
         short: "pool",
         about: "an acceptor and a pool of threads, each with its own epoll loop",
@@ -519,14 +570,19 @@ pub const HEADERS: &[&str] = &[
     "src/accept.h",
     "src/args.h",
     "src/conn.h",
+    "src/coio.h",
+    "src/coro.h",
+    "src/coserver.h",
     "src/echo.h",
     "src/epoll_loop.h",
     "src/fdutil.h",
+    "src/fiber.h",
     "src/listen.h",
     "src/outbuf.h",
     "src/prefork.h",
     "src/prethread.h",
     "src/slots.h",
+    "src/uctx.h",
     "src/uring.h",
     "src/wrap.h",
 ];

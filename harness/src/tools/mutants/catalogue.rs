@@ -579,6 +579,52 @@ pub const MUTANTS: &[Mutant] = &[
             "a_short_benchmark",
         ]],
     },
+    Mutant {
+        name: "coro-no-guard",
+        breaks: "a coroutine's stack has a guard page below it: a stack too small faults there, not past it",
+        edits: &[
+            edit!("src/coro.c", "\tif (mprotect(map, s->page, PROT_NONE) < 0) {" => "\tif (0) {"),
+            edit!("src/coro.rs", "    if unsafe { libc::mprotect(map, page, libc::PROT_NONE) } < 0 {" => "    if page == 0 {"),
+        ],
+        tests: &[&["--test", "coroutine", "--", "a_stack_too_small"]],
+    },
+    Mutant {
+        name: "coro-no-free-list",
+        breaks: "a finished coroutine's mapping is used again (the free list), not a new one mapped per connection",
+        edits: &[
+            edit!("src/coro.c", "\tif ((c = s->free) != NULL) {" => "\tif ((c = s->free) != NULL && 0) {"),
+            edit!("src/coro.rs", "        if !c.is_null() {\n            (*s).free = (*c).next;" => "        if false && !c.is_null() {\n            (*s).free = (*c).next;"),
+        ],
+        tests: &[&["--test", "coroutine", "--", "finished_coroutines_stacks"]],
+    },
+    Mutant {
+        name: "fiber-syscall",
+        breaks: "fiber_swap makes no system call (it calls rt_sigprocmask, as swapcontext does)",
+        edits: &[
+            edit!("src/fiber.c", "\t\"\tmovq %rsp, (%rdi)\\n\"" => "\t\"\tpushq %rdi\\n\\tpushq %rsi\\n\\tmovl $14, %eax\\n\\txorl %edi, %edi\\n\\txorl %esi, %esi\\n\\txorl %edx, %edx\\n\\tmovl $8, %r10d\\n\\tsyscall\\n\\tpopq %rsi\\n\\tpopq %rdi\\n\"\n\t\"\tmovq %rsp, (%rdi)\\n\""),
+            edit!("src/fiber.rs", "    \"    movq %rsp, (%rdi)\"," => "    \"    pushq %rdi\",\n    \"    pushq %rsi\",\n    \"    movl $14, %eax\",\n    \"    xorl %edi, %edi\",\n    \"    xorl %esi, %esi\",\n    \"    xorl %edx, %edx\",\n    \"    movl $8, %r10d\",\n    \"    syscall\",\n    \"    popq %rsi\",\n    \"    popq %rdi\",\n    \"    movq %rsp, (%rdi)\","),
+        ],
+        tests: &[&["--test", "coroutine", "--", "a_switch_costs"]],
+    },
+    Mutant {
+        name: "fiber-few-registers",
+        breaks: "fiber_swap saves every callee-saved register (here not rbx and r12, their slots kept)",
+        edits: &[
+            edit!("src/fiber.c", "\t\"\tpushq %rbx\\n\"\n\t\"\tpushq %r12\\n\"" => "\t\"\tsubq $16, %rsp\\n\""),
+            edit!("src/fiber.c", "\t\"\tpopq %r12\\n\"\n\t\"\tpopq %rbx\\n\"" => "\t\"\taddq $16, %rsp\\n\""),
+            edit!("src/fiber.rs", "    \"    pushq %rbx\",\n    \"    pushq %r12\"," => "    \"    subq $16, %rsp\","),
+            edit!("src/fiber.rs", "    \"    popq %r12\",\n    \"    popq %rbx\"," => "    \"    addq $16, %rsp\","),
+        ],
+        tests: &[
+            &["--test", "coroutine", "--", "a_switch_costs"],
+            &[
+                "--test",
+                "multiplexing",
+                "--",
+                "three_hundred_concurrent_clients",
+            ],
+        ],
+    },
 ];
 
 #[cfg(test)]

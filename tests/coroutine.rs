@@ -1,0 +1,247 @@
+//! The coroutine servers: what a switch costs in system calls (glibc's
+//! swapcontext against our own fiber_swap), a finished coroutine's stack
+//! used again, and a stack too small for its frame faulting in its guard
+//! page. Their event-loop stories are in tests/multiplexing.rs,
+//! tests/stdout.rs and tests/reliability.rs, with the other event loops'.
+
+use harness::base::{server::Server, wait::wait_until};
+use harness::testing::pass;
+use harness::{Result, Twin};
+use std::path::PathBuf;
+
+/// Where a test's trace of `server` goes.
+fn trace_file(test: &str, server: &str, twin: Twin) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("coroutine-{test}-{server}-{twin:?}.trace"))
+}
+
+/// The trace's lines, without the PID strace -f puts first.
+fn lines(trace: &PathBuf) -> Vec<String> {
+    std::fs::read_to_string(trace)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| match l.split_once(' ') {
+            Some((pid, rest)) if pid.parse::<u32>().is_ok() => rest.to_string(),
+            _ => l.to_string(),
+        })
+        .collect()
+}
+
+/// The name of the call a trace line shows, if it shows one.
+fn call(line: &str) -> Option<&str> {
+    let name = line.split('(').next()?;
+    name.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        .then_some(name)
+        .filter(|n| !n.is_empty())
+}
+
+/// Round trips traced one at a time: each message sent only once the
+/// server has read again after replying to the last and found nothing
+/// (its read's EAGAIN in the trace; the epoll server reads only when
+/// epoll_wait says there is something to read). For each round trip, the calls from the
+/// one after the `epoll_wait` that woke the server for it to the next
+/// `epoll_wait`.
+fn round_trips(name: &str, twin: Twin, n: usize) -> Result<Vec<Vec<String>>> {
+    let trace = trace_file("round-trips", name, twin);
+    let server = Server::build(name, twin).traced(&[], &trace).start()?;
+    let mut conn = server.connect()?;
+    let idle = |l: &String| l.starts_with("read(") && l.contains("EAGAIN");
+    for i in 0..n {
+        conn.check(format!("rt {i}\n").as_bytes())?;
+        if name != "epoll_server" {
+            wait_until(&format!("{name} to wait after round trip {i}"), || {
+                lines(&trace).iter().filter(|l| idle(l)).count() > i
+            })?;
+        }
+    }
+    conn.finish()?;
+    server.stop();
+    let calls: Vec<String> = lines(&trace)
+        .iter()
+        .filter_map(|l| call(l).map(|c| (c.to_string(), l.contains("EAGAIN"))))
+        .map(|(c, again)| if again { format!("{c} EAGAIN") } else { c })
+        .collect();
+    let all = lines(&trace);
+    let mut trips = Vec::new();
+    for i in 0..n {
+        let read = all
+            .iter()
+            .position(|l| l.starts_with("read(") && l.contains(&format!("\"rt {i}\\n\"")))
+            .ok_or_else(|| format!("{name} ({twin:?}): no read of round trip {i}"))?;
+        let named: Vec<usize> = all
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| call(l).is_some())
+            .map(|(k, _)| k)
+            .collect();
+        let at = named.iter().position(|&k| k == read).unwrap();
+        let start = named[..at]
+            .iter()
+            .rposition(|&k| all[k].starts_with("epoll_wait("))
+            .ok_or("no epoll_wait before the read")?;
+        let end = named[at..]
+            .iter()
+            .position(|&k| all[k].starts_with("epoll_wait("))
+            .map_or(named.len(), |e| at + e);
+        trips.push(calls[start + 1..end].to_vec());
+    }
+    Ok(trips)
+}
+
+/// Per round trip, after the epoll_wait that wakes it: coroutine_server
+/// makes the epoll server's calls (read, two writes to stdout, the reply),
+/// then the read that finds nothing and sends the coroutine back to the
+/// scheduler, and an rt_sigprocmask for each of its two switches
+/// (swapcontext sets the signal mask); fiber_server makes the same calls
+/// without the two rt_sigprocmask: its switch is no system call.
+#[test]
+fn a_switch_costs_swapcontext_a_system_call_and_fiber_swap_none() {
+    let s = |v: &[&str]| v.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+    let epoll = s(&["read", "write", "write", "write"]);
+    let mut coroutine = vec!["rt_sigprocmask".to_string()];
+    coroutine.extend(epoll.clone());
+    coroutine.extend(s(&["read EAGAIN", "rt_sigprocmask"]));
+    let mut fiber = epoll.clone();
+    fiber.push("read EAGAIN".into());
+    for twin in Twin::BOTH {
+        for (name, want) in [
+            ("epoll_server", &epoll),
+            ("coroutine_server", &coroutine),
+            ("fiber_server", &fiber),
+        ] {
+            pass(|| {
+                for (i, trip) in round_trips(name, twin, 5)?.iter().enumerate() {
+                    if trip != want {
+                        return Err(format!(
+                            "{name} ({twin:?}), round trip {i}: {trip:?}, not {want:?}"
+                        ));
+                    }
+                }
+                Ok(())
+            });
+        }
+    }
+}
+
+/// Three clients one after another: one mapping for the coroutine that
+/// accepts, and one for the first client's, which the next two use again
+/// (the free list): two `mmap` calls of a coroutine's size in all.
+fn stacks_are_used_again(name: &str, twin: Twin) -> Result<()> {
+    let trace = trace_file("stacks", name, twin);
+    let server = Server::build(name, twin)
+        .traced(&["-e", "trace=mmap,close,accept4"], &trace)
+        .start()?;
+    for i in 0..3 {
+        let mut c = server.connect()?;
+        c.check(format!("client {i}\n").as_bytes())?;
+        c.finish()?;
+        wait_until(&format!("client {i}'s connection closed"), || {
+            let l = lines(&trace);
+            let first = l
+                .iter()
+                .position(|l| l.starts_with("accept4("))
+                .unwrap_or(l.len());
+            l[first..]
+                .iter()
+                .filter(|l| l.starts_with("close("))
+                .count()
+                > i
+        })?;
+    }
+    server.stop();
+    // 64 KiB and a guard page.
+    let size = format!("mmap(NULL, {}, ", 64 * 1024 + 4096);
+    let maps = lines(&trace)
+        .iter()
+        .filter(|l| l.starts_with(&size))
+        .count();
+    if maps != 2 {
+        return Err(format!(
+            "{name} ({twin:?}): {maps} stacks mapped for three clients one after another"
+        ));
+    }
+    Ok(())
+}
+
+#[test]
+fn finished_coroutines_stacks_are_used_again() {
+    for twin in Twin::BOTH {
+        for name in ["coroutine_server", "fiber_server"] {
+            pass(|| stacks_are_used_again(name, twin));
+        }
+    }
+}
+
+/// A hexadecimal address in a trace line, after `key`.
+fn hex_after(line: &str, key: &str) -> Option<u64> {
+    let rest = line.split(key).nth(1)?.trim_start_matches("0x");
+    let digits: String = rest.chars().take_while(char::is_ascii_hexdigit).collect();
+    u64::from_str_radix(&digits, 16).ok()
+}
+
+/// STACK_KB 8: room for the coroutine that accepts, not for serve's frame
+/// and its MAXLINE (8 KiB) buffer. The first client's coroutine faults as
+/// it starts: the server dies of SIGSEGV (SEGV_ACCERR: an access the
+/// mapping forbids), at an address in the guard page below that
+/// coroutine's stack, the page its mprotect(PROT_NONE) made, after the
+/// accept4 that took the client: not in the stack of the coroutine
+/// beside it, nor anywhere else. The client sees its connection end.
+fn overflow_faults_in_the_guard_page(name: &str, twin: Twin) -> Result<()> {
+    let trace = trace_file("overflow", name, twin);
+    let server = Server::build(name, twin)
+        .args(&["8"])
+        .traced(&["-e", "trace=mprotect,accept4"], &trace)
+        .start()?;
+    let mut c = server.connect()?;
+    if c.round_trip(b"overflow\n").is_ok_and(|r| !r.is_empty()) {
+        return Err("a reply from a coroutine whose frame does not fit its stack".into());
+    }
+    wait_until("the server to die of SIGSEGV", || {
+        lines(&trace)
+            .iter()
+            .any(|l| l.starts_with("+++ killed by SIGSEGV"))
+    })?;
+    let l = lines(&trace);
+    let accepted = l
+        .iter()
+        .position(|l| l.starts_with("accept4(") && !l.contains("= -1"))
+        .ok_or("no accept4 of the client")?;
+    let protect = l[accepted..]
+        .iter()
+        .find(|l| l.starts_with("mprotect(") && l.contains("PROT_NONE"))
+        .ok_or("no guard page made for the client's coroutine")?;
+    let guard = hex_after(protect, "mprotect(").ok_or("no address in mprotect")?;
+    let len: u64 = protect
+        .split(", ")
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .ok_or("no length in mprotect")?;
+    let fault = l
+        .iter()
+        .find(|l| l.starts_with("--- SIGSEGV"))
+        .ok_or("no SIGSEGV")?;
+    if !fault.contains("si_code=SEGV_ACCERR") {
+        return Err(format!("not an access to a protected page: {fault}"));
+    }
+    let addr = hex_after(fault, "si_addr=").ok_or("no si_addr")?;
+    if !(guard..guard + len).contains(&addr) {
+        return Err(format!(
+            "the fault at {addr:#x}, outside the client's guard page {guard:#x}: {fault}"
+        ));
+    }
+    println!(
+        "{name} ({twin:?}): guard page {guard:#x}-{:#x}, {fault}",
+        guard + len
+    );
+    Ok(())
+}
+
+#[test]
+fn a_stack_too_small_faults_in_its_guard_page() {
+    for twin in Twin::BOTH {
+        for name in ["coroutine_server", "fiber_server"] {
+            pass(|| overflow_faults_in_the_guard_page(name, twin));
+        }
+    }
+}
