@@ -1,6 +1,6 @@
 //! `mutants`: the mutation check behind `make mutants` (see `harness::tools::mutants`).
 
-use harness::tools::mutants::catalogue::{MUTANTS, Mutant};
+use harness::tools::mutants::catalogue::{self, Mutant};
 use harness::tools::mutants::runner::{Fate, Snapshot, baseline, mutate, try_mutant};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,7 +24,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if args.iter().any(|a| a == "--list") {
-        for m in MUTANTS {
+        for m in catalogue::all() {
             println!("{:<26} {}", m.name, m.breaks);
             for t in m.tests {
                 println!("{:<26}   cargo test --release {}", "", t.join(" "));
@@ -33,8 +33,8 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     for a in &args {
-        if !MUTANTS.iter().any(|m| m.name == a) {
-            let names: Vec<&str> = MUTANTS.iter().map(|m| m.name).collect();
+        if !catalogue::all().any(|m| m.name == a) {
+            let names: Vec<&str> = catalogue::all().map(|m| m.name).collect();
             eprintln!(
                 "mutants: no mutant {a:?}; the mutants: {}\n{USAGE}",
                 names.join(", ")
@@ -45,8 +45,7 @@ fn main() -> ExitCode {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let base = root.join("target/mutants");
     let (dir, target) = (base.join("tree"), base.join("target"));
-    let chosen: Vec<&Mutant> = MUTANTS
-        .iter()
+    let chosen: Vec<&Mutant> = catalogue::all()
         .filter(|m| args.is_empty() || args.iter().any(|a| a == m.name))
         .collect();
     let mut tests: Vec<&[&str]> = chosen

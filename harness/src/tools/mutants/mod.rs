@@ -5,7 +5,8 @@
 //! fail on is killed; one they pass is a test that does not check what
 //! its name says. An edit whose text is not found exactly once is stale,
 //! and fails the run like a survivor: the list must follow the code.
-//! The list is [`catalogue`]; what runs it, [`runner`].
+//! The list is [`catalogue`] and [`tool_mutants`]; what runs it, [`runner`].
 
 pub mod catalogue;
 pub mod runner;
+pub mod tool_mutants;
