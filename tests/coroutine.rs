@@ -15,13 +15,14 @@ fn trace_file(test: &str, server: &str, twin: Twin) -> PathBuf {
         .join(format!("coroutine-{test}-{server}-{twin:?}.trace"))
 }
 
-/// The trace's lines, without the PID strace -f puts first.
+/// The trace's lines, without the PID strace -f puts first (padded to
+/// five columns: a PID below 10000 is followed by two spaces).
 fn lines(trace: &PathBuf) -> Vec<String> {
     std::fs::read_to_string(trace)
         .unwrap_or_default()
         .lines()
         .map(|l| match l.split_once(' ') {
-            Some((pid, rest)) if pid.parse::<u32>().is_ok() => rest.to_string(),
+            Some((pid, rest)) if pid.parse::<u32>().is_ok() => rest.trim_start().to_string(),
             _ => l.to_string(),
         })
         .collect()
@@ -89,12 +90,38 @@ fn round_trips(name: &str, twin: Twin, n: usize) -> Result<Vec<Vec<String>>> {
     Ok(trips)
 }
 
+/// What docs/coroutines.md quotes of `name`'s round trip: the calls
+/// between the epoll_wait that wakes the server and the one it sleeps in
+/// again, named as [`round_trips`] names them.
+fn quoted_round_trip(name: &str) -> Vec<String> {
+    let marker = format!("<!-- quoted: one round trip: {name} -->");
+    let calls: Vec<String> = harness::testing::doc_block("coroutines.md", &marker)
+        .iter()
+        .filter_map(|l| {
+            call(l).map(|c| {
+                if l.contains("EAGAIN") {
+                    format!("{c} EAGAIN")
+                } else {
+                    c.to_string()
+                }
+            })
+        })
+        .collect();
+    let waits = calls.iter().filter(|c| *c == "epoll_wait").count();
+    assert!(
+        waits == 2 && calls.first() == calls.last() && calls[0] == "epoll_wait",
+        "docs/coroutines.md: {name}'s round trip, from one epoll_wait to the next: {calls:?}"
+    );
+    calls[1..calls.len() - 1].to_vec()
+}
+
 /// Per round trip, after the epoll_wait that wakes it: coroutine_server
 /// makes the epoll server's calls (read, two writes to stdout, the reply),
 /// then the read that finds nothing and sends the coroutine back to the
 /// scheduler, and an rt_sigprocmask for each of its two switches
 /// (swapcontext sets the signal mask); fiber_server makes the same calls
-/// without the two rt_sigprocmask: its switch is no system call.
+/// without the two rt_sigprocmask: its switch is no system call. The
+/// chapter's excerpts of the three traces make those very calls.
 #[test]
 fn a_switch_costs_swapcontext_a_system_call_and_fiber_swap_none() {
     let s = |v: &[&str]| v.iter().map(|c| c.to_string()).collect::<Vec<_>>();
@@ -104,6 +131,17 @@ fn a_switch_costs_swapcontext_a_system_call_and_fiber_swap_none() {
     coroutine.extend(s(&["read EAGAIN", "rt_sigprocmask"]));
     let mut fiber = epoll.clone();
     fiber.push("read EAGAIN".into());
+    for (name, want) in [
+        ("epoll_server", &epoll),
+        ("coroutine_server", &coroutine),
+        ("fiber_server", &fiber),
+    ] {
+        assert_eq!(
+            &quoted_round_trip(name),
+            want,
+            "docs/coroutines.md quotes {name}"
+        );
+    }
     for twin in Twin::BOTH {
         for (name, want) in [
             ("epoll_server", &epoll),
