@@ -218,6 +218,42 @@ fn hex_after(line: &str, key: &str) -> Option<u64> {
     u64::from_str_radix(&digits, 16).ok()
 }
 
+/// In a trace of an overflow: the guard page the client's coroutine got
+/// (the first mprotect PROT_NONE after the accept4 that took the client),
+/// its length, and the SIGSEGV line, which must be an access the mapping
+/// forbids (SEGV_ACCERR) at an address in that page.
+fn fault_in_guard_page(l: &[String]) -> Result<(u64, u64, String)> {
+    let accepted = l
+        .iter()
+        .position(|l| l.starts_with("accept4(") && !l.contains("= -1"))
+        .ok_or("no accept4 of the client")?;
+    let protect = l[accepted..]
+        .iter()
+        .find(|l| l.starts_with("mprotect(") && l.contains("PROT_NONE"))
+        .ok_or("no guard page made for the client's coroutine")?;
+    let guard = hex_after(protect, "mprotect(").ok_or("no address in mprotect")?;
+    let len: u64 = protect
+        .split(", ")
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .ok_or("no length in mprotect")?;
+    let fault = l
+        .iter()
+        .find(|l| l.starts_with("--- SIGSEGV"))
+        .ok_or("no SIGSEGV")?
+        .clone();
+    if !fault.contains("si_code=SEGV_ACCERR") {
+        return Err(format!("not an access to a protected page: {fault}"));
+    }
+    let addr = hex_after(&fault, "si_addr=").ok_or("no si_addr")?;
+    if !(guard..guard + len).contains(&addr) {
+        return Err(format!(
+            "the fault at {addr:#x}, outside the client's guard page {guard:#x}: {fault}"
+        ));
+    }
+    Ok((guard, len, fault))
+}
+
 /// STACK_KB 8: room for the coroutine that accepts, not for serve's frame
 /// and its MAXLINE (8 KiB) buffer. The first client's coroutine faults as
 /// it starts: the server dies of SIGSEGV (SEGV_ACCERR: an access the
@@ -240,34 +276,7 @@ fn overflow_faults_in_the_guard_page(name: &str, twin: Twin) -> Result<()> {
             .iter()
             .any(|l| l.starts_with("+++ killed by SIGSEGV"))
     })?;
-    let l = lines(&trace);
-    let accepted = l
-        .iter()
-        .position(|l| l.starts_with("accept4(") && !l.contains("= -1"))
-        .ok_or("no accept4 of the client")?;
-    let protect = l[accepted..]
-        .iter()
-        .find(|l| l.starts_with("mprotect(") && l.contains("PROT_NONE"))
-        .ok_or("no guard page made for the client's coroutine")?;
-    let guard = hex_after(protect, "mprotect(").ok_or("no address in mprotect")?;
-    let len: u64 = protect
-        .split(", ")
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .ok_or("no length in mprotect")?;
-    let fault = l
-        .iter()
-        .find(|l| l.starts_with("--- SIGSEGV"))
-        .ok_or("no SIGSEGV")?;
-    if !fault.contains("si_code=SEGV_ACCERR") {
-        return Err(format!("not an access to a protected page: {fault}"));
-    }
-    let addr = hex_after(fault, "si_addr=").ok_or("no si_addr")?;
-    if !(guard..guard + len).contains(&addr) {
-        return Err(format!(
-            "the fault at {addr:#x}, outside the client's guard page {guard:#x}: {fault}"
-        ));
-    }
+    let (guard, len, fault) = fault_in_guard_page(&lines(&trace))?;
     println!(
         "{name} ({twin:?}): guard page {guard:#x}-{:#x}, {fault}",
         guard + len
@@ -275,8 +284,18 @@ fn overflow_faults_in_the_guard_page(name: &str, twin: Twin) -> Result<()> {
     Ok(())
 }
 
+/// The overflow docs/coroutines.md quotes faults in the guard page it
+/// quotes, as a live one must.
 #[test]
 fn a_stack_too_small_faults_in_its_guard_page() {
+    let quoted = harness::testing::doc_block("coroutines.md", "<!-- quoted: the guard page -->");
+    let quoted: Vec<String> = quoted
+        .iter()
+        .map(|l| l.split("    <- ").next().unwrap().trim_end().to_string())
+        .collect();
+    if let Err(e) = fault_in_guard_page(&quoted) {
+        panic!("docs/coroutines.md's overflow: {e}");
+    }
     for twin in Twin::BOTH {
         for name in ["coroutine_server", "fiber_server"] {
             pass(|| overflow_faults_in_the_guard_page(name, twin));
