@@ -15,13 +15,14 @@ fn trace_file(test: &str, server: &str, twin: Twin) -> PathBuf {
         .join(format!("coroutine-{test}-{server}-{twin:?}.trace"))
 }
 
-/// The trace's lines, without the PID strace -f puts first.
+/// The trace's lines, without the PID strace -f puts first (padded to
+/// five columns: a PID below 10000 is followed by two spaces).
 fn lines(trace: &PathBuf) -> Vec<String> {
     std::fs::read_to_string(trace)
         .unwrap_or_default()
         .lines()
         .map(|l| match l.split_once(' ') {
-            Some((pid, rest)) if pid.parse::<u32>().is_ok() => rest.to_string(),
+            Some((pid, rest)) if pid.parse::<u32>().is_ok() => rest.trim_start().to_string(),
             _ => l.to_string(),
         })
         .collect()
@@ -89,12 +90,38 @@ fn round_trips(name: &str, twin: Twin, n: usize) -> Result<Vec<Vec<String>>> {
     Ok(trips)
 }
 
+/// What docs/coroutines.md quotes of `name`'s round trip: the calls
+/// between the epoll_wait that wakes the server and the one it sleeps in
+/// again, named as [`round_trips`] names them.
+fn quoted_round_trip(name: &str) -> Vec<String> {
+    let marker = format!("<!-- quoted: one round trip: {name} -->");
+    let calls: Vec<String> = harness::testing::doc_block("coroutines.md", &marker)
+        .iter()
+        .filter_map(|l| {
+            call(l).map(|c| {
+                if l.contains("EAGAIN") {
+                    format!("{c} EAGAIN")
+                } else {
+                    c.to_string()
+                }
+            })
+        })
+        .collect();
+    let waits = calls.iter().filter(|c| *c == "epoll_wait").count();
+    assert!(
+        waits == 2 && calls.first() == calls.last() && calls[0] == "epoll_wait",
+        "docs/coroutines.md: {name}'s round trip, from one epoll_wait to the next: {calls:?}"
+    );
+    calls[1..calls.len() - 1].to_vec()
+}
+
 /// Per round trip, after the epoll_wait that wakes it: coroutine_server
 /// makes the epoll server's calls (read, two writes to stdout, the reply),
 /// then the read that finds nothing and sends the coroutine back to the
 /// scheduler, and an rt_sigprocmask for each of its two switches
 /// (swapcontext sets the signal mask); fiber_server makes the same calls
-/// without the two rt_sigprocmask: its switch is no system call.
+/// without the two rt_sigprocmask: its switch is no system call. The
+/// chapter's excerpts of the three traces make those very calls.
 #[test]
 fn a_switch_costs_swapcontext_a_system_call_and_fiber_swap_none() {
     let s = |v: &[&str]| v.iter().map(|c| c.to_string()).collect::<Vec<_>>();
@@ -104,6 +131,17 @@ fn a_switch_costs_swapcontext_a_system_call_and_fiber_swap_none() {
     coroutine.extend(s(&["read EAGAIN", "rt_sigprocmask"]));
     let mut fiber = epoll.clone();
     fiber.push("read EAGAIN".into());
+    for (name, want) in [
+        ("epoll_server", &epoll),
+        ("coroutine_server", &coroutine),
+        ("fiber_server", &fiber),
+    ] {
+        assert_eq!(
+            &quoted_round_trip(name),
+            want,
+            "docs/coroutines.md quotes {name}"
+        );
+    }
     for twin in Twin::BOTH {
         for (name, want) in [
             ("epoll_server", &epoll),
@@ -180,6 +218,42 @@ fn hex_after(line: &str, key: &str) -> Option<u64> {
     u64::from_str_radix(&digits, 16).ok()
 }
 
+/// In a trace of an overflow: the guard page the client's coroutine got
+/// (the first mprotect PROT_NONE after the accept4 that took the client),
+/// its length, and the SIGSEGV line, which must be an access the mapping
+/// forbids (SEGV_ACCERR) at an address in that page.
+fn fault_in_guard_page(l: &[String]) -> Result<(u64, u64, String)> {
+    let accepted = l
+        .iter()
+        .position(|l| l.starts_with("accept4(") && !l.contains("= -1"))
+        .ok_or("no accept4 of the client")?;
+    let protect = l[accepted..]
+        .iter()
+        .find(|l| l.starts_with("mprotect(") && l.contains("PROT_NONE"))
+        .ok_or("no guard page made for the client's coroutine")?;
+    let guard = hex_after(protect, "mprotect(").ok_or("no address in mprotect")?;
+    let len: u64 = protect
+        .split(", ")
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .ok_or("no length in mprotect")?;
+    let fault = l
+        .iter()
+        .find(|l| l.starts_with("--- SIGSEGV"))
+        .ok_or("no SIGSEGV")?
+        .clone();
+    if !fault.contains("si_code=SEGV_ACCERR") {
+        return Err(format!("not an access to a protected page: {fault}"));
+    }
+    let addr = hex_after(&fault, "si_addr=").ok_or("no si_addr")?;
+    if !(guard..guard + len).contains(&addr) {
+        return Err(format!(
+            "the fault at {addr:#x}, outside the client's guard page {guard:#x}: {fault}"
+        ));
+    }
+    Ok((guard, len, fault))
+}
+
 /// STACK_KB 8: room for the coroutine that accepts, not for serve's frame
 /// and its MAXLINE (8 KiB) buffer. The first client's coroutine faults as
 /// it starts: the server dies of SIGSEGV (SEGV_ACCERR: an access the
@@ -202,34 +276,7 @@ fn overflow_faults_in_the_guard_page(name: &str, twin: Twin) -> Result<()> {
             .iter()
             .any(|l| l.starts_with("+++ killed by SIGSEGV"))
     })?;
-    let l = lines(&trace);
-    let accepted = l
-        .iter()
-        .position(|l| l.starts_with("accept4(") && !l.contains("= -1"))
-        .ok_or("no accept4 of the client")?;
-    let protect = l[accepted..]
-        .iter()
-        .find(|l| l.starts_with("mprotect(") && l.contains("PROT_NONE"))
-        .ok_or("no guard page made for the client's coroutine")?;
-    let guard = hex_after(protect, "mprotect(").ok_or("no address in mprotect")?;
-    let len: u64 = protect
-        .split(", ")
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .ok_or("no length in mprotect")?;
-    let fault = l
-        .iter()
-        .find(|l| l.starts_with("--- SIGSEGV"))
-        .ok_or("no SIGSEGV")?;
-    if !fault.contains("si_code=SEGV_ACCERR") {
-        return Err(format!("not an access to a protected page: {fault}"));
-    }
-    let addr = hex_after(fault, "si_addr=").ok_or("no si_addr")?;
-    if !(guard..guard + len).contains(&addr) {
-        return Err(format!(
-            "the fault at {addr:#x}, outside the client's guard page {guard:#x}: {fault}"
-        ));
-    }
+    let (guard, len, fault) = fault_in_guard_page(&lines(&trace))?;
     println!(
         "{name} ({twin:?}): guard page {guard:#x}-{:#x}, {fault}",
         guard + len
@@ -237,8 +284,18 @@ fn overflow_faults_in_the_guard_page(name: &str, twin: Twin) -> Result<()> {
     Ok(())
 }
 
+/// The overflow docs/coroutines.md quotes faults in the guard page it
+/// quotes, as a live one must.
 #[test]
 fn a_stack_too_small_faults_in_its_guard_page() {
+    let quoted = harness::testing::doc_block("coroutines.md", "<!-- quoted: the guard page -->");
+    let quoted: Vec<String> = quoted
+        .iter()
+        .map(|l| l.split("    <- ").next().unwrap().trim_end().to_string())
+        .collect();
+    if let Err(e) = fault_in_guard_page(&quoted) {
+        panic!("docs/coroutines.md's overflow: {e}");
+    }
     for twin in Twin::BOTH {
         for name in ["coroutine_server", "fiber_server"] {
             pass(|| overflow_faults_in_the_guard_page(name, twin));

@@ -94,15 +94,21 @@ fn all_at_once<T: Sync>(
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// What docs/strace.md quotes of `make compare`: its verdict lines, by the
-/// label they start with (`NAME`, `NAME under FAULT`).
+/// What docs/strace.md and docs/coroutines.md quote of `make compare`:
+/// its verdict lines, by the label they start with (`NAME`, `NAME under
+/// FAULT`).
 fn quoted_verdicts() -> Vec<(String, String)> {
     let block = harness::testing::doc_block("strace.md", "$ make compare");
     assert_eq!(block.first().map(String::as_str), Some(compare::HEADER));
+    let coroutines = harness::testing::doc_block(
+        "coroutines.md",
+        "<!-- quoted: make compare: the coroutine servers -->",
+    );
     block
         .into_iter()
         .skip(1)
-        .filter(|l| l != "...")
+        .chain(coroutines)
+        .filter(|l| l != "..." && !l.starts_with("$ "))
         .map(|l| (l.split_once(": ").map_or("", |x| x.0).to_string(), l))
         .collect()
 }
