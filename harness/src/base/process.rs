@@ -157,6 +157,11 @@ impl Running {
                     .into_iter()
                     .find(|&c| procfs::runs(c, exe))
                     .unwrap_or(0);
+                // A program that ends at once can come and go between two
+                // looks: once the wrapper has ended too, it stands for it.
+                if running.pid == 0 && procfs::stat(leader).is_none_or(|s| s.state == 'Z') {
+                    running.pid = leader;
+                }
                 running.pid != 0
             })?;
         }
@@ -306,6 +311,24 @@ mod tests {
     use super::*;
     use crate::base::port::free_port;
     use std::path::PathBuf;
+
+    /// A traced program that ends at once is started all the same: its
+    /// status is the wrapper's (strace exits with its program's), however
+    /// short its life was (a server refusing its kernel lives a few ms,
+    /// and once lived between two looks of a loaded machine: 30 s later,
+    /// "timed out waiting for uring_server to start").
+    #[test]
+    fn a_traced_program_that_ends_at_once_has_started() {
+        require("strace", "strace").unwrap();
+        for _ in 0..20 {
+            let exe = PathBuf::from("/bin/false");
+            let mut cmd = Command::new("strace");
+            cmd.args(["-f", "-qq", "-o", "/dev/null"]).arg(&exe);
+            let run = Running::spawn(cmd, &exe, Output::Capture, None).unwrap();
+            let (status, _, _) = run.wait().unwrap();
+            assert_eq!(status.code(), Some(1));
+        }
+    }
 
     /// A traced listener killed with its group has let its port go by the
     /// time the drop returns: a fixed-port comparison starts its next run

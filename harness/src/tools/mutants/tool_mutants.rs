@@ -300,4 +300,18 @@ pub const MUTANTS: &[Mutant] = &[
             "a_short_benchmark",
         ]],
     },
+    Mutant {
+        name: "traced-exit-unseen",
+        breaks: "a traced program that ends at once counts as started, not as a 30 s time-out",
+        edits: &[
+            edit!("harness/src/base/process.rs", "                    running.pid = leader;\n" => ""),
+        ],
+        tests: &[&[
+            "-p",
+            "harness",
+            "--lib",
+            "--",
+            "a_traced_program_that_ends_at_once_has_started",
+        ]],
+    },
 ];
