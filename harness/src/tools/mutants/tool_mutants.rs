@@ -311,7 +311,7 @@ pub const MUTANTS: &[Mutant] = &[
             "harness",
             "--lib",
             "--",
-            "a_traced_program_that_ends_at_once_has_started",
+            "a_traced_program_never_seen_running_has_started",
         ]],
     },
 ];
