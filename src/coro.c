@@ -23,6 +23,8 @@
 /* The scheduler co_main finds the running coroutine in: one per process. */
 static struct sched *sched;
 
+int co_live;
+
 /*
  * A new scheduler: its epoll set (epoll_create1(2)), and stacks of
  * stack_kb KiB, each above a guard page; exits on failure.
@@ -135,6 +137,7 @@ int co_spawn(struct sched *s, int fd, const struct sockaddr_in *peer,
 	c->s = s;
 	s->sw->make(c->ctx, c->map + s->page, (char *)c->ctx - (c->map + s->page), co_main);
 	s->fds[fd] = c;
+	co_live++;
 	return 0;
 }
 
@@ -190,6 +193,7 @@ static void co_end(struct sched *s, struct co *c)
 	s->fds[c->fd] = NULL;
 	c->next = s->free;
 	s->free = c;
+	co_live--;
 }
 
 /* Run c until it waits or returns; end it if it returned. */

@@ -60,6 +60,9 @@ struct sched {
 	struct outbuf *o;             /* the loop's stdout */
 };
 
+/* Coroutines alive, the accept loop's among them: make watch reads it. */
+extern int co_live;
+
 void co_init(struct sched *s, const struct co_switch *sw, size_t stack_kb, struct outbuf *o);
 int co_spawn(struct sched *s, int fd, const struct sockaddr_in *peer,
     void (*fn)(struct co *, void *), void *arg);

@@ -12,7 +12,7 @@ use crate::wrap::{Close, errno, perr_exit, perror};
 use core::ffi::{c_int, c_void};
 use core::mem::{MaybeUninit, size_of};
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
 use libc::{epoll_event, sockaddr_in};
 
 /// Calls a coroutine makes without waiting before it lets the others run.
@@ -100,6 +100,12 @@ const CO_TOP: usize = (size_of::<Co>() + 15) & !15;
 
 /// The scheduler [`co_main`] finds the running coroutine in: one per process.
 static SCHED: AtomicPtr<Sched> = AtomicPtr::new(ptr::null_mut());
+
+/// Coroutines alive, the accept loop's among them: `make watch` reads it,
+/// by the name the C twin's has.
+#[unsafe(no_mangle)]
+#[allow(non_upper_case_globals)]
+pub static co_live: AtomicI32 = AtomicI32::new(0);
 
 /// A new scheduler: its epoll set (`epoll_create1(2)`), and stacks of
 /// `stack_kb` KiB, each above a guard page; exits on failure. Every
@@ -273,6 +279,7 @@ pub unsafe fn co_spawn(
         ((*(*s).sw).make)((*c).ctx, stack, size, co_main);
         *(*s).fds.add(fd as usize) = c;
     }
+    co_live.fetch_add(1, Ordering::Relaxed);
     0
 }
 
@@ -352,6 +359,7 @@ unsafe fn co_end(s: *mut Sched, c: *mut Co) {
         (*c).next = (*s).free;
         (*s).free = c;
     }
+    co_live.fetch_sub(1, Ordering::Relaxed);
 }
 
 /// Runs `c` until it waits or returns; ends it if it returned.

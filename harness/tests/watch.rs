@@ -170,6 +170,34 @@ fn a_thread_per_client_each_reading_its_own() {
     assert_eq!(f["clients"], 3);
 }
 
+/// One thread in epoll_wait, however many clients, and the coroutines
+/// alive read from the server's memory: the accept loop's and one per
+/// client, one fewer once a client leaves.
+#[test]
+fn one_thread_and_a_coroutine_per_client() {
+    for (name, twin) in [("coroutine", &[][..]), ("fiber", &["--c"][..])] {
+        let w = Watch::start(name, twin);
+        w.until("the accept loop's coroutine", |f| f["coroutines"] == 1);
+        let mut conns: Vec<Conn> = (0..3).map(|_| w.conn()).collect();
+        for c in &mut conns {
+            c.check(b"hi\n").unwrap();
+        }
+        let f = w.until("four coroutines", |f| f["coroutines"] == 4);
+        assert_eq!(tasks(&f).len(), 1, "one thread: {f}");
+        conns.pop().unwrap().finish().unwrap();
+        let f = w.until("three coroutines, one thread in epoll_wait", |f| {
+            f["coroutines"] == 3 && in_call(f, "epoll_wait").len() == 1
+        });
+        assert_eq!(f["clients"], 2, "{f}");
+    }
+    // A server without the count has none.
+    let w = Watch::start("epoll", &[]);
+    let f = w.until("the loop in epoll_wait", |f| {
+        in_call(f, "epoll_wait").len() == 1
+    });
+    assert_eq!(f["coroutines"], Value::Null, "{f}");
+}
+
 #[test]
 fn every_prefork_child_waits_in_accept() {
     let w = Watch::start("prefork", &["--", "3"]);

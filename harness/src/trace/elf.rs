@@ -36,6 +36,8 @@ pub struct Elf {
     pub segments: Vec<Segment>,
     /// Each section's name, file offset, size and flags.
     sections: Vec<(String, u64, u64, u64)>,
+    /// Whether it is position independent (`ET_DYN`): loaded anywhere.
+    pub pie: bool,
 }
 
 fn u16_at(b: &[u8], at: usize) -> Option<u16> {
@@ -67,6 +69,8 @@ impl Elf {
         if b.get(..6)? != b"\x7fELF\x02\x01" {
             return None;
         }
+        // ET_DYN: a position-independent executable.
+        let pie = u16_at(b, 0x10)? == 3;
         let entry = u64_at(b, 0x18)?;
         let phoff = u64_at(b, 0x20)? as usize;
         let shoff = u64_at(b, 0x28)? as usize;
@@ -120,6 +124,20 @@ impl Elf {
             entry,
             segments,
             sections,
+            pie,
+        })
+    }
+
+    /// The address of the symbol called `name` in the symbol table
+    /// (`.symtab`, Elf64_Sym: 24 bytes, its name at 0, its value at 8);
+    /// None when absent (stripped) or undefined.
+    pub fn symbol(&self, name: &str) -> Option<u64> {
+        let (syms, names) = (self.section(".symtab").ok()?, self.section(".strtab").ok()?);
+        syms.chunks_exact(24).find_map(|sym| {
+            let at = u32_at(sym, 0)? as usize;
+            let end = at + names.get(at..)?.iter().position(|&c| c == 0)?;
+            let value = u64_at(sym, 8)?;
+            (&names[at..end] == name.as_bytes() && value != 0).then_some(value)
         })
     }
 
@@ -226,6 +244,7 @@ mod tests {
             entry: 0x1090,
             segments: vec![seg(0, 0, 0x108c), seg(0x1090, 0x2090, 0x7b0)],
             sections: Vec::new(),
+            pie: true,
         };
         assert_eq!(elf.address(0x14ab), Some(0x24ab));
         assert_eq!(elf.address(0x10), Some(0x10));
@@ -239,5 +258,12 @@ mod tests {
         };
         assert!(client.needs_aligning());
         assert!(client.page_aligned().is_none());
+    }
+
+    #[test]
+    fn symbols_are_found_by_name() {
+        let me = Elf::read(Path::new("/proc/self/exe")).unwrap();
+        assert!(me.symbol("main").is_some());
+        assert_eq!(me.symbol("no such symbol"), None);
     }
 }

@@ -312,6 +312,24 @@ const MUTANTS: &[Mutant] = &[
         tests: &[&["--test", "coroutine", "--", "finished_coroutines_stacks"]],
     },
     Mutant {
+        name: "coro-live-uncounted",
+        breaks: "a coroutine that ends is taken off the count of those alive (co_live), which make watch shows",
+        edits: &[
+            edit!("src/coro.c", "\ts->free = c;\n\tco_live--;" => "\ts->free = c;"),
+            edit!("src/coro.rs", "    co_live.fetch_sub(1, Ordering::Relaxed);\n" => ""),
+        ],
+        tests: &[&[
+            "-p",
+            "harness",
+            "--features",
+            "watch",
+            "--test",
+            "watch",
+            "--",
+            "one_thread_and_a_coroutine_per_client",
+        ]],
+    },
+    Mutant {
         name: "fiber-syscall",
         breaks: "fiber_swap makes no system call (it calls rt_sigprocmask, as swapcontext does)",
         edits: &[

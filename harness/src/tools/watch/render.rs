@@ -87,6 +87,9 @@ pub fn title(v: &View) -> String {
         s.tasks.len(),
         s.fds.len()
     );
+    if let Some(n) = s.coroutines {
+        line.push_str(&format!("  coroutines {n}"));
+    }
     if let Some(e) = &s.ended {
         line.push_str(&format!("  ENDED: {e}"));
     }

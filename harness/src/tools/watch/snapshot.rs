@@ -3,6 +3,7 @@
 
 use crate::base::holders::{self, Holder};
 use crate::base::{procfs, sockdiag, syscalls};
+use crate::trace::memory;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::fs;
@@ -60,6 +61,9 @@ pub struct Snapshot {
     /// Connections accepted so far, at least: /proc keeps no count of a
     /// socket's accepts, and one reset between two frames leaves no trace.
     pub accepted: usize,
+    /// Coroutines alive, read from the server's memory (its `co_live`),
+    /// for a server that keeps that count.
+    pub coroutines: Option<i32>,
     /// How the server ended, once it has.
     pub ended: Option<String>,
 }
@@ -246,6 +250,7 @@ impl Snapshot {
             backlog,
             clients: procfs::established(port).len(),
             accepted,
+            coroutines: memory::read_i32(pid, "co_live"),
             ended: None,
         }
     }
@@ -254,13 +259,16 @@ impl Snapshot {
     pub fn json(&self) -> String {
         let mut j = format!(
             "{{\"ms\":{},\"pid\":{},\"port\":{},\"zombies\":{},\"clients\":{},\
-             \"accepted\":{},\"listen\":{{\"queued\":{},\"backlog\":{}}},\"ended\":{},\"tasks\":[",
+             \"accepted\":{},\"coroutines\":{},\"listen\":{{\"queued\":{},\"backlog\":{}}},\
+             \"ended\":{},\"tasks\":[",
             self.ms,
             self.pid,
             self.port,
             self.zombies,
             self.clients,
             self.accepted,
+            self.coroutines
+                .map_or_else(|| "null".to_string(), |n| n.to_string()),
             self.queued,
             self.backlog,
             opt(&self.ended)
