@@ -1,14 +1,14 @@
 //! The coroutine servers: what a switch costs in system calls (glibc's
 //! swapcontext against our own fiber_swap), a finished coroutine's stack
 //! used again, a stack too small for its frame faulting in its guard
-//! page, and the coroutines run in the order epoll's ready list gives.
-//! Their event-loop stories are in
+//! page, the coroutines run in the order epoll's ready list gives, and
+//! `make demo-coroutine`. Their event-loop stories are in
 //! tests/multiplexing.rs, tests/stdout.rs and tests/reliability.rs, with
 //! the other event loops'.
 
 use harness::base::client::Conn;
 use harness::base::{procfs, server::Server, wait::wait_until};
-use harness::testing::pass;
+use harness::testing::{demo, pass};
 use harness::{Result, Twin};
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -378,6 +378,68 @@ fn coroutines_run_in_the_order_of_the_ready_list() {
     for twin in Twin::BOTH {
         for name in ["coroutine_server", "fiber_server"] {
             pass(|| ready_list_order(name, twin));
+        }
+    }
+}
+
+/// The number just before `word` in `line`.
+fn number_before(line: &str, word: &str) -> Option<usize> {
+    line.split(word)
+        .next()?
+        .split_whitespace()
+        .last()?
+        .parse()
+        .ok()
+}
+
+/// `make demo-coroutine`, both twins: for each server, one thread, blocked
+/// in epoll_wait, before the clients and once B is served; B served while
+/// A is idle; B's round trip with rt_sigprocmask calls for
+/// coroutine_server and none for fiber_server; the 102 connections held
+/// by one thread, at 64 KiB or more of address space each.
+#[test]
+fn demo_coroutine_shows_one_thread_and_the_switch_calls() {
+    for twin in [&[][..], &["--c"][..]] {
+        let out = demo(&[&["coroutine"][..], twin].concat()).unwrap();
+        let said = |start: &str| -> Vec<&str> {
+            out.lines()
+                .filter_map(|l| l.split_once("] ").map(|(_, r)| r))
+                .filter(|l| l.starts_with(start))
+                .collect()
+        };
+        let started = said("coroutine_server on port")
+            .into_iter()
+            .chain(said("fiber_server on port"))
+            .collect::<Vec<_>>();
+        let b = said("B: ");
+        assert_eq!((started.len(), b.len()), (2, 2), "{out}");
+        for l in started.iter().chain(&b) {
+            assert!(
+                l.contains(": 1 thread, blocked in epoll_wait"),
+                "{l}\n{out}"
+            );
+        }
+        assert!(
+            b.iter()
+                .all(|l| l.contains("got \"HELLO FROM B\"") && l.contains("A still idle")),
+            "{out}"
+        );
+        let masks: Vec<usize> = said("B's round trip")
+            .iter()
+            .filter_map(|l| number_before(l, "of them rt_sigprocmask"))
+            .collect();
+        assert!(masks.len() == 2 && masks[0] > 0 && masks[1] == 0, "{out}");
+        let held = said("100 more idle clients: ");
+        assert_eq!(held.len(), 2, "{out}");
+        for l in held {
+            assert_eq!(number_before(l, "connections held"), Some(102), "{out}");
+            assert_eq!(number_before(l, "thread;"), Some(1), "{out}");
+            let size: f64 = l
+                .split(" KiB a connection (its stack")
+                .next()
+                .and_then(|s| s.rsplit(' ').next()?.parse().ok())
+                .unwrap_or(0.0);
+            assert!(size >= 64.0, "{l}");
         }
     }
 }
