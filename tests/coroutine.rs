@@ -1,12 +1,16 @@
 //! The coroutine servers: what a switch costs in system calls (glibc's
 //! swapcontext against our own fiber_swap), a finished coroutine's stack
-//! used again, and a stack too small for its frame faulting in its guard
-//! page. Their event-loop stories are in tests/multiplexing.rs,
-//! tests/stdout.rs and tests/reliability.rs, with the other event loops'.
+//! used again, a stack too small for its frame faulting in its guard
+//! page, the coroutines run in the order epoll's ready list gives, and
+//! `make demo-coroutine`. Their event-loop stories are in
+//! tests/multiplexing.rs, tests/stdout.rs and tests/reliability.rs, with
+//! the other event loops'.
 
-use harness::base::{server::Server, wait::wait_until};
-use harness::testing::pass;
+use harness::base::client::Conn;
+use harness::base::{procfs, server::Server, wait::wait_until};
+use harness::testing::{demo, pass};
 use harness::{Result, Twin};
+use std::io::{Read, Write};
 use std::path::PathBuf;
 
 /// Where a test's trace of `server` goes.
@@ -299,6 +303,143 @@ fn a_stack_too_small_faults_in_its_guard_page() {
     for twin in Twin::BOTH {
         for name in ["coroutine_server", "fiber_server"] {
             pass(|| overflow_faults_in_the_guard_page(name, twin));
+        }
+    }
+}
+
+/// Three clients, each served a line and then idle, their coroutines
+/// parked in co_read; the server stopped (SIGSTOP); each client sends a
+/// line, in an order that is neither the one they connected in (nor their
+/// descriptors') nor its reverse, each in the server's receive queue
+/// before the next is sent; SIGCONT. One epoll_wait returns the three
+/// descriptors, in the order they became ready (the ready list is first
+/// in, first out), and the coroutines run in that order: the server
+/// prints their lines in the order they arrived.
+fn ready_list_order(name: &str, twin: Twin) -> Result<()> {
+    let server = Server::start(name, twin)?;
+    let mut conns: Vec<Conn> = (0..3).map(|_| server.connect()).collect::<Result<_>>()?;
+    for c in &mut conns {
+        c.check(b"hello\n")?;
+    }
+    server.serving(3)?;
+    server.run.signal(libc::SIGSTOP);
+    wait_until("the server stopped", || {
+        procfs::task_state(server.pid, server.pid) == Some('T')
+    })?;
+    let order = [2, 0, 1];
+    for i in order {
+        let line = format!("client {i}\n");
+        conns[i]
+            .0
+            .write_all(line.as_bytes())
+            .map_err(|e| e.to_string())?;
+        let peer = conns[i].0.local_addr().map_err(|e| e.to_string())?.port();
+        wait_until(&format!("client {i}'s line in the server's queue"), || {
+            procfs::unread(server.port, peer) == Some(line.len())
+        })?;
+    }
+    server.run.signal(libc::SIGCONT);
+    for i in order {
+        let want = format!("CLIENT {i}\n");
+        let mut got = vec![0; want.len()];
+        conns[i]
+            .0
+            .read_exact(&mut got)
+            .map_err(|e| format!("client {i}'s reply: {e}"))?;
+        if got != want.as_bytes() {
+            return Err(format!(
+                "client {i}: reply {:?}",
+                String::from_utf8_lossy(&got)
+            ));
+        }
+    }
+    // Replied to, the lines are written to the server's stdout, a pipe
+    // the harness reads on a thread of its own: there soon.
+    let ran = |out: &str| -> Vec<usize> {
+        out.lines()
+            .filter_map(|l| l.strip_prefix("CLIENT ")?.parse().ok())
+            .collect()
+    };
+    wait_until("the three lines on the server's stdout", || {
+        ran(&server.stdout()).len() == order.len()
+    })?;
+    let out = server.stdout();
+    let ran = ran(&out);
+    if ran != order {
+        return Err(format!(
+            "lines arrived from clients {order:?}, served in the order {ran:?}:\n{out}"
+        ));
+    }
+    Ok(())
+}
+
+#[test]
+fn coroutines_run_in_the_order_of_the_ready_list() {
+    for twin in Twin::BOTH {
+        for name in ["coroutine_server", "fiber_server"] {
+            pass(|| ready_list_order(name, twin));
+        }
+    }
+}
+
+/// The number just before `word` in `line`.
+fn number_before(line: &str, word: &str) -> Option<usize> {
+    line.split(word)
+        .next()?
+        .split_whitespace()
+        .last()?
+        .parse()
+        .ok()
+}
+
+/// `make demo-coroutine`, both twins: for each server, one thread, blocked
+/// in epoll_wait, before the clients and once B is served; B served while
+/// A is idle; B's round trip with rt_sigprocmask calls for
+/// coroutine_server and none for fiber_server; the 102 connections held
+/// by one thread, at 64 KiB or more of address space each.
+#[test]
+fn demo_coroutine_shows_one_thread_and_the_switch_calls() {
+    for twin in [&[][..], &["--c"][..]] {
+        let out = demo(&[&["coroutine"][..], twin].concat()).unwrap();
+        let said = |start: &str| -> Vec<&str> {
+            out.lines()
+                .filter_map(|l| l.split_once("] ").map(|(_, r)| r))
+                .filter(|l| l.starts_with(start))
+                .collect()
+        };
+        let started = said("coroutine_server on port")
+            .into_iter()
+            .chain(said("fiber_server on port"))
+            .collect::<Vec<_>>();
+        let b = said("B: ");
+        assert_eq!((started.len(), b.len()), (2, 2), "{out}");
+        for l in started.iter().chain(&b) {
+            assert!(
+                l.contains(": 1 thread, blocked in epoll_wait"),
+                "{l}\n{out}"
+            );
+        }
+        assert!(
+            b.iter()
+                .all(|l| l.contains("got \"HELLO FROM B\"") && l.contains("A still idle")),
+            "{out}"
+        );
+        let masks: Vec<usize> = said("B's round trip")
+            .iter()
+            .filter_map(|l| number_before(l, "of them rt_sigprocmask"))
+            .collect();
+        assert!(masks.len() == 2 && masks[0] > 0 && masks[1] == 0, "{out}");
+        let held = said("100 more idle clients: ");
+        assert_eq!(held.len(), 2, "{out}");
+        for l in held {
+            assert_eq!(number_before(l, "connections held"), Some(102), "{out}");
+            assert_eq!(number_before(l, "thread;"), Some(1), "{out}");
+            let size: f64 = l
+                .split(" KiB a connection (its stack")
+                .next()
+                .and_then(|s| s.rsplit(' ').next()?.parse().ok())
+                .unwrap_or(0.0);
+            assert!(size >= 64.0, "{l}");
         }
     }
 }

@@ -16,7 +16,7 @@ use harness::base::{
     process::{Output, Running},
     wait::wait_until,
 };
-use harness::{Kind, PROGRAMS, c_dir, rust_dir, scratch};
+use harness::{DEMOS, Kind, PROGRAMS, c_dir, rust_dir, scratch};
 use std::fs;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
@@ -129,7 +129,7 @@ fn an_unknown_name_lists_the_programs_and_stops_before_building() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.starts_with(
-            "no demo \"process\" for make demo-process; the demos, each named after its program: iterative zombie sigign reaper prefork herd herd-exclusive prethread\n"
+            "no demo \"process\" for make demo-process; the demos, each named after its program: iterative zombie sigign reaper prefork herd herd-exclusive prethread coroutine\n"
         ),
         "{err}"
     );
@@ -278,16 +278,7 @@ fn every_program_of_the_table_is_known() {
             .unwrap();
         assert!(out.status.success(), "{out:?}");
     }
-    for demo in [
-        "iterative",
-        "zombie",
-        "zombies",
-        "sigign",
-        "reaper",
-        "prefork",
-        "herd",
-        "herd-exclusive",
-    ] {
+    for demo in DEMOS.iter().copied().chain(["zombies"]) {
         let out = make(&["-n", &format!("demo-{demo}-c")]).output().unwrap();
         assert!(out.status.success(), "demo-{demo}-c: {out:?}");
     }

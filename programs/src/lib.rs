@@ -588,7 +588,8 @@ pub const HEADERS: &[&str] = &[
 ];
 
 /// The demos (`make demo-NAME`, the `demo` tool), each named after its
-/// program (the last two after their family, `herd` and `prethread`).
+/// program (the last three after their family: `herd`, `prethread` and
+/// `coroutine`, which shows `fiber` too).
 pub const DEMOS: &[&str] = &[
     "iterative",
     "zombie",
@@ -598,6 +599,7 @@ pub const DEMOS: &[&str] = &[
     "herd",
     "herd-exclusive",
     "prethread",
+    "coroutine",
 ];
 
 /// The demos' other names: `zombies`, the zombie demo's first name.

@@ -459,6 +459,15 @@ pub fn established(port: u16) -> BTreeMap<u16, u64> {
         .collect()
 }
 
+/// Bytes waiting to be read at the server's end of the connection from
+/// client port `peer` to local port `port` (its rx_queue in /proc/net/tcp).
+pub fn unread(port: u16, peer: u16) -> Option<usize> {
+    tcp_sockets()
+        .into_iter()
+        .find(|s| s.port == port && s.peer == peer && !s.listening)
+        .map(|s| s.unread)
+}
+
 /// The connections to `port` that were accepted, as far as /proc still
 /// shows them, by their client's port: those open, with the inode
 /// `accept` gave the server's end; and those closed, in TIME_WAIT at

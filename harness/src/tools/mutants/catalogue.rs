@@ -330,6 +330,15 @@ const MUTANTS: &[Mutant] = &[
         ]],
     },
     Mutant {
+        name: "coro-ready-reversed",
+        breaks: "the scheduler switches to the coroutines in the order epoll's ready list gives (here the last ready first)",
+        edits: &[
+            edit!("src/coro.c", "\t\tfor (i = 0; i < n; i++) {" => "\t\tfor (i = n - 1; i >= 0; i--) {"),
+            edit!("src/coro.rs", "        for i in 0..n as usize {" => "        for i in (0..n as usize).rev() {"),
+        ],
+        tests: &[&["--test", "coroutine", "--", "coroutines_run_in_the_order"]],
+    },
+    Mutant {
         name: "fiber-syscall",
         breaks: "fiber_swap makes no system call (it calls rt_sigprocmask, as swapcontext does)",
         edits: &[

@@ -1,8 +1,10 @@
 //! `demo`: the lessons of the small programs, shown as they happen, with
 //! timestamps (behind `make demo-iterative`, `demo-zombie`, `demo-sigign`,
 //! `demo-reaper`, `demo-prefork`, `demo-herd`, `demo-herd-exclusive`,
-//! `demo-prethread`: each demo is named after its program, the last after
-//! its family).
+//! `demo-prethread`, `demo-coroutine`: each demo is named after its
+//! program, the last three after their family).
+
+mod coroutine;
 
 use harness::base::client::Conn;
 use harness::base::server::{Build, Server};
@@ -405,6 +407,7 @@ fn main() -> ExitCode {
         Some("herd") => herd(twin, &t, false),
         Some("herd-exclusive") => herd(twin, &t, true),
         Some("prethread") => prethread(twin, &t),
+        Some("coroutine") => coroutine::coroutine(twin, &t),
         Some("-h" | "--help") => {
             println!("{}", usage());
             return ExitCode::SUCCESS;
