@@ -45,7 +45,7 @@ __asm__(
 	"	ret\n"
 	".size fiber_swap, .-fiber_swap\n");
 #elif defined(__aarch64__)
-#define FIBER_FRAME 22        /* x19-x28, x29, x30 (the return address), d8-d15 */
+#define FIBER_FRAME 22        /* x19-x28, x29, x30 (the return address), d8-d15, two words unused */
 #define FIBER_RET 11
 __asm__(
 	".text\n"

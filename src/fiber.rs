@@ -83,7 +83,8 @@ core::arch::global_asm!(
     ".size fiber_swap, .-fiber_swap",
 );
 
-/// x19-x28, x29, x30 (the return address), d8-d15.
+/// x19-x28, x29, x30 (the return address), d8-d15, and two words unused
+/// (the frame is 176 bytes).
 #[cfg(target_arch = "aarch64")]
 const FIBER_FRAME: usize = 22;
 #[cfg(target_arch = "aarch64")]

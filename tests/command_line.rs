@@ -106,3 +106,26 @@ fn twins_say_the_same() {
         }
     }
 }
+
+/// A coroutine server's stack is 4 to 65,536 KiB: below, not even the
+/// accept loop fits; anything else is refused as a port is.
+#[test]
+fn a_stack_size_out_of_range_is_refused() {
+    for name in ["coroutine_server", "fiber_server"] {
+        for twin in Twin::BOTH {
+            for bad in ["3", "65537", "0", "-4", "12k"] {
+                let out = run(name, twin, &["8000", bad]);
+                let stderr = text(&out.stderr);
+                assert_eq!(
+                    out.status.code(),
+                    Some(2),
+                    "{name} ({twin:?}) {bad}: {stderr}"
+                );
+                assert!(
+                    stderr.contains(&format!("invalid stack size in KiB: {bad}\n")),
+                    "{name} ({twin:?}) {bad}: {stderr}"
+                );
+            }
+        }
+    }
+}

@@ -107,6 +107,74 @@ fn shown(e: &Explained, c: &str, call: &str, rust: &str) {
     );
 }
 
+/// The coroutine server: each `rt_sigprocmask` that glibc's context
+/// calls make is shown where the scheduler switches (`uctx.c` only
+/// passes the call on): into a coroutine in `co_resume`, out of it in
+/// `co_wait`, for good in `co_main`; `getcontext`'s in `co_spawn`.
+#[test]
+fn coroutine_switches_are_shown_where_the_scheduler_switches() {
+    let e = explained("coroutine_server");
+    assert!(e.alike());
+    let (c, r) = ("src/coro.c", "src/coro.rs");
+    let at = |func: &str, rfunc: &str, c_needle: &str, r_needle: &str, callee: &str| {
+        (
+            (
+                "coro.c",
+                line_of(c, func, c_needle),
+                format!("{} → {callee}", func.trim_end_matches('(')),
+            ),
+            (
+                "coro.rs",
+                line_of(r, rfunc, r_needle),
+                format!("{} → {callee}", func.trim_end_matches('(')),
+            ),
+        )
+    };
+    for (prefix, func, rfunc, c_needle, r_needle, callee) in [
+        (
+            "rt_sigprocmask(SIG_SETMASK",
+            "co_resume(",
+            "fn co_resume",
+            "sw->swap(",
+            "sw).swap)(",
+            "uctx_swap",
+        ),
+        (
+            "rt_sigprocmask(SIG_SETMASK",
+            "co_wait(",
+            "fn co_wait",
+            "sw->swap(",
+            "sw).swap)(",
+            "uctx_swap",
+        ),
+        (
+            "rt_sigprocmask(SIG_SETMASK",
+            "co_main(",
+            "fn co_main",
+            "sw->swap(",
+            "sw).swap)(",
+            "uctx_swap",
+        ),
+        (
+            "rt_sigprocmask(SIG_BLOCK",
+            "co_spawn(",
+            "fn co_spawn",
+            "sw->make(",
+            "sw).make)(",
+            "uctx_make",
+        ),
+    ] {
+        let (cs, rs) = at(func, rfunc, c_needle, r_needle, callee);
+        made_at(
+            e,
+            prefix,
+            (cs.0, cs.1, &cs.2),
+            (rs.0, rs.1, &rs.2),
+            prefix.ends_with("BLOCK"),
+        );
+    }
+}
+
 /// The process server: the child closes the listening socket it inherited
 /// (its `close(3)`, at `Close(listenfd)` in both); the parent accepts and
 /// forks; the SIGCHLD handler reaps with waitpid; the child reads through

@@ -103,7 +103,8 @@ pub enum Kind {
 pub struct Program {
     /// The executable's name, the same for both twins.
     pub name: &'static str,
-    /// The name `make run-SHORT` and `make compare-SHORT` know it by.
+    /// The name `make run-SHORT`, `strace-SHORT`, `explain-SHORT` and
+    /// `watch-SHORT` know it by.
     pub short: &'static str,
     /// One line for `make help`.
     pub about: &'static str,

@@ -45,10 +45,13 @@ impl Site {
         }
     }
 
-    /// Whether it is in the error-checking wrappers (`wrap.c`, `wrap.rs`),
-    /// which only pass a call on: the line worth showing is their caller's.
+    /// Whether it is in a file that only passes a call on: the
+    /// error-checking wrappers (`wrap.c`, `wrap.rs`), and glibc's context
+    /// calls behind a coroutine's switch (`uctx.c`, `uctx.rs`). The line
+    /// worth showing is their caller's.
     pub fn in_wrappers(&self) -> bool {
-        self.file_name().starts_with("wrap.")
+        let f = self.file_name();
+        f.starts_with("wrap.") || f.starts_with("uctx.")
     }
 }
 

@@ -314,4 +314,17 @@ pub const MUTANTS: &[Mutant] = &[
             "a_traced_program_never_seen_running_has_started",
         ]],
     },
+    Mutant {
+        name: "explain-switch-in-uctx",
+        breaks: "make explain shows a coroutine's switch where the scheduler makes it, not in uctx.c, which passes it on",
+        edits: &[
+            edit!("harness/src/trace/symbols.rs", "f.starts_with(\"wrap.\") || f.starts_with(\"uctx.\")" => "f.starts_with(\"wrap.\")"),
+        ],
+        tests: &[&[
+            "--test",
+            "explain",
+            "--",
+            "coroutine_switches_are_shown_where_the_scheduler_switches",
+        ]],
+    },
 ];
